@@ -1,0 +1,1 @@
+"""Batch benchmarking: runner, executors, storage and reports."""

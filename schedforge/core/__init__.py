@@ -1,0 +1,1 @@
+"""The shared contracts: results, errors, instances, the registry and solve()."""

@@ -1,0 +1,305 @@
+"""The registry of problems, file formats and methods.
+
+Problem modules register a :class:`Problem` and their :class:`Format` s;
+method modules register functions with the :func:`method` decorator. Nothing
+is listed by hand: on first use the registry imports every module under the
+plugin packages, and each module registers itself when imported. Heavy
+backends (ortools, pulp, numba) are imported inside the functions that use
+them, so discovery stays cheap.
+
+A *method spec* is ``NAME`` or ``NAME:VARIANT`` (``cp``, ``mip:highs``,
+``rule:edd``, ``heuristic:my_rule``). A registered method function has the
+signature ``f(instance, [variant,] *, time_limit, seed, **options)``; its
+keyword-only parameters after ``seed`` are its options, so an unknown option
+is detected from the signature and never silently swallowed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schedforge.core.errors import InvalidOption, UnknownMethod, UnknownProblem
+
+# Packages whose modules register problems and methods when imported.
+PLUGIN_PACKAGES = (
+    "schedforge.problems",
+    "schedforge.heuristics",
+    "schedforge.solvers",
+    "schedforge.discovery",
+)
+
+# Arguments every method receives from solve(); never options.
+_RESERVED = ("instance", "variant", "time_limit", "seed")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A registered problem family.
+
+    Parameters
+    ----------
+    name
+        Short name (``"smtt"``).
+    title
+        Human-readable name.
+    instance_type, solution_type
+        The frozen dataclasses of the family.
+    validate
+        ``validate(instance, solution) -> list[str]``, empty when feasible.
+    objective
+        ``objective(instance, solution) -> float``, minimised.
+    lower_bound
+        ``lower_bound(instance) -> float``: a valid bound for any method
+        that has none of its own, or ``None``.
+    generate
+        ``generate(*, seed, **params) -> instance``.
+    gantt
+        ``gantt(instance, solution) -> list[Bar]`` for plotting.
+    """
+
+    name: str
+    title: str
+    instance_type: type
+    solution_type: type
+    validate: Callable[[Any, Any], list[str]]
+    objective: Callable[[Any, Any], float]
+    lower_bound: Callable[[Any], float] | None = None
+    generate: Callable[..., Any] | None = None
+    gantt: Callable[[Any, Any], list] | None = None
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format for one problem.
+
+    Parameters
+    ----------
+    name
+        Short name (``"orlib-wt"``, ``"sm"``, ``"json"``).
+    problem
+        The problem it holds.
+    extensions
+        Lower-case file suffixes including the dot (``(".sm",)``).
+    read_all
+        ``read_all(path) -> Iterator[instance]``; raises ``ParseError``.
+    write
+        ``write(instances, path)`` for a sequence of instances, or ``None``
+        for read-only formats.
+    sniff
+        ``sniff(head: str) -> bool`` decides from the first few KB of text
+        whether a file is in this format, for extensions shared by several
+        formats (``.txt``, ``.json``).
+    multi
+        Whether one file holds many instances.
+    """
+
+    name: str
+    problem: str
+    extensions: tuple[str, ...]
+    read_all: Callable[[Path], Iterator[Any]]
+    write: Callable[[Sequence[Any], Path], None] | None = None
+    sniff: Callable[[str], bool] | None = None
+    multi: bool = False
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered method (or family of variants) for one problem."""
+
+    problem: str
+    name: str
+    func: Callable[..., Any]
+    variants: tuple[str, ...] | Callable[[], Iterable[str]] | None = None
+    exact: bool = False
+    summary: str = ""
+    _options: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def variant_names(self) -> tuple[str, ...]:
+        """The valid variants (empty for a method without variants)."""
+        if self.variants is None:
+            return ()
+        if callable(self.variants):
+            return tuple(self.variants())
+        return self.variants
+
+    def specs(self) -> list[str]:
+        """Every full method spec this entry provides."""
+        names = self.variant_names()
+        if self.variants is None:
+            return [self.name]
+        return [f"{self.name}:{v}" for v in names]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Option names with their defaults (from the function signature)."""
+        return dict(self._options)
+
+
+_problems: dict[str, Problem] = {}
+_formats: list[Format] = []
+_methods: dict[tuple[str, str], Method] = {}
+_loaded = False
+_loading = False
+
+
+def register_problem(problem: Problem) -> Problem:
+    """Register a problem family (called by each problem module)."""
+    _problems[problem.name] = problem
+    return problem
+
+
+def register_format(fmt: Format) -> Format:
+    """Register a file format (called by problem modules)."""
+    _formats.append(fmt)
+    return fmt
+
+
+def method(
+    problem: str,
+    name: str,
+    *,
+    variants: Sequence[str] | Callable[[], Iterable[str]] | None = None,
+    exact: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering a method function for ``problem`` under ``name``.
+
+    Parameters
+    ----------
+    problem
+        Problem name.
+    name
+        Method name (the part of the spec before ``:``).
+    variants
+        The allowed variants (the part after ``:``), a callable returning
+        them (for dynamic sets such as discovered heuristics), or ``None``.
+    exact
+        Whether the method can prove optimality.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(func)
+        opts = {
+            p.name: p.default
+            for p in sig.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in _RESERVED
+        }
+        for required in ("time_limit", "seed"):
+            if required not in sig.parameters:
+                raise TypeError(f"method {problem}/{name}: missing parameter {required!r}")
+        if (variants is not None) != ("variant" in sig.parameters):
+            raise TypeError(f"method {problem}/{name}: 'variant' parameter iff variants given")
+        doc = inspect.getdoc(func) or ""
+        _methods[(problem, name)] = Method(
+            problem=problem,
+            name=name,
+            func=func,
+            variants=tuple(variants) if isinstance(variants, list | tuple) else variants,
+            exact=exact,
+            summary=doc.splitlines()[0] if doc else "",
+            _options=opts,
+        )
+        return func
+
+    return decorate
+
+
+def load_plugins() -> None:
+    """Import every module of the plugin packages once (they self-register)."""
+    global _loaded, _loading
+    if _loaded or _loading:
+        return
+    _loading = True
+    try:
+        for package_name in PLUGIN_PACKAGES:
+            package = importlib.import_module(package_name)
+            for info in pkgutil.walk_packages(package.__path__, package_name + "."):
+                importlib.import_module(info.name)
+        _loaded = True
+    finally:
+        _loading = False
+
+
+def problems() -> list[str]:
+    """Names of all registered problems."""
+    load_plugins()
+    return sorted(_problems)
+
+
+def get_problem(name: str) -> Problem:
+    """The registered :class:`Problem` called ``name``."""
+    load_plugins()
+    try:
+        return _problems[name]
+    except KeyError:
+        raise UnknownProblem(
+            f"unknown problem {name!r}; available: {', '.join(sorted(_problems))}"
+        ) from None
+
+
+def problem_of(instance: Any) -> Problem:
+    """The registered problem an instance belongs to."""
+    name = getattr(instance, "problem", None)
+    if not isinstance(name, str):
+        raise UnknownProblem(f"{type(instance).__name__} is not a schedforge instance")
+    return get_problem(name)
+
+
+def formats(problem: str | None = None) -> list[Format]:
+    """Registered formats, optionally of one problem."""
+    load_plugins()
+    return [f for f in _formats if problem is None or f.problem == problem]
+
+
+def methods(problem: str) -> list[str]:
+    """Every method spec available for ``problem``, sorted.
+
+    Examples
+    --------
+    >>> "rule:edd" in methods("smtt")
+    True
+    """
+    get_problem(problem)
+    specs = [s for m in _methods.values() if m.problem == problem for s in m.specs()]
+    return sorted(specs)
+
+
+def method_entries(problem: str) -> list[Method]:
+    """The registered :class:`Method` entries of ``problem``."""
+    get_problem(problem)
+    return sorted((m for m in _methods.values() if m.problem == problem), key=lambda m: m.name)
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """Split ``"NAME:VARIANT"`` into its parts (variant ``None`` if absent)."""
+    name, sep, variant = spec.strip().partition(":")
+    return name, (variant if sep else None)
+
+
+def resolve(problem: str, spec: str) -> tuple[Method, str | None]:
+    """Look up a method spec; raise :class:`UnknownMethod` listing the valid ones."""
+    get_problem(problem)
+    name, variant = parse_spec(spec)
+    entry = _methods.get((problem, name))
+    valid = methods(problem)
+    if entry is None or (variant is None) != (entry.variants is None):
+        raise UnknownMethod(f"unknown method {spec!r} for {problem}; available: {', '.join(valid)}")
+    if variant is not None and variant not in entry.variant_names():
+        raise UnknownMethod(f"unknown method {spec!r} for {problem}; available: {', '.join(valid)}")
+    return entry, variant
+
+
+def check_options(entry: Method, spec: str, options: dict[str, Any]) -> None:
+    """Raise :class:`InvalidOption` for option names the method does not accept."""
+    unknown = sorted(set(options) - set(entry.options))
+    if unknown:
+        accepted = ", ".join(sorted(entry.options)) or "none"
+        raise InvalidOption(
+            f"method {spec!r} does not accept option(s) {', '.join(unknown)}; "
+            f"accepted: {accepted} (plus time_limit, seed)"
+        )

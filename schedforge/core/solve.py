@@ -1,0 +1,137 @@
+"""``solve()``: the one entry point that runs every method."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from schedforge.core.errors import InfeasibleSolution, InvalidOption, SolverError
+from schedforge.core.registry import check_options, problem_of, resolve
+from schedforge.core.result import Outcome, Result, Status, relative_gap
+
+
+def solve(
+    instance: Any,
+    method: str,
+    *,
+    time_limit: float | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> Result:
+    """Solve ``instance`` with ``method`` and return a checked :class:`Result`.
+
+    The wrapper looks the method up, runs it, times it on a monotonic clock,
+    validates the returned solution with the problem's independent
+    validator, evaluates its objective independently, takes the method's
+    bound (or the problem's own lower bound when the method has none) and
+    fills ``gap``. A heuristic whose objective meets a valid bound is
+    reported ``OPTIMAL``: the bound proves it.
+
+    Parameters
+    ----------
+    instance
+        An instance of any registered problem.
+    method
+        A method spec: ``"cp"``, ``"mip:highs"``, ``"rule:edd"``, ...
+        (``schedforge.methods(problem)`` lists them).
+    time_limit
+        Wall-clock seconds for the method, or ``None`` for its default
+        (constructive rules finish on their own; search methods document
+        their stopping rule).
+    seed
+        Seed for every random choice; the same seed gives the same result.
+    **options
+        Method-specific options; names the method does not accept raise
+        :class:`~schedforge.core.errors.InvalidOption`.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    UnknownMethod
+        The spec is not registered for the instance's problem.
+    InvalidOption
+        An option name the method does not accept, or a bad time limit.
+    InfeasibleSolution
+        The method returned a solution that fails validation (a bug).
+    """
+    problem = problem_of(instance)
+    entry, variant = resolve(problem.name, method)
+    check_options(entry, method, options)
+    if time_limit is not None and (not math.isfinite(time_limit) or time_limit <= 0):
+        raise InvalidOption(f"time_limit must be a positive number of seconds, got {time_limit}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InvalidOption(f"seed must be an integer, got {seed!r}")
+
+    kwargs: dict[str, Any] = {"time_limit": time_limit, "seed": seed, **options}
+    if variant is not None:
+        kwargs["variant"] = variant
+    start = time.perf_counter()
+    outcome = entry.func(instance, **kwargs)
+    runtime = time.perf_counter() - start
+    if not isinstance(outcome, Outcome):
+        raise SolverError(f"method {method!r} returned {type(outcome).__name__}, not Outcome")
+    return _checked_result(instance, problem, method, seed, outcome, runtime)
+
+
+def _checked_result(instance, problem, spec: str, seed: int, outcome: Outcome, runtime: float):
+    """Validate, evaluate and wrap a method's outcome."""
+    solution = outcome.solution
+    status = outcome.status
+    objective = None
+    if solution is not None:
+        violations = problem.validate(instance, solution)
+        if violations:
+            shown = "; ".join(violations[:5])
+            more = f" (and {len(violations) - 5} more)" if len(violations) > 5 else ""
+            raise InfeasibleSolution(
+                f"method {spec!r} returned an invalid solution for {instance.name}: {shown}{more}"
+            )
+        objective = problem.objective(instance, solution)
+        if outcome.objective is not None and not math.isclose(
+            outcome.objective, objective, rel_tol=1e-9, abs_tol=1e-6
+        ):
+            raise InfeasibleSolution(
+                f"method {spec!r} reports objective {outcome.objective} for {instance.name} "
+                f"but the evaluator gives {objective}"
+            )
+        status = status or Status.FEASIBLE
+        if not status.has_solution:
+            raise SolverError(f"method {spec!r} returned a solution with status {status}")
+    else:
+        status = status or Status.NO_SOLUTION
+        if status.has_solution:
+            raise SolverError(f"method {spec!r} reports {status} but returned no solution")
+
+    bound = outcome.bound
+    if status is Status.INFEASIBLE:
+        bound = None
+    elif status is Status.OPTIMAL:
+        bound = objective
+    elif problem.lower_bound is not None:
+        own = problem.lower_bound(instance)
+        bound = own if bound is None else max(bound, own)
+    if objective is not None and bound is not None:
+        if bound > objective + 1e-6:
+            raise SolverError(
+                f"method {spec!r}: bound {bound} exceeds its own objective {objective} "
+                f"on {instance.name}"
+            )
+        if objective <= bound:
+            status = Status.OPTIMAL
+    return Result(
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=relative_gap(objective, bound),
+        solution=solution,
+        runtime=runtime,
+        method=spec,
+        seed=seed,
+        stats=dict(outcome.stats),
+        problem=problem.name,
+        instance=instance.name,
+    )

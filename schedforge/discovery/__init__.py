@@ -1,0 +1,1 @@
+"""The heuristic evolution loop: templates, proposers, sandbox, archive, export."""

@@ -1,0 +1,1 @@
+"""Numba-compiled constructive rules and local search, one module per problem."""

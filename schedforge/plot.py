@@ -1,0 +1,75 @@
+"""Plots: Gantt charts for every problem (and, later, profiles and convergence).
+
+Problem modules describe a schedule as a list of :class:`~schedforge.core.instance.Bar`;
+this module draws them, so matplotlib is only imported here, and only when a
+plot is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from schedforge.core.errors import SchedforgeError
+from schedforge.core.instance import Bar
+from schedforge.core.registry import problem_of
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def draw_bars(ax: Any, bars: Sequence[Bar], *, max_labels: int = 150) -> None:
+    """Draw Gantt ``bars`` on a matplotlib axis, one row per distinct ``row``.
+
+    Bars of the same ``group`` share a colour; highlighted bars (late jobs,
+    say) get a red edge. Labels are written inside bars while there are few
+    enough to read.
+    """
+    rows = list(dict.fromkeys(b.row for b in bars))
+    groups = list(dict.fromkeys(b.group for b in bars))
+    cmap = _pyplot().get_cmap("tab20")
+    for bar in bars:
+        y = rows.index(bar.row)
+        colour = cmap(groups.index(bar.group) % 20)
+        ax.barh(
+            y,
+            bar.end - bar.start,
+            left=bar.start,
+            height=0.8,
+            color=colour,
+            edgecolor="red" if bar.highlight else "black",
+            linewidth=1.5 if bar.highlight else 0.5,
+        )
+        if bar.label and len(bars) <= max_labels:
+            ax.text((bar.start + bar.end) / 2, y, bar.label, ha="center", va="center", fontsize=7)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.invert_yaxis()
+    ax.set_xlabel("time")
+
+
+def gantt(instance: Any, solution: Any, path: str | Path | None = None, *, title: str = "") -> Any:
+    """Draw the Gantt chart of ``solution`` and save it to ``path`` (PNG, SVG, PDF).
+
+    Returns the matplotlib figure.
+    """
+    problem = problem_of(instance)
+    if problem.gantt is None:
+        raise SchedforgeError(f"no Gantt chart for problem {problem.name!r}")
+    bars = problem.gantt(instance, solution)
+    plt = _pyplot()
+    rows = len({b.row for b in bars})
+    fig, ax = plt.subplots(figsize=(10, max(2.0, 0.4 * rows + 1.2)))
+    draw_bars(ax, bars)
+    ax.set_title(title or f"{instance.name} ({problem.title})")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return fig

@@ -1,0 +1,1 @@
+"""Model-based methods: MIP (PuLP), CP-SAT, exact algorithms, rolling horizon."""

@@ -1,0 +1,1 @@
+"""OR-Tools CP-SAT formulations, one module per problem."""

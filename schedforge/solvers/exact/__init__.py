@@ -1,0 +1,1 @@
+"""Problem-specific exact algorithms."""

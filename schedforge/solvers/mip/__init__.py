@@ -1,0 +1,1 @@
+"""PuLP formulations, one module per problem; backend ``cbc`` or ``highs``."""

@@ -1,0 +1,93 @@
+"""The solve() wrapper: lookup, options, validation, bound and gap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import schedforge as sf
+from schedforge.core import registry
+from schedforge.core.result import Outcome, Status, relative_gap
+from schedforge.problems.smtt import SMTTSolution
+
+
+@pytest.fixture
+def fake_methods():
+    """Register throwaway smtt methods for the duration of one test."""
+    added = []
+
+    def add(name, func, **kw):
+        registry.method("smtt", name, **kw)(func)
+        added.append(("smtt", name))
+
+    yield add
+    for key in added:
+        registry._methods.pop(key, None)
+
+
+def identity(instance, *, time_limit, seed, reverse: bool = False):
+    seq = np.arange(instance.num_jobs)
+    return Outcome(SMTTSolution(seq[::-1] if reverse else seq))
+
+
+def broken(instance, *, time_limit, seed):
+    return Outcome(SMTTSolution([0, 0]))
+
+
+def liar(instance, *, time_limit, seed):
+    return Outcome(SMTTSolution(np.arange(instance.num_jobs)), objective=-1)
+
+
+def test_solve_validates_times_and_fills_gap(fake_methods):
+    fake_methods("test-identity", identity)
+    inst = sf.generate("smtt", jobs=6, seed=0)
+    res = sf.solve(inst, "test-identity", reverse=True)
+    assert res.status in (Status.FEASIBLE, Status.OPTIMAL)
+    assert res.objective == sf.get_problem("smtt").objective(inst, res.solution)
+    assert res.bound is not None and res.bound <= res.objective
+    assert res.gap == relative_gap(res.objective, res.bound)
+    assert res.runtime >= 0
+    assert res.to_dict()["solution"]["sequence"] == list(range(6))[::-1]
+
+
+def test_invalid_solution_fails_loudly(fake_methods):
+    fake_methods("test-broken", broken)
+    fake_methods("test-liar", liar)
+    inst = sf.generate("smtt", jobs=4, seed=0)
+    with pytest.raises(sf.InfeasibleSolution, match="not scheduled"):
+        sf.solve(inst, "test-broken")
+    with pytest.raises(sf.InfeasibleSolution, match="evaluator"):
+        sf.solve(inst, "test-liar")
+
+
+def test_unknown_method_lists_valid_ones(fake_methods):
+    fake_methods("test-identity", identity)
+    inst = sf.generate("smtt", jobs=4, seed=0)
+    with pytest.raises(sf.UnknownMethod, match="available: .*test-identity"):
+        sf.solve(inst, "test-identiy")
+    with pytest.raises(sf.UnknownMethod):
+        sf.solve(inst, "test-identity:variant")
+
+
+def test_unknown_option_fails_loudly(fake_methods):
+    fake_methods("test-identity", identity)
+    inst = sf.generate("smtt", jobs=4, seed=0)
+    with pytest.raises(sf.InvalidOption, match="reverse"):
+        sf.solve(inst, "test-identity", revers=True)
+    with pytest.raises(sf.InvalidOption):
+        sf.solve(inst, "test-identity", time_limit=-1)
+
+
+def test_relative_gap_cases():
+    assert relative_gap(None, 1) is None
+    assert relative_gap(5, None) is None
+    assert relative_gap(0, 0) == 0.0
+    assert relative_gap(10, 5) == 0.5
+    assert math.isinf(relative_gap(0, -1))
+
+
+def test_registration_requires_contract():
+    with pytest.raises(TypeError, match="seed"):
+        registry.method("smtt", "test-bad")(lambda instance, *, time_limit: None)

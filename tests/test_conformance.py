@@ -1,0 +1,55 @@
+"""One conformance suite over every registered method of every problem.
+
+For each method spec: the result is a valid ``Result``, the solution passes
+the independent validator (``solve`` raises otherwise), the objective equals
+the evaluator, the time limit is honoured, and the same seed gives the same
+result (scikit-learn ``check_estimator``, pymoo determinism tests).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import schedforge as sf
+from schedforge.core.registry import problems
+
+# Small instances per problem: generator parameters. A problem module added
+# to the library adds its line here.
+TINY = {
+    "smtt": [dict(jobs=8, tf=0.6, rdd=0.4, seed=3), dict(jobs=9, weighted=True, seed=4)],
+}
+
+TIME_LIMIT = 2.0
+SLACK = 3.0  # seconds of model building and process noise tolerated on top
+
+
+def _cases():
+    for problem in problems():
+        for spec in sf.methods(problem):
+            yield pytest.param(problem, spec, id=f"{problem}-{spec}")
+
+
+@pytest.mark.parametrize(("problem", "spec"), list(_cases()))
+def test_method_conformance(problem, spec):
+    assert problem in TINY, f"add tiny instances for {problem} to TINY"
+    for params in TINY[problem]:
+        instance = sf.generate(problem, **params)
+        result = sf.solve(instance, spec, time_limit=TIME_LIMIT, seed=7)
+        assert isinstance(result, sf.Result)
+        assert result.method == spec and result.problem == problem
+        assert result.runtime >= 0
+        assert result.runtime <= TIME_LIMIT + SLACK, f"{spec} ignored its time limit"
+        if result.status.has_solution:
+            pb = sf.get_problem(problem)
+            assert pb.validate(instance, result.solution) == []
+            assert result.objective == pb.objective(instance, result.solution)
+            if result.bound is not None:
+                assert result.bound <= result.objective + 1e-6
+        again = sf.solve(instance, spec, time_limit=TIME_LIMIT, seed=7)
+        if result.status.has_solution and not result.stats.get("nondeterministic"):
+            assert again.objective == result.objective, f"{spec}: same seed, different result"
+
+
+def test_every_problem_has_methods():
+    for problem in problems():
+        assert sf.methods(problem), f"{problem} has no method"
