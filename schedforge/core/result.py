@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """How a run ended. The five cases never collapse into one another.
 
     ``INFEASIBLE`` means *proven* that no solution exists; ``NO_SOLUTION``

@@ -65,7 +65,7 @@ def test_invalid_solution_fails_loudly(fake_methods):
 def test_unknown_method_lists_valid_ones(fake_methods):
     fake_methods("test-identity", identity)
     inst = sf.generate("smtt", jobs=4, seed=0)
-    with pytest.raises(sf.UnknownMethod, match="available: .*test-identity"):
+    with pytest.raises(sf.UnknownMethod, match=r"available: .*test-identity"):
         sf.solve(inst, "test-identiy")
     with pytest.raises(sf.UnknownMethod):
         sf.solve(inst, "test-identity:variant")
