@@ -197,6 +197,12 @@ def _extra_params(args: list[str]) -> dict[str, Any]:
     return params
 
 
+# --- bench commands ---
+
+
+# --- discovery commands ---
+
+
 def main() -> None:
     """Console entry point: run the app, turning library errors into one line."""
     try:

@@ -1,0 +1,1 @@
+"""Local search per problem (numba move evaluation), one module per problem."""
