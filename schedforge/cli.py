@@ -216,13 +216,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:
+        # Usage errors of the (vendored) click parser: duck-typed because
+        # Typer ships its own copy of click's exception classes.
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code or 2)
+        if type(exc).__name__ == "Exit" and hasattr(exc, "exit_code"):
             sys.exit(exc.exit_code)
         raise
 

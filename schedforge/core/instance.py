@@ -86,6 +86,14 @@ class DataModel:
                 f"{cls.__name__}: unknown field(s) {', '.join(unknown)}; "
                 f"expected {', '.join(sorted(names))}"
             )
+        required = {
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
+        missing = sorted(required - set(data))
+        if missing:
+            raise InvalidInstance(f"{cls.__name__}: missing field(s) {', '.join(missing)}")
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def replace(self, **changes: Any) -> Self:

@@ -46,6 +46,8 @@ def detect_format(
     if len(by_ext) == 1 and by_ext[0].sniff is None:
         return by_ext[0]
     head = _head(path)
+    if not head.strip():
+        raise ParseError(path, None, "the file is empty")
     pool = by_ext or candidates
     sniffed = [f for f in pool if f.sniff is not None and f.sniff(head)]
     if sniffed:

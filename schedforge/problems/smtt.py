@@ -94,11 +94,13 @@ class SMTTInstance(Instance):
         weight.setflags(write=False)
         if n == 0:
             raise InvalidInstance(f"{self.name}: an instance needs at least one job")
-        if len(due) != n or len(weight) != n:
+        if len(due) != n:
             raise InvalidInstance(
-                f"{self.name}: {n} processing times but {len(due)} due dates and "
-                f"{len(weight)} weights; all three must have one entry per job"
+                f"{self.name}: {n} processing times but {len(due)} due dates; "
+                "every job needs one of each"
             )
+        if len(weight) != n:
+            raise InvalidInstance(f"{self.name}: {n} processing times but {len(weight)} weights")
         bad = np.flatnonzero(processing < 1)
         if len(bad):
             raise InvalidInstance(
@@ -371,8 +373,9 @@ def _read_orlib(path: Path) -> Iterator[SMTTInstance]:
 
 
 def _sniff_orlib(head: str) -> bool:
-    first = head.split("\n", 1)[0].split()
-    return len(first) >= 10 and all(re.fullmatch(r"-?\d+", t) for t in first)
+    # OR-Library files have 20 integers per line; the per-job format 2 or 3.
+    first = head.lstrip().split("\n", 1)[0].split()
+    return len(first) >= 10
 
 
 def _read_txt(path: Path) -> Iterator[SMTTInstance]:
@@ -407,10 +410,10 @@ def _offending_line(message: str, rows: list[tuple[int, list[int]]]) -> int | No
 
 
 def _sniff_txt(head: str) -> bool:
-    lines = [ln.split() for ln in head.splitlines()[:50] if ln.strip()]
-    return bool(lines) and all(
-        len(t) in (2, 3) and all(re.fullmatch(r"-?\d+", x) for x in t) for t in lines
-    )
+    # Decided on the shape of the first line only, so that a malformed value
+    # further down is reported by the reader with its line number.
+    first = head.lstrip().split("\n", 1)[0].split()
+    return len(first) in (2, 3)
 
 
 def _write_txt(instances: Sequence[SMTTInstance], path: Path) -> None:
