@@ -17,6 +17,10 @@ from schedforge.core.registry import problems
 # to the library adds its line here.
 TINY = {
     "smtt": [dict(jobs=8, tf=0.6, rdd=0.4, seed=3), dict(jobs=9, weighted=True, seed=4)],
+    "fjsp": [
+        dict(jobs=3, machines=3, operations_per_job=(2, 3), seed=1),
+        dict(scheme="sd2", jobs=3, machines=3, operations_per_job=3, seed=2),
+    ],
 }
 
 TIME_LIMIT = 2.0
