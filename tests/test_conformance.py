@@ -21,6 +21,10 @@ TINY = {
         dict(jobs=3, machines=3, operations_per_job=(2, 3), seed=1),
         dict(scheme="sd2", jobs=3, machines=3, operations_per_job=3, seed=2),
     ],
+    "pods": [
+        dict(nodes=4, pods_per_node=4, priorities=2, utilisation=1.05, seed=1),
+        dict(nodes=4, pods_per_node=3, priorities=2, gpus=True, anti_affinity=True, seed=2),
+    ],
 }
 
 TIME_LIMIT = 2.0

@@ -1,0 +1,509 @@
+"""A simulation of the default kube-scheduler on a cluster snapshot, and packing rules.
+
+``kube`` replays what kube-scheduler (default profile, Kubernetes 1.2x/1.3x)
+does with the pending pods of a snapshot; running pods stay where they are:
+
+* **Queue**: priority, then creation order (the pods' order in the
+  instance); pods evicted by preemption that have an owner are recreated by
+  their controller and queued again behind the pods of their priority.
+* **Filters**: NodeUnschedulable, NodeAffinity (``nodeSelector`` and
+  required affinity), TaintToleration (``NoSchedule``/``NoExecute``),
+  NodeResourcesFit (every resource the pod requests, and the pod count),
+  InterPodAffinity (required hostname anti-affinity, both directions).
+* **Scores** (0..100 each, default weights): TaintToleration ×3 (untolerated
+  ``PreferNoSchedule`` taints, normalised and reversed), NodeResourcesFit ×1
+  (``LeastAllocated`` over cpu and memory with the non-zero request
+  defaults 100 m and 200 MiB), NodeResourcesBalancedAllocation ×1
+  (``1 − std`` of the cpu and memory fractions, actual requests),
+  PodTopologySpread ×2 (system-default constraints for pods with an owner:
+  hostname ``maxSkew`` 3 and zone ``maxSkew`` 5, ``ScheduleAnyway``). The
+  plugins without input here (NodeAffinity preferred terms, InterPodAffinity
+  preferred terms, ImageLocality, VolumeBinding) score every node alike and
+  are left out. Ties go to the first node by name (kube-scheduler draws one
+  at random) so that runs are reproducible.
+* **DefaultPreemption** (switchable): when no node passes the filters, on
+  every node that fails only for reasons eviction can fix, remove all
+  strictly lower-priority pods, check the pod fits, then reprieve victims
+  most important first (priority, then start order) while it still fits;
+  choose the node by: lowest highest victim priority, lowest sum of victim
+  priorities, fewest victims, latest start of the highest-priority victims,
+  then node name. Protected running pods are never victims (schedforge's
+  ``protected`` flag stands in for a PodDisruptionBudget that allows none).
+  After the queue empties, the still pending pods are tried again while
+  preemption freed room (pod deletions re-activate the unschedulable queue).
+
+The scoring loop is a numba kernel (:func:`pick_node`) over plain arrays;
+the same kernel, with another strategy code, gives the packing rules
+``rule:ffd`` (first fit decreasing), ``rule:bfd`` (best fit decreasing) and
+``rule:most-allocated`` (the kube simulation with the ``MostAllocated``
+scoring strategy of NodeResourcesFit).
+
+References
+----------
+Kubernetes scheduler framework plugins (``pkg/scheduler/framework/plugins``:
+noderesources, podtopologyspread, tainttoleration, defaultpreemption),
+kubernetes/kubernetes v1.30.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+
+import numpy as np
+from numba import njit
+
+from schedforge.core.registry import method
+from schedforge.core.result import Outcome
+from schedforge.problems.pods import PodsInstance, PodsSolution
+
+__all__ = ["kube", "pick_node", "rule", "simulate"]
+
+LEAST_ALLOCATED, MOST_ALLOCATED, FIRST_FIT, BEST_FIT = 0, 1, 2, 3
+STRATEGIES = {
+    "least-allocated": LEAST_ALLOCATED,
+    "most-allocated": MOST_ALLOCATED,
+    "ffd": FIRST_FIT,
+    "bfd": BEST_FIT,
+}
+# kube-scheduler defaults (pkg/scheduler/util, apis/config/v1 default_plugins.go).
+NONZERO_CPU_MILLI = 100
+NONZERO_MEMORY = 200 * 1024 * 1024
+WEIGHT_TAINT, WEIGHT_FIT, WEIGHT_BALANCED, WEIGHT_SPREAD = 3, 1, 1, 2
+MAX_SKEW_HOST, MAX_SKEW_ZONE = 3, 5
+SPREAD_OWNER_KINDS = ("ReplicaSet", "StatefulSet", "ReplicationController")
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+@njit(cache=True)
+def pick_node(
+    req,
+    nonzero,
+    alloc,
+    used,
+    used_nonzero,
+    count,
+    max_pods,
+    ok,
+    prefer,
+    owner_count,
+    eligible,
+    zone,
+    spread_on,
+    strategy,
+    cpu,
+    mem,
+    order,
+):  # pragma: no cover - compiled
+    """The node kube-scheduler (or a packing rule) picks for one pod, or -1.
+
+    Parameters
+    ----------
+    req
+        ``(R,)`` requests of the pod.
+    nonzero
+        ``(2,)`` cpu and memory requests with the non-zero defaults.
+    alloc, used
+        ``(N, R)`` allocatable and requested amounts per node.
+    used_nonzero
+        ``(N, 2)`` requested cpu and memory with the non-zero defaults.
+    count, max_pods
+        ``(N,)`` pods on each node and the limit.
+    ok
+        ``(N,)`` static filters and anti-affinity passed.
+    prefer
+        ``(N,)`` untolerated ``PreferNoSchedule`` taints.
+    owner_count
+        ``(N,)`` pods of the pod's owner on each node (topology spreading).
+    eligible
+        ``(N,)`` nodes matching the pod's node affinity (spreading counts).
+    zone
+        ``(N,)`` zone id of each node, -1 without a zone label.
+    spread_on
+        Whether default topology spreading applies to the pod.
+    strategy
+        0 LeastAllocated (kube), 1 MostAllocated, 2 first fit, 3 best fit.
+    cpu, mem
+        Indices of cpu and memory among the resources (-1 when absent).
+    order
+        ``(N,)`` node indices in name order: the tie-break.
+    """
+    num_nodes, num_res = alloc.shape
+    feasible = np.zeros(num_nodes, dtype=np.bool_)
+    n_feasible = 0
+    for n in range(num_nodes):
+        if not ok[n] or count[n] + 1 > max_pods[n]:
+            continue
+        fits = True
+        for r in range(num_res):
+            if req[r] > 0 and used[n, r] + req[r] > alloc[n, r]:
+                fits = False
+                break
+        if fits:
+            feasible[n] = True
+            n_feasible += 1
+    if n_feasible == 0:
+        return -1
+    if strategy == 2:
+        for k in range(num_nodes):
+            if feasible[order[k]]:
+                return order[k]
+    if strategy == 3:
+        best, best_left = -1, 1e300
+        for k in range(num_nodes):
+            n = order[k]
+            if not feasible[n]:
+                continue
+            left = 0.0
+            for r in range(num_res):
+                if alloc[n, r] > 0:
+                    left += (alloc[n, r] - used[n, r] - req[r]) / alloc[n, r]
+            if left < best_left:
+                best, best_left = n, left
+        return best
+    # Raw plugin scores on the feasible nodes.
+    fit = np.zeros(num_nodes, dtype=np.int64)
+    balanced = np.zeros(num_nodes, dtype=np.int64)
+    spread = np.zeros(num_nodes, dtype=np.int64)
+    max_prefer = 0
+    # PodTopologySpread normalising weights: log(size + 2) with the number of
+    # candidate nodes (hostname) and of distinct zones among them.
+    num_zones = 0
+    zone_seen = np.zeros(num_nodes + 1, dtype=np.bool_)
+    for n in range(num_nodes):
+        if feasible[n]:
+            z = zone[n] + 1
+            if not zone_seen[z]:
+                zone_seen[z] = True
+                num_zones += 1
+    w_host = math.log(n_feasible + 2.0)
+    w_zone = math.log(num_zones + 2.0)
+    zone_total = np.zeros(num_nodes + 1, dtype=np.int64)
+    if spread_on:
+        for m in range(num_nodes):
+            if eligible[m] and zone[m] >= 0:
+                zone_total[zone[m] + 1] += owner_count[m]
+    for n in range(num_nodes):
+        if not feasible[n]:
+            continue
+        if prefer[n] > max_prefer:
+            max_prefer = prefer[n]
+        # NodeResourcesFit: Least/MostAllocated over cpu and memory, weight 1 each.
+        score_sum = 0
+        weight_sum = 0
+        for k in range(2):
+            r = cpu if k == 0 else mem
+            if r < 0 or alloc[n, r] == 0:
+                continue
+            requested = used_nonzero[n, k] + nonzero[k]
+            capacity = alloc[n, r]
+            if strategy == 0:
+                s = 0 if requested > capacity else ((capacity - requested) * 100) // capacity
+            else:
+                s = 100 if requested > capacity else (requested * 100) // capacity
+            score_sum += s
+            weight_sum += 1
+        fit[n] = score_sum // weight_sum if weight_sum > 0 else 0
+        # BalancedAllocation: 1 - std of the fractions (actual requests).
+        fractions = np.zeros(2)
+        nf = 0
+        for k in range(2):
+            r = cpu if k == 0 else mem
+            if r < 0 or alloc[n, r] == 0:
+                continue
+            f = (used[n, r] + req[r]) / alloc[n, r]
+            fractions[nf] = min(f, 1.0)
+            nf += 1
+        std = abs(fractions[0] - fractions[1]) / 2.0 if nf == 2 else 0.0
+        balanced[n] = int((1.0 - std) * 100.0)
+        if spread_on:
+            raw = owner_count[n] * w_host + (MAX_SKEW_HOST - 1)
+            if zone[n] >= 0:
+                raw += zone_total[zone[n] + 1] * w_zone + (MAX_SKEW_ZONE - 1)
+            spread[n] = int(np.round(raw))
+    min_spread, max_spread = 1 << 62, 0
+    for n in range(num_nodes):
+        if feasible[n]:
+            min_spread = min(min_spread, spread[n])
+            max_spread = max(max_spread, spread[n])
+    best, best_score = -1, -1
+    for k in range(num_nodes):
+        n = order[k]
+        if not feasible[n]:
+            continue
+        taint = 100 if max_prefer == 0 else 100 - (prefer[n] * 100) // max_prefer
+        total = WEIGHT_TAINT * taint + WEIGHT_FIT * fit[n] + WEIGHT_BALANCED * balanced[n]
+        if spread_on:
+            if max_spread == 0:
+                total += WEIGHT_SPREAD * 100
+            else:
+                total += WEIGHT_SPREAD * (100 * (max_spread + min_spread - spread[n]) // max_spread)
+        if total > best_score:
+            best, best_score = n, total
+    return best
+
+
+class _Cluster:
+    """Mutable scheduler state over one instance (requested amounts, counts)."""
+
+    def __init__(self, instance: PodsInstance, strategy: int):
+        inst = self.instance = instance
+        self.strategy = strategy
+        self.node = instance.current_node.copy()
+        self.alloc = np.ascontiguousarray(inst.allocatable)
+        self.used = np.zeros_like(self.alloc)
+        self.cpu = inst.resources.index("cpu") if "cpu" in inst.resources else -1
+        self.mem = inst.resources.index("memory") if "memory" in inst.resources else -1
+        self.nonzero = np.zeros((inst.num_pods, 2), dtype=np.int64)
+        for k, (r, default) in enumerate(
+            ((self.cpu, NONZERO_CPU_MILLI), (self.mem, NONZERO_MEMORY))
+        ):
+            if r >= 0:
+                self.nonzero[:, k] = np.where(inst.requests[:, r] > 0, inst.requests[:, r], default)
+        self.used_nonzero = np.zeros((inst.num_nodes, 2), dtype=np.int64)
+        self.count = np.zeros(inst.num_nodes, dtype=np.int64)
+        owners = sorted({o for o in inst.owner if o.split("/")[0] in SPREAD_OWNER_KINDS})
+        owner_id = {o: k for k, o in enumerate(owners)}
+        self.owner = np.array([owner_id.get(o, -1) for o in inst.owner], dtype=np.int64)
+        self.owner_count = np.zeros((max(len(owners), 1), inst.num_nodes), dtype=np.int64)
+        zones = sorted({lab[ZONE_LABEL] for lab in inst.node_labels if ZONE_LABEL in lab})
+        self.zone = np.array(
+            [zones.index(lab[ZONE_LABEL]) if ZONE_LABEL in lab else -1 for lab in inst.node_labels],
+            dtype=np.int64,
+        )
+        self.order = np.array(
+            sorted(range(inst.num_nodes), key=lambda n: inst.node_names[n]), dtype=np.int64
+        )
+        self.neighbours: list[list[int]] = [[] for _ in range(inst.num_pods)]
+        for p, q in inst.conflicts:
+            self.neighbours[p].append(int(q))
+            self.neighbours[q].append(int(p))
+        # Start order for preemption's "latest start" criterion: running pods
+        # first (in creation order), then pods in the order the simulation binds them.
+        self.started = np.where(inst.current_node >= 0, np.arange(inst.num_pods), -1)
+        self.clock = inst.num_pods
+        self.on_node: list[set[int]] = [set() for _ in range(inst.num_nodes)]
+        for p in np.flatnonzero(self.node >= 0):
+            self._add(int(p), int(self.node[p]))
+
+    def _add(self, p: int, n: int) -> None:
+        self.node[p] = n
+        self.used[n] += self.instance.requests[p]
+        self.used_nonzero[n] += self.nonzero[p]
+        self.count[n] += 1
+        if self.owner[p] >= 0:
+            self.owner_count[self.owner[p], n] += 1
+        self.on_node[n].add(p)
+
+    def _remove(self, p: int) -> None:
+        n = int(self.node[p])
+        self.node[p] = -1
+        self.used[n] -= self.instance.requests[p]
+        self.used_nonzero[n] -= self.nonzero[p]
+        self.count[n] -= 1
+        if self.owner[p] >= 0:
+            self.owner_count[self.owner[p], n] -= 1
+        self.on_node[n].discard(p)
+
+    def bind(self, p: int, n: int) -> None:
+        """Place pod ``p`` on node ``n`` (it starts now)."""
+        self._add(p, n)
+        self.started[p] = self.clock
+        self.clock += 1
+
+    def blocked(self, p: int) -> np.ndarray:
+        """Nodes holding a pod that conflicts with ``p`` by anti-affinity."""
+        out = np.zeros(self.instance.num_nodes, dtype=bool)
+        for q in self.neighbours[p]:
+            if self.node[q] >= 0:
+                out[self.node[q]] = True
+        return out
+
+    def pick(self, p: int) -> int:
+        """The node the scheduler picks for ``p``, or -1 if none passes the filters."""
+        inst = self.instance
+        ok = inst.eligible[p] & ~self.blocked(p)
+        owner = self.owner[p]
+        return int(
+            pick_node(
+                inst.requests[p],
+                self.nonzero[p],
+                self.alloc,
+                self.used,
+                self.used_nonzero,
+                self.count,
+                inst.max_pods,
+                ok,
+                inst.prefer_no_schedule[p],
+                self.owner_count[max(owner, 0)],
+                inst.eligible[p],
+                self.zone,
+                owner >= 0 and self.strategy in (LEAST_ALLOCATED, MOST_ALLOCATED),
+                self.strategy,
+                self.cpu,
+                self.mem,
+                self.order,
+            )
+        )
+
+    def _fits(self, p: int, n: int, present: set[int]) -> bool:
+        """Does ``p`` fit on ``n`` if exactly the pods ``present`` run there?"""
+        inst = self.instance
+        members = list(present)
+        used = inst.requests[members].sum(axis=0) if members else 0
+        req = inst.requests[p]
+        if np.any((req > 0) & (used + req > inst.allocatable[n])):
+            return False
+        if len(members) + 1 > inst.max_pods[n]:
+            return False
+        return not any(q in present for q in self.neighbours[p])
+
+    def preempt(self, p: int) -> tuple[int, list[int]] | None:
+        """DefaultPreemption for ``p``: the chosen node and its victims, or None."""
+        inst = self.instance
+        prio = inst.priority[p]
+        best_key, best = None, None
+        for n in self.order:
+            if not inst.eligible[p, n]:
+                continue  # unresolvable by eviction (affinity, taint, cordon)
+            on_node = self.on_node[n]
+            candidates = [q for q in on_node if inst.priority[q] < prio and not inst.fixed[q]]
+            if not candidates:
+                continue
+            keep = on_node.difference(candidates)
+            if not self._fits(p, n, keep):
+                continue
+            # Reprieve the most important victims first: higher priority, earlier start.
+            candidates.sort(key=lambda q: (-inst.priority[q], self.started[q]))
+            victims = []
+            for q in candidates:
+                keep.add(q)
+                if not self._fits(p, n, keep):
+                    keep.discard(q)
+                    victims.append(q)
+            if not victims:
+                continue  # it fits without preemption: not a preemption candidate
+            top = max(int(inst.priority[q]) for q in victims)
+            earliest_top = min(self.started[q] for q in victims if inst.priority[q] == top)
+            key = (
+                top,
+                sum(int(inst.priority[q]) + 2**31 for q in victims),
+                len(victims),
+                -earliest_top,
+            )
+            if best_key is None or key < best_key:
+                best_key, best = key, (int(n), victims)
+        return best
+
+
+def simulate(
+    instance: PodsInstance,
+    *,
+    preemption: bool = True,
+    strategy: str = "least-allocated",
+    deadline: float | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Run the scheduler over the pending pods of ``instance``.
+
+    Parameters
+    ----------
+    instance
+        The snapshot; running pods keep their nodes unless preempted.
+    preemption
+        Whether DefaultPreemption runs for pods no node accepts.
+    strategy
+        ``least-allocated`` (kube default), ``most-allocated``, ``ffd`` or
+        ``bfd``; the rules ``ffd``/``bfd`` queue pods by priority, then by
+        decreasing size (sum of the requests relative to the cluster's
+        total allocatable), then creation order.
+    deadline
+        A ``time.perf_counter()`` value after which the pods not yet
+        considered stay pending.
+
+    Returns
+    -------
+    node, stats
+        The node of each pod (``-1`` = not running) and counters
+        (``scheduled``, ``preemptions``, ``victims``, ``truncated``).
+    """
+    code = STRATEGIES[strategy]
+    state = _Cluster(instance, code)
+    inst = instance
+    if code in (FIRST_FIT, BEST_FIT):
+        total = np.maximum(inst.allocatable.sum(axis=0), 1)
+        size = (inst.requests / total).sum(axis=1)
+    else:
+        size = np.zeros(inst.num_pods)
+    queue = [
+        (-int(inst.priority[p]), -float(size[p]), p, p)
+        for p in range(inst.num_pods)
+        if inst.current_node[p] < 0
+    ]
+    heapq.heapify(queue)
+    stats = {"scheduled": 0, "preemptions": 0, "victims": 0, "truncated": False}
+    created = inst.num_pods
+    for _ in range(1 + 5 * preemption):
+        pending: list[tuple] = []
+        evicted_any = False
+        while queue:
+            if deadline is not None and time.perf_counter() > deadline:
+                stats["truncated"] = True
+                return state.node, stats
+            item = heapq.heappop(queue)
+            p = item[3]
+            n = state.pick(p)
+            if n < 0 and preemption:
+                chosen = state.preempt(p)
+                if chosen is not None:
+                    n, victims = chosen
+                    stats["preemptions"] += 1
+                    stats["victims"] += len(victims)
+                    evicted_any = True
+                    for q in victims:
+                        state._remove(q)
+                        if inst.owner[q]:
+                            # The controller recreates the pod: it queues again, newest.
+                            heapq.heappush(queue, (-int(inst.priority[q]), 0.0, created, q))
+                            created += 1
+            if n >= 0:
+                state.bind(p, n)
+                stats["scheduled"] += 1
+            else:
+                pending.append(item)
+        if not evicted_any or not pending:
+            break
+        queue = pending
+        heapq.heapify(queue)
+    return state.node, stats
+
+
+@method("pods", "kube")
+def kube(
+    instance: PodsInstance,
+    *,
+    time_limit: float | None,
+    seed: int,
+    preemption: bool = True,
+) -> Outcome:
+    """Default kube-scheduler simulation (filters, default scores, DefaultPreemption).
+
+    Deterministic (ties by node name), so ``seed`` is unused. ``time_limit``
+    ``None`` runs to the end; otherwise pods not reached in time stay
+    pending. ``preemption=False`` switches DefaultPreemption off.
+    """
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    node, stats = simulate(instance, preemption=preemption, deadline=deadline)
+    return Outcome(PodsSolution(node), stats=stats)
+
+
+@method("pods", "rule", variants=("ffd", "bfd", "most-allocated"))
+def rule(instance: PodsInstance, variant: str, *, time_limit: float | None, seed: int) -> Outcome:
+    """Packing rules: first/best fit decreasing (priority, size), or MostAllocated scoring.
+
+    Running pods stay; pending pods are placed one by one, without
+    preemption. Deterministic; ``time_limit`` as for ``kube``.
+    """
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    node, stats = simulate(instance, preemption=False, strategy=variant, deadline=deadline)
+    return Outcome(PodsSolution(node), stats=stats)
