@@ -120,7 +120,7 @@ def instances(draw, max_jobs=4, max_ops=3, max_machines=3):
     return FJSPInstance.from_jobs(jobs, machines, release=release)
 
 
-def _serial(inst: FJSPInstance, assignment, job_order) -> FJSPSolution:
+def serial_schedule(inst: FJSPInstance, assignment, job_order) -> FJSPSolution:
     """Append each job's next operation on its machine (a test-only constructor)."""
     machine_free = np.zeros(inst.num_machines, dtype=np.int64)
     job_free = inst.release.copy()
@@ -144,7 +144,7 @@ def test_serial_schedules_are_feasible_and_bounded(inst, data):
     sizes = np.diff(inst.job_offsets)
     order = [j for j in range(inst.num_jobs) for _ in range(sizes[j])]
     order = data.draw(st.permutations(order))
-    sol = _serial(inst, assignment, order)
+    sol = serial_schedule(inst, assignment, order)
     assert validate(inst, sol) == []
     assert lower_bound(inst) <= objective(inst, sol)
     # Every critical operation ends at the makespan or feeds a successor without slack.
@@ -159,7 +159,7 @@ def test_serial_schedules_are_feasible_and_bounded(inst, data):
         assert isinstance(violations, list)
 
 
-def _brute_force(inst: FJSPInstance) -> int:
+def brute_force_makespan(inst: FJSPInstance) -> int:
     """Optimal makespan by enumerating assignments and job-order sequences."""
     best = None
     sizes = np.diff(inst.job_offsets)
@@ -167,7 +167,7 @@ def _brute_force(inst: FJSPInstance) -> int:
     alts = [sorted(inst.alternatives(o)) for o in range(inst.num_operations)]
     for assignment in itertools.product(*alts):
         for order in set(itertools.permutations(tokens)):
-            value = objective(inst, _serial(inst, list(assignment), order))
+            value = objective(inst, serial_schedule(inst, list(assignment), order))
             best = value if best is None else min(best, value)
     return best
 
@@ -175,7 +175,7 @@ def _brute_force(inst: FJSPInstance) -> int:
 @given(inst=instances(max_jobs=3, max_ops=2, max_machines=2))
 @settings(max_examples=25, deadline=None)
 def test_lower_bound_is_valid_against_brute_force(inst):
-    assert lower_bound(inst) <= _brute_force(inst)
+    assert lower_bound(inst) <= brute_force_makespan(inst)
 
 
 # --------------------------------------------------------------------------
