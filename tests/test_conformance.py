@@ -17,6 +17,20 @@ from schedforge.core.registry import problems
 # to the library adds its line here.
 TINY = {
     "smtt": [dict(jobs=8, tf=0.6, rdd=0.4, seed=3), dict(jobs=9, weighted=True, seed=4)],
+    "rcpsp": [
+        dict(jobs=8, nc=1.8, rf=0.5, rs=0.3, seed=1),
+        dict(
+            kind="rconstraint",
+            jobs=8,
+            levels=3,
+            p_downtime=0.7,
+            p_window=0.4,
+            p_disjunctive=0.3,
+            p_lag=0.3,
+            tightness=1.8,
+            seed=2,
+        ),
+    ],
     "fjsp": [
         dict(jobs=3, machines=3, operations_per_job=(2, 3), seed=1),
         dict(scheme="sd2", jobs=3, machines=3, operations_per_job=3, seed=2),

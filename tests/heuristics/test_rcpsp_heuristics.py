@@ -1,0 +1,156 @@
+"""RCPSP schedule-generation schemes, priority rules, sampling and justification."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import schedforge as sf
+from schedforge.heuristics import rcpsp as heur
+from schedforge.heuristics import sgs
+from schedforge.problems.rcpsp import RCPSPSolution, objective, validate
+from tests.conftest import DATA, shared_path
+from tests.problems.test_rcpsp import brute_force
+
+RULE_SPECS = [f"rule:{r}" for r in heur.RULES]
+
+
+def side_instance(seed: int, jobs: int = 12, tightness: float = 1.6):
+    return sf.generate(
+        "rcpsp",
+        kind="rconstraint",
+        jobs=jobs,
+        levels=4,
+        p_downtime=0.8,
+        p_window=0.4,
+        p_disjunctive=0.4,
+        p_lag=0.3,
+        tightness=tightness,
+        seed=seed,
+    )
+
+
+def test_kernels_compiled():
+    inst = sf.read(DATA / "rcpsp" / "tiny_side.json")
+    sf.solve(inst, "rule:lft", sgs="parallel", justify=True)
+    sf.solve(inst, "sample:lft", schedules=10)
+    for kernel in (
+        sgs.serial_decode,
+        sgs.parallel_sgs,
+        sgs.build_list,
+        sgs.justify,
+        heur.sample_kernel,
+    ):
+        assert kernel.nopython_signatures, f"{kernel.__name__} did not compile"
+
+
+@pytest.mark.parametrize("scheme", ["serial", "parallel"])
+@pytest.mark.parametrize("spec", RULE_SPECS)
+def test_rules_give_valid_schedules(spec, scheme):
+    for seed in range(4):
+        inst = side_instance(seed)
+        res = sf.solve(inst, spec, sgs=scheme)
+        # solve() validates; a missed deadline must be reported, not returned.
+        if res.status.has_solution:
+            assert validate(inst, res.solution) == []
+        else:
+            assert res.status == sf.Status.NO_SOLUTION and "failed_activity" in res.stats
+    plain = sf.generate("rcpsp", jobs=20, rs=0.2, seed=1)
+    res = sf.solve(plain, spec, sgs=scheme)
+    assert res.status.has_solution and res.objective >= res.bound
+
+
+def test_missed_deadline_is_reported():
+    inst = sf.read(DATA / "rcpsp" / "tiny_infeasible.json")
+    for scheme in ("serial", "parallel"):
+        res = sf.solve(inst, "rule:lft", sgs=scheme)
+        assert res.status == sf.Status.NO_SOLUTION and res.solution is None
+        assert res.stats["failed_activity"] == 3  # the activity with the deadline
+        res = sf.solve(inst, "sample:lst", sgs=scheme, schedules=30)
+        assert res.status == sf.Status.NO_SOLUTION
+
+
+def test_bad_options():
+    inst = sf.read(DATA / "rcpsp" / "tiny.sm")
+    with pytest.raises(sf.InvalidOption, match="'serial' or 'parallel'"):
+        sf.solve(inst, "rule:lft", sgs="both")
+    with pytest.raises(sf.InvalidOption, match="schedules must be >= 1"):
+        sf.solve(inst, "sample:lft", schedules=0)
+    with pytest.raises(sf.UnknownMethod, match="rule:lft"):
+        sf.solve(inst, "rule:lftt")
+
+
+def test_priorities_on_tiny():
+    inst = sf.read(DATA / "rcpsp" / "tiny.sm")
+    # Activities: 0 dummy, 1 (3), 2 (2), 3 (4, after 1), 4 (1, after 2), 5 dummy.
+    assert heur.priorities(inst, "lft").tolist() == [0, 3, 6, 7, 7, 7]
+    assert heur.priorities(inst, "mts").tolist() == [-5, -2, -2, -1, -1, 0]
+    assert heur.priorities(inst, "grpw").tolist() == [-5, -7, -3, -4, -1, 0]
+    assert heur.priorities(inst, "mslk").tolist() == [0, 0, 4, 0, 4, 0]
+
+
+def _data_and_random_list(inst, rng):
+    data = sgs.SGSData.from_instance(inst)
+    prio = rng.random(inst.num_activities)
+    order = np.empty(inst.num_activities, dtype=np.int64)
+    sgs.build_list(prio, 0, 1.0, 1.0, data.pred_ptr, data.succ_ptr, data.succ_idx, order)
+    return data, order
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), tight=st.floats(0.9, 2.0))
+def test_decode_and_justify_are_valid_and_never_worse(seed, tight):
+    inst = side_instance(seed, jobs=10, tightness=tight)
+    rng = np.random.default_rng(seed)
+    data, order = _data_and_random_list(inst, rng)
+    start = np.empty(inst.num_activities, dtype=np.int64)
+    avail = np.empty_like(data.profile)
+    makespan = sgs.serial_decode(order, *data.decode_args(), avail, start)
+    if makespan < 0:
+        return
+    assert validate(inst, RCPSPSolution(start)) == []
+    assert makespan == objective(inst, RCPSPSolution(start))
+    better, better_order = np.empty_like(start), np.empty_like(start)
+    again = sgs.justify(
+        start, *data.decode_args(), avail, *data.justify_tail(), better, better_order
+    )
+    assert validate(inst, RCPSPSolution(better)) == []
+    assert again == objective(inst, RCPSPSolution(better)) <= makespan
+    # Decoding the start order of a feasible schedule never starts anything later.
+    redo = np.empty_like(start)
+    assert sgs.serial_decode(better_order, *data.decode_args(), avail, redo) >= 0
+    assert np.all(redo <= better)
+
+
+def test_serial_sgs_reaches_brute_force_optimum():
+    # The optimal schedule's start order, decoded, is optimal too (Kolisch 1996).
+    for seed in range(3):
+        inst = side_instance(seed, jobs=5, tightness=1.4)
+        best = brute_force(inst)
+        res = sf.solve(inst, "sample:lft", schedules=300, seed=seed)
+        if best is None:
+            assert res.status == sf.Status.NO_SOLUTION
+        elif res.status.has_solution:
+            assert res.objective >= best
+
+
+def test_sampling_is_seeded_and_finds_psplib_optimum():
+    inst = sf.read(shared_path("psplib", "j30", "j301_1.sm"))
+    a = sf.solve(inst, "sample:lft", schedules=500, seed=3)
+    b = sf.solve(inst, "sample:lft", schedules=500, seed=3)
+    assert np.array_equal(a.solution.start, b.solution.start)
+    assert a.stats["schedules"] == 500
+    assert a.objective == inst.metadata["optimum"] == 43
+    par = sf.solve(inst, "sample:lft", schedules=200, sgs="parallel", seed=1)
+    assert par.objective >= 43
+    single = sf.solve(inst, "rule:lft")
+    assert single.objective >= a.objective and single.stats["schedules"] == 1
+
+
+def test_sampling_honours_time_limit():
+    inst = sf.generate("rcpsp", jobs=60, rs=0.2, seed=0)
+    res = sf.solve(inst, "sample:lft", schedules=10**7, time_limit=0.3)
+    assert res.runtime < 2.0 and res.stats["schedules"] < 10**7
+    assert res.stats["nondeterministic"]
