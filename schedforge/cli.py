@@ -203,6 +203,196 @@ def _extra_params(args: list[str]) -> dict[str, Any]:
 # --- discovery commands ---
 
 
+def _print_generation(summary: dict[str, Any]) -> None:
+    """One progress line per generation of ``schedforge discover``."""
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}%"
+
+    console.print(
+        f"gen {summary['generation']:>3}/{summary['generations']}  "
+        f"best train {pct(summary['best_train_gap'])}  "
+        f"validation {pct(summary['best_validation_gap'])}  "
+        f"evals {summary['evaluations']} ({summary['evals_per_second']:.1f}/s)  "
+        f"tokens {summary['tokens']}  cost ${summary['cost']:.4f}  "
+        f"{summary['seconds']:.1f}s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def discover(
+    problem: Annotated[
+        str | None, typer.Argument(help="Problem with a template (smtt, ...).")
+    ] = None,
+    proposer: Annotated[str, typer.Option(help="openai, gp or replay.")] = "gp",
+    model: Annotated[str | None, typer.Option(help="Model name (openai).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1.")
+    ] = None,
+    replay: Annotated[
+        Path | None, typer.Option(help="Answers to replay: JSONL file or earlier run dir.")
+    ] = None,
+    prices: Annotated[
+        Path | None, typer.Option(help="JSON price table {model: {input, output}} USD/1M tokens.")
+    ] = None,
+    generations: Annotated[int | None, typer.Option(help="Generations after the seeds.")] = None,
+    offspring: Annotated[int, typer.Option(help="Proposals per generation.")] = 8,
+    islands: Annotated[int, typer.Option(help="Islands (1 = one population).")] = 2,
+    population: Annotated[int, typer.Option(help="Candidates kept per island.")] = 6,
+    budget_tokens: Annotated[int | None, typer.Option(help="Stop after this many tokens.")] = None,
+    budget_cost: Annotated[float | None, typer.Option(help="Stop after this cost (USD).")] = None,
+    budget_evaluations: Annotated[
+        int | None, typer.Option(help="Stop after this many sandbox evaluations.")
+    ] = None,
+    budget_seconds: Annotated[
+        float | None, typer.Option(help="Stop after this wall time (s).")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(help="Parallel sandbox workers.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the loop and of gp.")] = 0,
+    sets: Annotated[str, typer.Option(help="Instance sets: default or quick.")] = "default",
+    engine: Annotated[str, typer.Option(help="Sandbox engine: auto, numba or python.")] = "auto",
+    timeout: Annotated[float | None, typer.Option(help="Seconds per model request.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Resume the run in this directory.")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Export the best as heuristic:NAME (default from the run).")
+    ] = None,
+    no_export: Annotated[bool, typer.Option(help="Do not export the best heuristic.")] = False,
+) -> None:
+    """Evolve heuristics for PROBLEM (or resume a run with --resume DIR)."""
+    from schedforge.discovery.evolve import DiscoveryConfig, Evolution
+    from schedforge.discovery.export import check_name, export_candidate
+
+    overrides = {
+        "generations": generations,
+        "budget_tokens": budget_tokens,
+        "budget_cost": budget_cost,
+        "budget_evaluations": budget_evaluations,
+        "budget_seconds": budget_seconds,
+        "jobs": jobs,
+        "replay": str(replay) if replay else None,
+        "base_url": base_url,
+        "timeout": timeout,
+    }
+    if resume is not None:
+        run_dir = resume
+        evolution = Evolution(run_dir, overrides=overrides, progress=_print_generation)
+    else:
+        if problem is None:
+            raise InvalidOption("give a PROBLEM, or --resume DIR")
+        config = DiscoveryConfig(
+            problem=problem,
+            proposer=proposer,
+            model=model,
+            prices=str(prices) if prices else None,
+            offspring=offspring,
+            islands=islands,
+            population=population,
+            seed=seed,
+            sets=sets,
+            engine=engine,
+            **{k: v for k, v in overrides.items() if v is not None},
+        )
+        run_dir = out or Path(f"discover-{problem}-{proposer}-s{seed}")
+        evolution = Evolution(run_dir, config, progress=_print_generation)
+    if name is not None:
+        check_name(name)
+    cfg = evolution.config
+    console.print(
+        f"discover {cfg.problem} with {cfg.proposer} in {run_dir} "
+        f"(train {len(evolution.sets['train'])}, validation {len(evolution.sets['validation'])}, "
+        f"hold-out {len(evolution.sets['holdout'])} instances)",
+        highlight=False,
+    )
+    try:
+        summary = evolution.run()
+        generations_done = evolution.archive.generations()
+    finally:
+        evolution.close()
+    console.print(f"stopped: {summary['stop_reason']}", highlight=False)
+    from schedforge.plot import convergence
+
+    convergence(
+        generations_done, run_dir / "convergence.png", title=f"{cfg.problem} ({cfg.proposer})"
+    )
+    console.print(f"convergence plot: {run_dir / 'convergence.png'}", highlight=False)
+    if no_export:
+        return
+    label = name or f"{cfg.problem}_{cfg.proposer}_s{cfg.seed}"
+    record = export_candidate(run_dir, label)
+    gaps = record["gaps"]
+    console.print(
+        f"exported heuristic:{label} (candidate {record['source']['candidate']}): train "
+        f"{gaps['train']:.3f}%, validation {_fmt(gaps['validation'])}%, "
+        f"hold-out {_fmt(gaps['holdout'])}%",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+heuristics_app = typer.Typer(help="Exported discovered heuristics (methods heuristic:NAME).")
+app.add_typer(heuristics_app, name="heuristics")
+
+
+@heuristics_app.command("list")
+def heuristics_list(
+    problem: Annotated[str | None, typer.Argument(help="Only this problem.")] = None,
+) -> None:
+    """List exported heuristics with their gaps."""
+    from schedforge.discovery.export import home, list_heuristics
+
+    table = Table(title=f"heuristics in {home()}")
+    table.add_column("problem")
+    table.add_column("method", no_wrap=True)
+    for col in ("train %", "validation %", "hold-out %"):
+        table.add_column(col)
+    table.add_column("source", overflow="fold")
+    for rec in list_heuristics(problem):
+        gaps = rec.get("gaps", {})
+        table.add_row(
+            rec.get("problem", "?"),
+            f"heuristic:{rec.get('name')}",
+            _fmt(gaps.get("train")),
+            _fmt(gaps.get("validation")),
+            _fmt(gaps.get("holdout")),
+            str(rec.get("source", {}).get("run", rec.get("error", ""))),
+        )
+    console.print(table)
+
+
+@heuristics_app.command("show")
+def heuristics_show(name: Annotated[str, typer.Argument(help="Heuristic name.")]) -> None:
+    """Print a heuristic's code and provenance (verified first)."""
+    from schedforge.discovery.export import find, verify
+
+    record = find(name)
+    verify(record)
+    meta = {k: v for k, v in record.items() if k != "code"}
+    console.print(json.dumps(meta, indent=1), highlight=False)
+    sys.stdout.write(record["code"])
+
+
+@heuristics_app.command("export")
+def heuristics_export(
+    name: Annotated[str, typer.Argument(help="Name of the new method heuristic:NAME.")],
+    run: Annotated[Path, typer.Option("--run", help="Run directory to export from.")],
+    candidate: Annotated[
+        int | None, typer.Option(help="Candidate id (default: best on validation).")
+    ] = None,
+) -> None:
+    """Export a run's best (or a chosen) candidate as method heuristic:NAME."""
+    from schedforge.discovery.export import export_candidate
+
+    record = export_candidate(run, name, candidate)
+    console.print(
+        f"exported heuristic:{name} for {record['problem']} "
+        f"(hold-out gap {_fmt(record['gaps']['holdout'])}%)",
+        highlight=False,
+    )
+
+
 def main() -> None:
     """Console entry point: run the app, turning library errors into one line."""
     try:

@@ -73,3 +73,48 @@ def gantt(instance: Any, solution: Any, path: str | Path | None = None, *, title
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return fig
+
+
+def convergence(
+    generations: Sequence[dict[str, Any]], path: str | Path | None = None, *, title: str = ""
+) -> Any:
+    """Best gap per generation of a discovery run, on the training and validation sets.
+
+    Parameters
+    ----------
+    generations
+        Rows of the archive's ``generations`` table (``generation``,
+        ``best_train_gap``, ``best_validation_gap`` in percent).
+    path
+        Where to save the figure (PNG, SVG, PDF); ``None`` to only return it.
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, label, marker in (
+        ("best_train_gap", "train", "o"),
+        ("best_validation_gap", "validation", "s"),
+    ):
+        points = [
+            (g["generation"], g[key])
+            for g in generations
+            if g.get(key) is not None and g[key] != float("inf")
+        ]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker=marker, label=label, drawstyle="steps-post")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("best mean gap to reference (%)")
+    ax.set_title(title or "heuristic discovery: best gap per generation")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return fig

@@ -1,0 +1,514 @@
+"""Per-problem templates: the function to evolve, its skeleton and its data.
+
+A :class:`Template` fixes, for one problem family, everything the evolution
+loop needs to know about it:
+
+* the **function to evolve** (name, arguments, a docstring written for the
+  language model) and its **features**;
+* the **skeleton** the function plugs into, once in plain Python and once
+  compiled with numba (the candidate is passed to the compiled loop as a
+  first-class function, so the loop itself is compiled once per process);
+* **seed heuristics** written in the same form (EDD, MDD, ATC, ...);
+* default **train / validation / hold-out** sets with reference values, so
+  that over-fitting to the training set shows up on the other two.
+
+Skeletons work on plain arrays (:meth:`Template.encode`) so that the sandbox
+worker needs no problem object; the parent turns the raw output back into a
+solution (:meth:`Template.decode`) and checks it with the problem's own
+validator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from schedforge.core.errors import SchedforgeError, UnknownProblem
+
+#: Where the public benchmark sets live, beside the checkout.
+SHARED_INSTANCES = Path(__file__).resolve().parents[3] / "shared" / "instances"
+
+
+class CandidateError(Exception):
+    """A candidate ran but misbehaved (wrong shape, NaN, ...); the message goes to the model."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One argument of the evolved function.
+
+    Parameters
+    ----------
+    name
+        Argument name.
+    kind
+        ``"array"`` (one value per candidate) or ``"scalar"``.
+    description
+        What it means, for the prompt.
+    """
+
+    name: str
+    kind: str
+    description: str
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A named set of instances with reference objective values (optima or best known)."""
+
+    name: str
+    instances: tuple[Any, ...]
+    references: tuple[float, ...]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.instances) != len(self.references):
+            raise SchedforgeError(f"set {self.name}: one reference value per instance needed")
+        if not self.instances:
+            raise SchedforgeError(f"set {self.name}: no instance")
+
+    def __len__(self) -> int:
+        return len(self.instances)
+
+
+@dataclass(frozen=True)
+class Template:
+    """Everything the evolution loop needs about one problem (see module docstring).
+
+    Parameters
+    ----------
+    problem
+        Problem name.
+    function_name
+        Name of the function a candidate defines.
+    features
+        Its arguments, in order.
+    returns
+        What it returns, for the prompt.
+    description
+        The task, written for the language model.
+    seeds
+        Seed heuristics: name -> source code of the function.
+    encode
+        ``encode(instance) -> dict[str, ndarray]``: plain arrays for the skeleton.
+    run_python
+        ``run_python(func, arrays) -> ndarray``: the skeleton in Python.
+    run_numba
+        ``run_numba(compiled_func, arrays) -> ndarray``: the compiled skeleton;
+        raises :class:`CandidateError` like the Python one.
+    numba_signature
+        ``() -> numba signature`` of the evolved function.
+    decode
+        ``decode(instance, raw) -> solution``.
+    sets
+        ``sets(size) -> {"train": EvalSet, "validation": ..., "holdout": ...}``
+        for ``size`` in ``("default", "quick")``.
+    size_of
+        ``size_of(arrays) -> int``: number of dispatch steps, which decides
+        when compiling pays off.
+    gp_seeds
+        Seed heuristics as expression trees for the GP proposer
+        (:mod:`schedforge.discovery.gp`), by name.
+    """
+
+    problem: str
+    function_name: str
+    features: tuple[Feature, ...]
+    returns: str
+    description: str
+    seeds: Mapping[str, str]
+    encode: Callable[[Any], dict[str, np.ndarray]]
+    run_python: Callable[[Callable[..., Any], dict[str, np.ndarray]], np.ndarray]
+    run_numba: Callable[[Any, dict[str, np.ndarray]], np.ndarray]
+    numba_signature: Callable[[], Any]
+    decode: Callable[[Any, Any], Any]
+    sets: Callable[[str], dict[str, EvalSet]]
+    size_of: Callable[[dict[str, np.ndarray]], int]
+    gp_seeds: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def argument_names(self) -> tuple[str, ...]:
+        """The evolved function's argument names, in order."""
+        return tuple(f.name for f in self.features)
+
+    @property
+    def signature(self) -> str:
+        """``def name(a, b, ...):`` as the model must write it."""
+        return f"def {self.function_name}({', '.join(self.argument_names)}):"
+
+    def prompt_text(self) -> str:
+        """The task description with the signature and features, for prompts."""
+        lines = [self.description.strip(), "", "Signature:", f"    {self.signature}", ""]
+        lines.append("Arguments:")
+        for feat in self.features:
+            lines.append(f"    {feat.name} ({feat.kind}): {feat.description}")
+        lines += ["", f"Returns: {self.returns}"]
+        return "\n".join(lines)
+
+
+def gap_percent(objective: float, reference: float) -> float:
+    """Gap of ``objective`` to ``reference`` in percent, ``100 (obj − ref) / ref``.
+
+    This is the convention of Çetinkaya et al. (2025) and of the SMTT
+    literature (relative to the optimum, not to the objective as in
+    :func:`schedforge.core.result.relative_gap`). Sets keep only instances
+    with a positive reference, as the paper does.
+    """
+    return 100.0 * (float(objective) - float(reference)) / float(reference)
+
+
+# --------------------------------------------------------------------------
+# SMTT: a priority over the unscheduled jobs, smallest first.
+
+_SMTT_DESCRIPTION = """\
+Single-machine total (weighted) tardiness. Jobs with processing time p, due
+date d and weight w are sequenced on one machine from time 0 without idle
+time; the objective is the sum of w * max(0, C - d) over all jobs (C =
+completion time). A dispatch loop builds the sequence: at each step it calls
+your function with the features of the jobs not yet scheduled and appends
+the job with the SMALLEST priority (ties go to the lowest job index), then
+advances the current time by its processing time.
+
+Write a priority function that gives a sequence with low total tardiness.
+Use only arithmetic, comparisons, if/else, for-loops over range(...), and
+functions of numpy (as np) and math. No imports, no other modules, no
+file or network access; it must return one finite float per job.
+"""
+
+_SMTT_SEEDS = {
+    "edd": '''\
+def priority(p, d, w, t, rem):
+    """Earliest due date (Jackson 1955)."""
+    return d * 1.0
+''',
+    "spt": '''\
+def priority(p, d, w, t, rem):
+    """Shortest processing time first."""
+    return p * 1.0
+''',
+    "mdd": '''\
+def priority(p, d, w, t, rem):
+    """Modified due date max(d, t + p) (Baker & Bertrand 1982)."""
+    return np.maximum(d, t + p)
+''',
+    "atc": '''\
+def priority(p, d, w, t, rem):
+    """Apparent tardiness cost with look-ahead k = 2 (Vepsalainen & Morton 1987)."""
+    pbar = rem / len(p)
+    slack = np.maximum(d - p - t, 0.0)
+    return -(w / p) * np.exp(-slack / (2.0 * pbar))
+''',
+}
+
+
+def _smtt_encode(instance: Any) -> dict[str, np.ndarray]:
+    return {
+        "p": np.asarray(instance.processing, dtype=np.float64),
+        "d": np.asarray(instance.due, dtype=np.float64),
+        "w": np.asarray(instance.weight, dtype=np.float64),
+    }
+
+
+def _as_priorities(values: Any, count: int) -> np.ndarray:
+    """Check a candidate's output: one finite float per candidate."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CandidateError(f"the priorities are not numbers ({exc})") from None
+    if arr.shape != (count,):
+        raise CandidateError(
+            f"must return one priority per job: expected shape ({count},), got {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise CandidateError("returned NaN or infinite priorities")
+    return arr
+
+
+def smtt_dispatch_python(priority: Callable[..., Any], arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The SMTT dispatch loop in Python: repeatedly append the job of smallest priority.
+
+    Parameters
+    ----------
+    priority
+        ``priority(p, d, w, t, rem) -> array`` over the unscheduled jobs.
+    arrays
+        ``{"p", "d", "w"}`` float arrays of the instance.
+
+    Returns
+    -------
+    ndarray
+        The job sequence.
+
+    Raises
+    ------
+    CandidateError
+        When the priorities have the wrong shape or are not finite.
+    """
+    p, d, w = arrays["p"], arrays["d"], arrays["w"]
+    n = len(p)
+    remaining = np.ones(n, dtype=np.bool_)
+    sequence = np.empty(n, dtype=np.int64)
+    time = 0.0
+    rem = float(p.sum())
+    for k in range(n):
+        idx = np.flatnonzero(remaining)
+        # Fancy indexing copies, so a candidate that writes into its
+        # arguments cannot corrupt the instance.
+        values = _as_priorities(priority(p[idx], d[idx], w[idx], time, rem), len(idx))
+        job = int(idx[int(np.argmin(values))])
+        remaining[job] = False
+        sequence[k] = job
+        time += p[job]
+        rem -= p[job]
+    return sequence
+
+
+def _smtt_signature():
+    from numba import types
+
+    arr = types.float64[:]
+    return arr(arr, arr, arr, types.float64, types.float64)
+
+
+def _smtt_kernel_py(p, d, w, priority):  # pragma: no cover - compiled by numba
+    n = len(p)
+    remaining = np.ones(n, dtype=np.bool_)
+    sequence = np.empty(n, dtype=np.int64)
+    idx = np.empty(n, dtype=np.int64)
+    time = 0.0
+    rem = 0.0
+    for j in range(n):
+        rem += p[j]
+    for k in range(n):
+        m = 0
+        for j in range(n):
+            if remaining[j]:
+                idx[m] = j
+                m += 1
+        sel = idx[:m]
+        values = priority(p[sel], d[sel], w[sel], time, rem)
+        if len(values) != m:
+            return sequence, 1
+        best = 0
+        for i in range(m):
+            if not np.isfinite(values[i]):
+                return sequence, 2
+            if values[i] < values[best]:
+                best = i
+        job = sel[best]
+        remaining[job] = False
+        sequence[k] = job
+        time += p[job]
+        rem -= p[job]
+    return sequence, 0
+
+
+_kernels: dict[str, Any] = {}
+
+
+def _compiled(name: str, py_func: Callable[..., Any], signature: Callable[[], Any]) -> Any:
+    """Compile a skeleton once per process; the candidate is a first-class function argument."""
+    kernel = _kernels.get(name)
+    if kernel is None:
+        from numba import njit, types
+
+        fn_type = types.FunctionType(signature())
+        arr = types.float64[:]
+        kernel = njit((arr, arr, arr, fn_type))(py_func)
+        _kernels[name] = kernel
+    return kernel
+
+
+def smtt_dispatch_numba(compiled: Any, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The SMTT dispatch loop compiled with numba, for a numba-compiled ``priority``.
+
+    Gives the same sequence as :func:`smtt_dispatch_python` (ties to the
+    lowest index in both).
+    """
+    kernel = _compiled("smtt", _smtt_kernel_py, _smtt_signature)
+    sequence, status = kernel(arrays["p"], arrays["d"], arrays["w"], compiled)
+    if status == 1:
+        raise CandidateError("must return one priority per job (wrong length)")
+    if status == 2:
+        raise CandidateError("returned NaN or infinite priorities")
+    return sequence
+
+
+def _smtt_decode(instance: Any, raw: Any) -> Any:
+    from schedforge.problems.smtt import SMTTSolution
+
+    return SMTTSolution(sequence=np.asarray(raw, dtype=np.int64))
+
+
+def smtt_optimum(processing: Sequence[int], due: Sequence[int], weight: Sequence[int]) -> int:
+    """Optimal total weighted tardiness by dynamic programming over subsets.
+
+    ``f(S) = min_{j in S} f(S \\ {j}) + w_j max(0, P(S) − d_j)``: the jobs of
+    ``S`` are sequenced first, the last of them finishes at ``P(S)`` (Held &
+    Karp 1962 style). ``O(2^n n)`` time, so only for ``n <= 20``; used to
+    give generated training instances exact reference values.
+    """
+    p = np.asarray(processing, dtype=np.int64)
+    d = np.asarray(due, dtype=np.int64)
+    w = np.asarray(weight, dtype=np.int64)
+    n = len(p)
+    if n > 20:
+        raise SchedforgeError(f"subset DP is for n <= 20 jobs, got {n}")
+    masks = np.arange(1 << n, dtype=np.int64)
+    bits = (masks[:, None] >> np.arange(n)) & 1
+    total = bits @ p
+    popcount = bits.sum(axis=1)
+    best = np.full(1 << n, np.iinfo(np.int64).max // 4, dtype=np.int64)
+    best[0] = 0
+    for size in range(1, n + 1):
+        layer = masks[popcount == size]
+        value = np.full(len(layer), np.iinfo(np.int64).max // 4, dtype=np.int64)
+        for j in range(n):
+            has = (layer >> j) & 1 == 1
+            sub = layer[has]
+            cost = best[sub ^ (1 << j)] + w[j] * np.maximum(0, total[sub] - d[j])
+            value[has] = np.minimum(value[has], cost)
+        best[layer] = value
+    return int(best[-1])
+
+
+def _read_jsonl_set(path: Path, per_class: int, name: str) -> EvalSet:
+    """Up to ``per_class`` instances with a positive optimum from each (RDD, TF) class."""
+    from schedforge.problems.smtt import SMTTInstance
+
+    taken: dict[tuple[float, float], int] = {}
+    instances, references = [], []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            key = (rec["rdd"], rec["tf"])
+            if rec.get("opt", 0) <= 0 or taken.get(key, 0) >= per_class:
+                continue
+            taken[key] = taken.get(key, 0) + 1
+            instances.append(
+                SMTTInstance(
+                    processing=rec["p"],
+                    due=rec["d"],
+                    name=str(rec["id"]),
+                    metadata={"optimum": rec["opt"], "source": str(path)},
+                )
+            )
+            references.append(float(rec["opt"]))
+    return EvalSet(name, tuple(instances), tuple(references), f"{path.name}, {per_class}/class")
+
+
+def _generated_set(name: str, count: int, jobs: int, seed: int) -> EvalSet:
+    """``count`` Potts–Van Wassenhove instances with positive optima from the subset DP."""
+    from schedforge.problems.smtt import generate
+
+    grid = [(tf, rdd) for rdd in (0.2, 0.6, 1.0) for tf in (0.4, 0.6, 0.8)]
+    instances, references = [], []
+    k = 0
+    while len(instances) < count:
+        tf, rdd = grid[k % len(grid)]
+        inst = generate(jobs=jobs, tf=tf, rdd=rdd, seed=seed + k)
+        k += 1
+        opt = smtt_optimum(inst.processing, inst.due, inst.weight)
+        if opt > 0:
+            instances.append(inst.replace(metadata={**inst.metadata, "optimum": opt}))
+            references.append(float(opt))
+    return EvalSet(name, tuple(instances), tuple(references), f"generated n={jobs}, seed {seed}")
+
+
+def _smtt_sets(size: str = "default") -> dict[str, EvalSet]:
+    """Default SMTT sets.
+
+    ``default``: train on 2 instances per (RDD, TF) class of the Çetinkaya et
+    al. (2025) n = 20 uniform set, validate on the same selection of their
+    second uniform set, hold out every positive-optimum instance of the
+    Shang et al. (2021) n = 100 and n = 200 sets; without the shared data,
+    generated n = 12/14/16 instances with DP optima. ``quick``: a few small
+    generated instances (tests, smoke runs).
+    """
+    if size == "quick":
+        return {
+            "train": _generated_set("train", 6, 9, 100),
+            "validation": _generated_set("validation", 4, 9, 200),
+            "holdout": _generated_set("holdout", 4, 10, 300),
+        }
+    if size != "default":
+        raise SchedforgeError(f"unknown set size {size!r}; use default or quick")
+    base = SHARED_INSTANCES / "smtt"
+    if (base / "cetinkaya2025_n20_uniform.jsonl").exists():
+        holdout_parts = [
+            _read_jsonl_set(base / f"shang2017_n{n}.jsonl", 10, f"holdout_n{n}") for n in (100, 200)
+        ]
+        holdout = EvalSet(
+            "holdout",
+            sum((s.instances for s in holdout_parts), ()),
+            sum((s.references for s in holdout_parts), ()),
+            "Shang et al. n = 100 and 200, positive optima",
+        )
+        return {
+            "train": _read_jsonl_set(base / "cetinkaya2025_n20_uniform.jsonl", 2, "train"),
+            "validation": _read_jsonl_set(
+                base / "cetinkaya2025_n20_uniform_alt.jsonl", 2, "validation"
+            ),
+            "holdout": holdout,
+        }
+    return {
+        "train": _generated_set("train", 30, 12, 1000),
+        "validation": _generated_set("validation", 20, 14, 2000),
+        "holdout": _generated_set("holdout", 20, 16, 3000),
+    }
+
+
+SMTT = Template(
+    problem="smtt",
+    function_name="priority",
+    features=(
+        Feature("p", "array", "processing times of the unscheduled jobs"),
+        Feature("d", "array", "their due dates (may be negative)"),
+        Feature("w", "array", "their weights (all 1 for unweighted instances)"),
+        Feature("t", "scalar", "current time = completion time of the last scheduled job"),
+        Feature("rem", "scalar", "total processing time of the unscheduled jobs (= p.sum())"),
+    ),
+    returns="a float array of the same length as p; the job with the smallest value goes next",
+    description=_SMTT_DESCRIPTION,
+    seeds=_SMTT_SEEDS,
+    encode=_smtt_encode,
+    run_python=smtt_dispatch_python,
+    run_numba=smtt_dispatch_numba,
+    numba_signature=_smtt_signature,
+    decode=_smtt_decode,
+    sets=_smtt_sets,
+    size_of=lambda arrays: len(arrays["p"]),
+    gp_seeds={
+        "edd": ["var", "d"],
+        "spt": ["var", "p"],
+        "mdd": ["max", ["var", "d"], ["add", ["var", "t"], ["var", "p"]]],
+    },
+)
+
+_TEMPLATES: dict[str, Template] = {"smtt": SMTT}
+
+
+def register_template(template: Template) -> Template:
+    """Add a template (called below for each problem that has one)."""
+    _TEMPLATES[template.problem] = template
+    return template
+
+
+def template_names() -> list[str]:
+    """Problems with a discovery template."""
+    return sorted(_TEMPLATES)
+
+
+def get_template(problem: str) -> Template:
+    """The template of ``problem``; lists the available ones otherwise."""
+    try:
+        return _TEMPLATES[problem]
+    except KeyError:
+        raise UnknownProblem(
+            f"no discovery template for {problem!r}; available: {', '.join(template_names())}"
+        ) from None
