@@ -1,0 +1,614 @@
+"""Numba-compiled constructive rules for single-machine total (weighted) tardiness.
+
+Methods registered here (``rule:<name>``)
+-----------------------------------------
+``edd``
+    Earliest due date (ties by job index). Ignores weights.
+``spt``
+    Shortest processing time (ties by job index). Ignores weights.
+``wspt``
+    Weighted shortest processing time, smallest ``p/w`` first (Smith 1956);
+    a job of weight 0 goes last.
+``mdd``
+    Modified due date (Baker & Bertrand 1982): at time ``t`` dispatch the
+    job with the smallest ``max(p, d − t)``; on weighted instances its
+    weighted form WMDD, ``max(p, d − t)/w`` (Kanet & Li 2004). Ties by
+    job index.
+``atc``
+    Apparent tardiness cost (Vepsalainen & Morton 1987): the largest
+    ``(w/p)·exp(−max(0, d − p − t)/(k·p̄))`` with ``p̄`` the mean processing
+    time of the unscheduled jobs and look-ahead ``k`` (option ``k``,
+    default 2.0). Computed in log space so that it never underflows.
+``psk``
+    Panneerselvam (2006): from the SPT order (ties by due date) it
+    schedules the first job if it is late anyway, else looks ahead for a
+    job with an earlier due date that fits. Ignores weights.
+``eddc``, ``mddc``
+    The two rules discovered by a language model in Çetinkaya, Büyüktahtakın,
+    Shojaee & Reddy (2025), arXiv:2510.24013, in the form that reproduces
+    the paper's tables (the paper's pseudocode differs from its code):
+
+    * EDDC starts from the SPT order (ties by due date, then index). For
+      ``i = 1..n−1`` it scans left from position ``j = i`` while the job at
+      ``j`` has an earlier due date than the job at ``j − 1``; at each step
+      it swaps the two only when the predecessor is still early (its due
+      date exceeds its completion time), and it moves one position left
+      whether or not it swapped.
+    * MDDC dispatches, among the unscheduled jobs ``U`` at time ``t``, the
+      first argmin of ``max(1.1·p + t, d)·(1 + ρ²/(1 + ρ²)) + p/(t + mean_U p)``
+      with ``ρ = min(p/(t + max_U p), 1)``, scanning ``U`` in due-date order
+      (ties by ``p``, then index).
+
+    Both ignore weights (they were discovered for 1||ΣT_j).
+``aug-<rule>``
+    Every rule augmented as in Bean & Hall (after each job is appended,
+    the best single move of an earlier job to the end is applied when it
+    strictly lowers the weighted tardiness of the partial sequence; the
+    first best on ties). The rule's own choices depend only on the set of
+    scheduled jobs and their total time, never on their order, so this
+    equals replaying the rule's sequence with the augmentation step. For
+    EDDC, which is not an append-one-job procedure, the append order is
+    its final sequence.
+
+The dispatch skeleton
+---------------------
+EDD, SPT, WSPT, MDD, ATC and MDDC are priorities plugged into one compiled
+loop (job-shop-lib's dispatching rules, LLM4AD's numba-wrapped evolved
+functions)::
+
+    priority(p, d, w, state, params) -> float      # smaller goes first
+
+called for every unscheduled job with its processing time ``p``, due date
+``d`` and weight ``w`` (as floats), the shared ``state`` array (float64,
+indices ``STATE_*``: ``STATE_TIME`` current time ``t``, ``STATE_LEFT``
+number of unscheduled jobs, ``STATE_SUM_P`` and ``STATE_MAX_P`` total and
+largest processing time of the unscheduled jobs, ``STATE_TOTAL_P`` total
+processing time of all jobs, ``STATE_JOBS`` number of jobs) and the rule's
+parameter array ``params`` (float64). The skeleton appends the job with the
+smallest priority; ties go to the job met first in the scan order ``order``
+(a permutation of the jobs). :func:`make_dispatcher` compiles the same
+skeleton around any numba-compiled ``priority`` of that signature::
+
+    dispatch = make_dispatcher(my_priority)
+    sequence = dispatch(processing, due, weight, order, params)   # int64 arrays, float64 params
+
+The built-in rules use the skeleton compiled once with a priority that
+switches on the rule code in ``params[0]`` (``cache=True``: later processes
+load it from the cache).
+
+References
+----------
+Baker, K. R., & Bertrand, J. W. M. (1982). A dynamic priority rule for
+scheduling against due-dates. Journal of Operations Management 3(1), 37-42.
+Bean, J. C., & Hall, N. G., as cited by Çetinkaya et al. (2025) for the
+augmentation step.
+Çetinkaya, İ. O., Büyüktahtakın, İ. E., Shojaee, P., & Reddy, C. K. (2025).
+Discovering heuristics with large language models (LLMs) for mixed-integer
+programs: single-machine scheduling. arXiv:2510.24013.
+Kanet, J. J., & Li, X. (2004). A weighted modified due date rule for
+sequencing to minimize weighted tardiness. Journal of Scheduling 7, 261-276.
+Panneerselvam, R. (2006). Simple heuristic to minimize total tardiness in a
+single machine scheduling problem. Int. J. Adv. Manuf. Technol. 30, 722-726.
+Vepsalainen, A. P. J., & Morton, T. E. (1987). Priority rules for job shops
+with weighted tardiness costs. Management Science 33(8), 1035-1047.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit
+from numba import types as nbtypes
+
+from schedforge.core.errors import InvalidOption
+from schedforge.core.registry import method
+from schedforge.core.result import Outcome
+from schedforge.problems.smtt import SMTTInstance, SMTTSolution
+
+__all__ = [
+    "BASE_RULES",
+    "RULES",
+    "STATE_JOBS",
+    "STATE_LEFT",
+    "STATE_MAX_P",
+    "STATE_SUM_P",
+    "STATE_TIME",
+    "STATE_TOTAL_P",
+    "augment",
+    "dispatch",
+    "kernel_sequence",
+    "make_dispatcher",
+    "rule_code",
+    "rule_sequence",
+]
+
+BASE_RULES = ("edd", "spt", "wspt", "mdd", "atc", "psk", "eddc", "mddc")
+RULES = BASE_RULES + tuple(f"aug-{r}" for r in BASE_RULES)
+DEFAULT_ATC_K = 1.0
+
+# Rule codes passed to the kernels (params[0] of the built-in priority).
+_CODES = {name: code for code, name in enumerate(BASE_RULES)}
+_EDD, _SPT, _WSPT, _MDD, _ATC, _PSK, _EDDC, _MDDC = range(len(BASE_RULES))
+
+STATE_TIME, STATE_LEFT, STATE_SUM_P, STATE_MAX_P, STATE_TOTAL_P, STATE_JOBS = range(6)
+
+
+# --------------------------------------------------------------------------
+# Priorities and the dispatch skeleton
+
+
+@njit(cache=True)
+def _rule_priority(p, d, w, state, params):  # pragma: no cover - compiled
+    """Built-in priority; ``params[0]`` is the rule code, ``params[1]`` ATC's k."""
+    code = int(params[0])
+    t = state[STATE_TIME]
+    if code == _EDD:
+        return d
+    if code == _SPT:
+        return p
+    if code == _WSPT:
+        return p / w if w > 0 else np.inf
+    if code == _MDD:
+        # max(p, d - t) / w: for unit weights the order of Baker & Bertrand's
+        # max(t + p, d), ties included (integers, exact in float64).
+        return max(p, d - t) / w if w > 0 else np.inf
+    if code == _ATC:
+        if w <= 0:
+            return np.inf
+        scale = 1.0 / (params[1] * (state[STATE_SUM_P] / state[STATE_LEFT]))
+        return max(0.0, d - p - t) * scale - math.log(w / p)
+    # MDDC, evaluated in the same floating-point order as the authors' code
+    # so that ties and near-ties resolve identically.
+    urgency = max(p * 1.1 + t, d)
+    rho = p / (t + state[STATE_MAX_P])
+    if rho > 1.0:
+        rho = 1.0
+    urgency *= 1.0 + rho**2 / (1.0 + rho**2)
+    urgency += p / (t + state[STATE_SUM_P] / state[STATE_LEFT])
+    return urgency
+
+
+def _dispatch_py(processing, due, weight, order, params):  # pragma: no cover - compiled
+    """The dispatch skeleton; ``_rule_priority`` is a global so that copies can swap it."""
+    n = len(processing)
+    # The unscheduled jobs' features, kept contiguous in scan order: the hot
+    # loop reads them sequentially and removal keeps the order (ties resolve
+    # to the job met first, as in the published code).
+    cand = order.copy()
+    cp = np.empty(n)
+    cd = np.empty(n)
+    cw = np.empty(n)
+    for c in range(n):
+        cp[c] = processing[cand[c]]
+        cd[c] = due[cand[c]]
+        cw[c] = weight[cand[c]]
+    left = n
+    seq = np.empty(n, dtype=np.int64)
+    total = 0
+    for j in range(n):
+        total += processing[j]
+    t = 0
+    remaining = total
+    for pos in range(n):
+        max_p = 0.0
+        for c in range(left):
+            max_p = max(max_p, cp[c])
+        # A tuple, not an array: passed by value, so a priority that is not
+        # inlined costs no reference counting per call.
+        state = (float(t), float(left), float(remaining), max_p, float(total), float(n))
+        best_c = 0
+        best = np.inf
+        for c in range(left):
+            value = _rule_priority(cp[c], cd[c], cw[c], state, params)
+            if value < best or c == 0:
+                best = value
+                best_c = c
+        job = cand[best_c]
+        seq[pos] = job
+        t += processing[job]
+        remaining -= processing[job]
+        for c in range(best_c, left - 1):
+            cand[c] = cand[c + 1]
+            cp[c] = cp[c + 1]
+            cd[c] = cd[c + 1]
+            cw[c] = cw[c + 1]
+        left -= 1
+    return seq
+
+
+dispatch = njit(cache=True)(_dispatch_py)
+dispatch.__doc__ = (
+    """The skeleton compiled with the built-in priority (rule code in ``params[0]``)."""
+)
+
+
+def make_dispatcher(priority: Callable[..., float], *, cache: bool = False) -> Callable[..., Any]:
+    """Compile the dispatch skeleton around another priority.
+
+    Parameters
+    ----------
+    priority
+        A numba-compiled function ``priority(p, d, w, state, params) -> float``
+        (smaller is dispatched first); see the module docstring.
+    cache
+        Passed to ``numba.njit``; leave ``False`` for priorities generated at
+        run time.
+
+    Returns
+    -------
+    callable
+        ``dispatch(processing, due, weight, order, params) -> sequence`` with
+        int64 arrays ``processing``, ``due``, ``weight``, ``order`` and a
+        float64 array ``params``.
+    """
+    namespace = dict(_dispatch_py.__globals__)
+    namespace["_rule_priority"] = priority
+    skeleton = types.FunctionType(_dispatch_py.__code__, namespace, "dispatch")
+    return njit(cache=cache)(skeleton)
+
+
+# --------------------------------------------------------------------------
+# Procedures that are not plain priorities
+
+
+@njit(cache=True)
+def _stable_order(primary, secondary):  # pragma: no cover - compiled
+    """Jobs sorted by ``primary``, then ``secondary``, then index (a stable lexsort)."""
+    by_second = np.argsort(secondary, kind="mergesort")
+    keyed = primary[by_second]
+    return by_second[np.argsort(keyed, kind="mergesort")]
+
+
+@njit(cache=True)
+def _eddc(processing, due):  # pragma: no cover - compiled
+    spt = _stable_order(processing, due)
+    seq = spt.copy()
+    n = len(seq)
+    # Positions 0..i-1 always hold the first i jobs of the SPT order, so the
+    # completion time of position i-1 is a prefix sum of that order.
+    avail_i = 0
+    for i in range(1, n):
+        avail_i += processing[spt[i - 1]]
+        avail = avail_i
+        j = i
+        while j > 0 and due[seq[j]] < due[seq[j - 1]]:
+            before = seq[j - 1]
+            if due[before] > avail:
+                seq[j - 1] = seq[j]
+                seq[j] = before
+            avail -= processing[before]
+            j -= 1
+    return seq
+
+
+@njit(cache=True)
+def _psk(processing, due):  # pragma: no cover - compiled
+    order = _stable_order(processing, due)
+    n = len(order)
+    left = n
+    seq = np.empty(n, dtype=np.int64)
+    time = 0
+    for pos in range(n):
+        pick = 0  # index into order[0:left]
+        if left > 1 and time + processing[order[0]] < due[order[0]]:
+            active = 0
+            for c in range(1, left):
+                job_j = order[c]
+                job_i = order[active]
+                if due[job_i] <= time + processing[job_j]:
+                    break  # the active job cannot be beaten by waiting
+                if due[job_i] > due[job_j]:
+                    active = c  # a later job with an earlier due date takes over
+            pick = active
+        job = order[pick]
+        seq[pos] = job
+        time += processing[job]
+        for c in range(pick, left - 1):
+            order[c] = order[c + 1]
+        left -= 1
+    return seq
+
+
+@njit(cache=True)
+def _static(processing, due, weight, code):  # pragma: no cover - compiled
+    """EDD, SPT, WSPT: a stable sort equals the skeleton (ties by index) in O(n log n)."""
+    if code == _EDD:
+        return np.argsort(due, kind="mergesort")
+    if code == _SPT:
+        return np.argsort(processing, kind="mergesort")
+    key = np.empty(len(processing))
+    for j in range(len(processing)):
+        key[j] = processing[j] / weight[j] if weight[j] > 0 else np.inf
+    return np.argsort(key, kind="mergesort")
+
+
+@njit(cache=True)
+def _atc(processing, due, weight, k):  # pragma: no cover - compiled
+    """ATC with ``log(w/p)`` computed once per job; same values as the skeleton's."""
+    n = len(processing)
+    cand = np.arange(n)
+    cp = processing.astype(np.float64)
+    cd = due.astype(np.float64)
+    log_ratio = np.empty(n)
+    for j in range(n):
+        log_ratio[j] = math.log(weight[j] / processing[j]) if weight[j] > 0 else -np.inf
+    seq = np.empty(n, dtype=np.int64)
+    t = 0.0
+    remaining = float(processing.sum())
+    for pos in range(n):
+        left = n - pos
+        scale = 1.0 / (k * (remaining / left))
+        best_c = 0
+        best = np.inf
+        for c in range(left):
+            value = max(0.0, cd[c] - cp[c] - t) * scale - log_ratio[c]
+            if value < best or c == 0:
+                best = value
+                best_c = c
+        seq[pos] = cand[best_c]
+        t += cp[best_c]
+        remaining -= cp[best_c]
+        for c in range(best_c, left - 1):
+            cand[c] = cand[c + 1]
+            cp[c] = cp[c + 1]
+            cd[c] = cd[c + 1]
+            log_ratio[c] = log_ratio[c + 1]
+    return seq
+
+
+@njit(cache=True)
+def _mddc(processing, due):  # pragma: no cover - compiled
+    """MDDC with a pruning test that never changes the choice.
+
+    ``urgency >= max(1.1·p + t, d) + p/(…) > max(1.1·p + t, d)``, so a job
+    whose first factor is not below the best urgency so far cannot become
+    the (first) argmin and its three divisions are skipped.
+    """
+    n = len(processing)
+    cand = _stable_order(due, processing)
+    cp = np.empty(n)
+    cd = np.empty(n)
+    for c in range(n):
+        cp[c] = processing[cand[c]]
+        cd[c] = due[cand[c]]
+    seq = np.empty(n, dtype=np.int64)
+    t = 0.0
+    remaining = float(processing.sum())
+    for pos in range(n):
+        left = n - pos
+        max_p = 0.0
+        for c in range(left):
+            max_p = max(max_p, cp[c])
+        best_c = -1
+        best = np.inf
+        for c in range(left):
+            p = cp[c]
+            urgency = max(p * 1.1 + t, cd[c])
+            if best_c >= 0 and urgency >= best:
+                continue
+            rho = p / (t + max_p)
+            if rho > 1.0:
+                rho = 1.0
+            urgency *= 1.0 + rho**2 / (1.0 + rho**2)
+            urgency += p / (t + remaining / left)
+            if urgency < best or best_c < 0:
+                best = urgency
+                best_c = c
+        seq[pos] = cand[best_c]
+        t += cp[best_c]
+        remaining -= cp[best_c]
+        for c in range(best_c, left - 1):
+            cand[c] = cand[c + 1]
+            cp[c] = cp[c + 1]
+            cd[c] = cd[c + 1]
+    return seq
+
+
+# Entry kernels carry explicit signatures: they compile (or load from the
+# cache) when the module is imported, so a first solve() does not spend its
+# time limit compiling.
+_I64 = nbtypes.int64[::1]
+
+
+@njit((_I64, _I64, _I64, _I64), cache=True)
+def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
+    """Bean & Hall augmentation of an append order (see the module docstring).
+
+    Parameters
+    ----------
+    processing, due, weight
+        int64 arrays of the instance.
+    sequence
+        The order in which the rule appended the jobs.
+
+    Returns
+    -------
+    numpy.ndarray
+        The augmented sequence.
+    """
+    n = len(sequence)
+    out = np.empty(n, dtype=np.int64)
+    completion = np.empty(n, dtype=np.int64)
+    # Suffix sums over positions i..m of w·[late] and w·tardiness bound what
+    # moving one job to the end can save, so most candidates are skipped
+    # without the O(m) exact evaluation (the choice is unchanged).
+    late_weight = np.zeros(n + 1, dtype=np.int64)
+    late_cost = np.zeros(n + 1, dtype=np.int64)
+    time = 0
+    for m in range(n):
+        job = sequence[m]
+        out[m] = job
+        time += processing[job]
+        completion[m] = time
+        late_weight[m + 1] = 0
+        late_cost[m + 1] = 0
+        for k in range(m, -1, -1):
+            b = out[k]
+            tard = completion[k] - due[b]
+            late_weight[k] = late_weight[k + 1] + (weight[b] if tard > 0 else 0)
+            late_cost[k] = late_cost[k + 1] + (weight[b] * tard if tard > 0 else 0)
+        best_delta = 0
+        best_i = -1
+        for i in range(m):
+            a = out[i]
+            pa = processing[a]
+            increase = weight[a] * (max(0, time - due[a]) - max(0, completion[i] - due[a]))
+            saving = min(pa * late_weight[i + 1], late_cost[i + 1])
+            if increase - saving >= best_delta:
+                continue
+            delta = increase
+            for k in range(i + 1, m + 1):
+                b = out[k]
+                ck = completion[k]
+                if ck > due[b]:
+                    delta -= weight[b] * min(pa, ck - due[b])
+            if delta < best_delta:
+                best_delta = delta
+                best_i = i
+        if best_i >= 0:
+            a = out[best_i]
+            for k in range(best_i, m):
+                out[k] = out[k + 1]
+                completion[k] = completion[k + 1] - processing[a]
+            out[m] = a
+            completion[m] = time
+    return out
+
+
+@njit((_I64, _I64, _I64, nbtypes.int64, nbtypes.float64, nbtypes.boolean), cache=True)
+def kernel_sequence(processing, due, weight, code, k, augmented):  # pragma: no cover - compiled
+    """The sequence of a built-in rule from plain arrays (the compiled entry point).
+
+    Parameters
+    ----------
+    processing, due, weight
+        int64 arrays of the instance.
+    code
+        The rule code (:func:`rule_code`).
+    k
+        ATC look-ahead parameter (ignored by the other rules).
+    augmented
+        Apply the Bean & Hall augmentation.
+    """
+    if code == _PSK:
+        seq = _psk(processing, due)
+    elif code == _EDDC:
+        seq = _eddc(processing, due)
+    elif code == _MDDC:
+        seq = _mddc(processing, due)
+    elif code == _ATC:
+        seq = _atc(processing, due, weight, k)
+    elif code == _MDD:
+        seq = dispatch(processing, due, weight, np.arange(len(processing)), (float(code), k))
+    else:
+        seq = _static(processing, due, weight, code)
+    if augmented:
+        seq = augment(processing, due, weight, seq)
+    return seq
+
+
+# --------------------------------------------------------------------------
+# Python layer
+
+
+def rule_code(rule: str) -> tuple[int, bool]:
+    """The kernel code of a rule name and whether it is augmented.
+
+    Raises
+    ------
+    InvalidOption
+        For a name that is not in :data:`RULES`.
+    """
+    augmented = rule.startswith("aug-")
+    base = rule[4:] if augmented else rule
+    if base not in _CODES:
+        raise InvalidOption(f"unknown smtt rule {rule!r}; available: {', '.join(RULES)}")
+    return _CODES[base], augmented
+
+
+def _arrays(instance: SMTTInstance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Writable contiguous int64 copies, the kernels' signature (instance arrays are read-only)."""
+    return (
+        np.array(instance.processing, dtype=np.int64),
+        np.array(instance.due, dtype=np.int64),
+        np.array(instance.weight, dtype=np.int64),
+    )
+
+
+def rule_sequence(instance: SMTTInstance, rule: str, **params: Any) -> np.ndarray:
+    """The job sequence a constructive rule builds for ``instance``.
+
+    Parameters
+    ----------
+    instance
+        An SMTT instance.
+    rule
+        One of :data:`RULES` (``"edd"``, ``"mddc"``, ``"aug-atc"``, ...).
+    **params
+        ``k`` (ATC look-ahead, default 2.0) for ``atc`` and ``aug-atc``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 permutation of ``0..n-1``.
+
+    Raises
+    ------
+    InvalidOption
+        Unknown rule, a parameter the rule does not take, or ``k <= 0``.
+
+    Examples
+    --------
+    >>> import schedforge as sf
+    >>> inst = sf.generate("smtt", jobs=5, seed=1)
+    >>> sorted(rule_sequence(inst, "mddc").tolist())
+    [0, 1, 2, 3, 4]
+    """
+    code, augmented = rule_code(rule)
+    k = _check_k(rule, code, params.pop("k", None))
+    if params:
+        raise InvalidOption(f"rule {rule!r} does not take {', '.join(sorted(params))}")
+    return kernel_sequence(*_arrays(instance), code, k, augmented)
+
+
+def _check_k(rule: str, code: int, k: float | None) -> float:
+    if k is None:
+        return DEFAULT_ATC_K
+    if code != _ATC:
+        raise InvalidOption(f"option k is the ATC look-ahead; rule {rule!r} does not take it")
+    if not isinstance(k, int | float) or not math.isfinite(k) or k <= 0:
+        raise InvalidOption(f"k must be a positive number, got {k!r}")
+    return float(k)
+
+
+def _tardiness(instance: SMTTInstance, sequence: np.ndarray) -> int:
+    completion = np.cumsum(instance.processing[sequence])
+    late = np.maximum(0, completion - instance.due[sequence])
+    return int(np.dot(instance.weight[sequence], late))
+
+
+@method("smtt", "rule", variants=RULES)
+def solve_rule(
+    instance: SMTTInstance,
+    variant: str,
+    *,
+    time_limit: float | None,
+    seed: int,
+    k: float | None = None,
+) -> Outcome:
+    """Constructive dispatching rule (numba); ``k`` is ATC's look-ahead (default 2.0).
+
+    Rules finish in microseconds, so ``time_limit`` never binds and ``seed``
+    is unused (the rules are deterministic).
+    """
+    del time_limit, seed
+    sequence = rule_sequence(instance, variant, **({} if k is None else {"k": k}))
+    return Outcome(
+        solution=SMTTSolution(sequence),
+        objective=_tardiness(instance, sequence),
+        stats={"rule": variant},
+    )
