@@ -200,6 +200,157 @@ def _extra_params(args: list[str]) -> dict[str, Any]:
 # --- bench commands ---
 
 
+@app.command()
+def bench(
+    instances: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Instance files, directories, globs, suite:NAME, or one experiment .toml file."
+        ),
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option("--method", "-m", help="Method spec, options as rh:cp?window=80&step=30."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", "-t", help="Seconds per run.")
+    ] = None,
+    seeds: Annotated[str | None, typer.Option("--seeds", help="Seeds: 0,1,2 or 0-4.")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (results.sqlite).")
+    ] = None,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option("--reference", help="Reference table FILE or FILE:COLUMN (repeatable)."),
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option("--executor", help="local (default) or dask.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address tcp://host:8786.")
+    ] = None,
+    plugin: Annotated[
+        list[str] | None,
+        typer.Option("--plugin", help="Module or .py file registering methods (repeatable)."),
+    ] = None,
+    grace: Annotated[
+        float | None,
+        typer.Option("--grace", help="Seconds past the time limit before a run is killed."),
+    ] = None,
+    warmup: Annotated[
+        bool | None,
+        typer.Option("--warmup/--no-warmup", help="Untimed warm-up run per method and worker."),
+    ] = None,
+    export: Annotated[
+        list[Path] | None,
+        typer.Option("--export", help="Also export all runs to a .csv or .parquet file."),
+    ] = None,
+    list_suites: Annotated[
+        bool, typer.Option("--list-suites", help="List the bundled suites and exit.")
+    ] = False,
+) -> None:
+    """Benchmark methods over instances; resumable, results in OUT/results.sqlite.
+
+    Every (instance, method, seed) run executes in a worker process with a
+    hard limit (time limit + grace); running the same command again skips
+    finished runs.
+    """
+    from schedforge.bench.batch import run_batch
+    from schedforge.bench.experiment import load_experiment, make_config
+    from schedforge.bench.grid import MethodSpec, parse_seeds
+    from schedforge.bench.progress import RichProgress
+    from schedforge.bench.storage import Store
+    from schedforge.bench.summary import failures, summarize, to_rich
+
+    if list_suites:
+        _print_suites()
+        return
+    args = list(instances or [])
+    file_values: dict[str, Any] = {}
+    if args and args[0].endswith(".toml"):
+        file_values = load_experiment(args.pop(0))
+    overrides: dict[str, Any] = {
+        "instances": args,
+        "methods": [MethodSpec.parse(m) for m in method or []],
+        "time_limit": time_limit,
+        "seeds": parse_seeds(seeds) if seeds is not None else None,
+        "jobs": jobs,
+        "out": out,
+        "references": reference or [],
+        "executor": executor,
+        "scheduler": scheduler,
+        "plugins": plugin or [],
+        "grace": grace,
+        "warmup": warmup,
+        "export": export or [],
+    }
+    config = make_config(file_values, overrides)
+    command = "schedforge bench " + " ".join(sys.argv[2:])
+    try:
+        outcome = run_batch(
+            config,
+            progress=RichProgress(err_console),
+            command=command,
+            warn=lambda text: err_console.print(f"[yellow]warning:[/] {text}", highlight=False),
+        )
+    except KeyboardInterrupt:
+        # Typer turns KeyboardInterrupt into a return value that main() does
+        # not see; exit here so Ctrl-C gives status 130 and a useful line.
+        err_console.print(
+            "interrupted: finished runs are stored; run the same command again to resume"
+        )
+        sys.exit(130)
+    with Store(outcome.database) as store:
+        rows = [row for row in store.runs() if row["key"] in outcome.keys]
+    console.print(to_rich(summarize(rows), title=f"benchmark summary ({outcome.database})"))
+    failed = failures(rows, limit=5)
+    for row in failed:
+        console.print(
+            f"[red]{row['status']}[/] {row['instance']} {row['method']} seed {row['seed']}: "
+            f"{row['message']}",
+            highlight=False,
+        )
+    console.print(
+        f"{outcome.done} run(s) done now, {outcome.skipped} already stored; "
+        f"report: schedforge report {Path(config.out)}",
+        highlight=False,
+    )
+
+
+def _print_suites() -> None:
+    from schedforge.bench.suites import list_suites
+
+    table = Table(title="bundled suites (use as suite:NAME)")
+    for col in ("name", "problem", "instances", "description"):
+        table.add_column(col)
+    for suite in list_suites():
+        table.add_row(suite.name, suite.problem, str(len(suite.files())), suite.description)
+    console.print(table)
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="A benchmark output folder (bench --out).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="HTML file (default FOLDER/report.html).")
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Markdown file (default FOLDER/report.md).")
+    ] = None,
+    instance: Annotated[
+        str | None, typer.Option("--instance", help="Instance for the Gantt charts.")
+    ] = None,
+) -> None:
+    """Write an HTML report (plots embedded) and a Markdown version of a benchmark."""
+    from schedforge.bench.report import write_report
+
+    html_out, md_out = write_report(
+        folder, html_path=html, markdown_path=markdown, instance=instance
+    )
+    console.print(f"wrote {html_out} and {md_out}")
+
+
 # --- discovery commands ---
 
 

@@ -7,7 +7,7 @@ plot is asked for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +118,119 @@ def convergence(
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return fig
+
+
+def _finish(fig: Any, path: str | Path | None) -> Any:
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+        _pyplot().close(fig)
+    return fig
+
+
+def performance_profile(
+    gaps: Mapping[str, Sequence[float | None]],
+    path: str | Path | None = None,
+    *,
+    title: str = "",
+) -> Any:
+    """Performance profile of gaps: the share of runs of each method within gap τ.
+
+    For each method, the curve at τ is the fraction of its runs whose gap to
+    the reference is at most τ (a run without a solution never counts), in
+    the manner of Dolan & Moré's performance profiles with the gap in place
+    of the time ratio, since a gap is defined even where the optimum is 0.
+    Higher and further left is better.
+
+    Parameters
+    ----------
+    gaps
+        Method label -> gap of each run (fractions, ``None`` = no solution).
+    path
+        Where to save the figure (PNG, SVG, PDF); ``None`` to only return it.
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    Dolan, E. D., & Moré, J. J. (2002). Benchmarking optimization software
+    with performance profiles. Mathematical Programming 91(2), 201-213.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    finite = [100 * g for values in gaps.values() for g in values if g is not None]
+    top = max([*finite, 1.0]) * 1.05
+    for method, values in gaps.items():
+        if not values:
+            continue
+        solved = sorted(max(0.0, 100 * g) for g in values if g is not None)
+        xs = [0.0, *solved, top]
+        ys = [0.0, *[(k + 1) / len(values) for k in range(len(solved))], len(solved) / len(values)]
+        if solved and solved[0] == 0.0:
+            ys[0] = sum(g == 0.0 for g in solved) / len(values)
+        ax.step(xs, ys, where="post", label=method)
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("gap to reference τ (%)")
+    ax.set_ylabel("share of runs with gap ≤ τ")
+    ax.set_title(title or "performance profile")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _finish(fig, path)
+
+
+def gap_vs_time(
+    points: Mapping[str, Sequence[tuple[float, float]]],
+    path: str | Path | None = None,
+    *,
+    title: str = "",
+) -> Any:
+    """Gap against runtime: every run as a small dot, each method's mean as a large one.
+
+    Parameters
+    ----------
+    points
+        Method label -> ``(runtime in seconds, gap as a fraction)`` per run
+        with a solution.
+    path
+        Where to save the figure; ``None`` to only return it.
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    cmap = plt.get_cmap("tab10")
+    for k, (method, runs) in enumerate(points.items()):
+        if not runs:
+            continue
+        colour = cmap(k % 10)
+        times = [max(t, 1e-6) for t, _ in runs]
+        values = [100 * g for _, g in runs]
+        ax.scatter(times, values, s=10, alpha=0.35, color=colour)
+        ax.scatter(
+            [sum(times) / len(times)],
+            [sum(values) / len(values)],
+            s=90,
+            color=colour,
+            edgecolor="black",
+            label=method,
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=1.0)
+    lowest = min([0.0, *(100 * g for runs in points.values() for _, g in runs)])
+    ax.set_ylim(bottom=lowest - 0.1)
+    ax.set_xlabel("runtime (s, log scale)")
+    ax.set_ylabel("gap to reference (%)")
+    ax.set_title(title or "gap vs time (large dots: method means)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _finish(fig, path)

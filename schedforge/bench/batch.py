@@ -1,0 +1,246 @@
+"""One benchmark batch: expand the grid, skip what is stored, run the rest, store rows.
+
+:func:`run_batch` is what ``schedforge bench`` calls; it is usable from
+Python too::
+
+    from schedforge.bench import BenchConfig, run_batch
+    from schedforge.bench.grid import MethodSpec
+    outcome = run_batch(BenchConfig(
+        instances=["suite:smtt-demo"],
+        methods=[MethodSpec.parse("rule:edd"), MethodSpec.parse("ils:mddc")],
+        time_limit=1.0, jobs=2, out="runs/demo"))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schedforge.bench.executors import (
+    DaskExecutor,
+    LocalExecutor,
+    oversubscription,
+    solver_threads,
+)
+from schedforge.bench.grid import MethodSpec, Task, build_grid, expand_instances
+from schedforge.bench.reference import gap, load_reference, reference_for
+from schedforge.bench.runner import open_log
+from schedforge.bench.storage import FAILED, Store
+from schedforge.bench.worker import import_plugins
+from schedforge.core.errors import InvalidOption
+from schedforge.core.registry import load_plugins
+
+
+@dataclass
+class BenchConfig:
+    """Everything that defines a batch (the command line or a TOML experiment file).
+
+    Parameters
+    ----------
+    instances
+        Files, directories, globs or ``suite:<name>``.
+    methods
+        Method specs with options.
+    time_limit
+        Seconds per run, given to every method.
+    seeds
+        Seeds; each (instance, method) runs once per seed.
+    jobs
+        Parallel worker processes (local) or LocalCluster workers (Dask).
+    out
+        Output folder; holds ``results.sqlite`` and ``workers.log``.
+    references
+        Reference tables (``FILE`` or ``FILE:COLUMN``), first match wins.
+    executor
+        ``"local"`` or ``"dask"``.
+    scheduler
+        Dask scheduler address; ``None`` starts a LocalCluster.
+    plugins
+        Modules or ``.py`` files registering extra methods, imported here
+        and in every worker.
+    grace
+        Seconds a run may exceed its time limit before it is killed
+        (``None``: 5 s + 10 % of the limit).
+    warmup
+        One untimed warm-up run per method and worker before timed runs.
+    warmup_limit
+        Seconds a warm-up run may take (``None``: 30 s + limit + grace).
+    export
+        Files (``.csv``/``.parquet``) to export every stored run to at the end.
+    """
+
+    instances: list[str]
+    methods: list[MethodSpec]
+    time_limit: float
+    seeds: list[int] = field(default_factory=lambda: [0])
+    jobs: int = 1
+    out: Path = Path("bench-results")
+    references: list[str] = field(default_factory=list)
+    executor: str = "local"
+    scheduler: str | None = None
+    plugins: list[str] = field(default_factory=list)
+    grace: float | None = None
+    warmup: bool = True
+    warmup_limit: float | None = None
+    export: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did."""
+
+    database: Path
+    planned: int
+    skipped: int
+    done: int = 0
+    failed: int = 0
+    warnings: list[str] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+
+
+class Progress:
+    """Hooks a batch calls; the default does nothing (the CLI shows a Rich bar)."""
+
+    def begin(self, total: int, skipped: int) -> None:
+        """The batch starts ``total`` runs (``skipped`` were already stored)."""
+
+    def started(self, task: Task) -> None:
+        """A run was handed to a worker."""
+
+    def finished(self, task: Task, row: dict[str, Any]) -> None:
+        """A run ended and was stored."""
+
+    def end(self) -> None:
+        """The batch ended (also on Ctrl-C)."""
+
+
+def run_batch(
+    config: BenchConfig,
+    *,
+    progress: Progress | None = None,
+    command: str = "",
+    warn: Callable[[str], None] | None = None,
+) -> BatchOutcome:
+    """Run the grid of ``config``, skipping runs already in the database.
+
+    Rows are stored as runs finish. Interrupting (Ctrl-C) leaves the
+    database with every finished run and nothing else; the next call with
+    the same configuration runs only what is missing.
+    """
+    if config.executor not in ("local", "dask"):
+        raise InvalidOption(f"unknown executor {config.executor!r}; use local or dask")
+    if config.jobs < 1:
+        raise InvalidOption(f"--jobs must be >= 1, got {config.jobs}")
+    progress = progress or Progress()
+    load_plugins()
+    import_plugins(config.plugins)
+    instances = expand_instances(config.instances)
+    tasks = build_grid(instances, config.methods, config.seeds, config.time_limit)
+    tables = [load_reference(spec) for spec in config.references]
+    refs = {item.name: reference_for(item.instance, item.source, tables) for item in instances}
+
+    out = Path(config.out)
+    store = Store(out)
+    outcome = BatchOutcome(store.path, planned=len(tasks), skipped=0, keys={t.key for t in tasks})
+    try:
+        store.add_instances(
+            (item.hash, item.name, item.problem, item.instance.to_dict()) for item in instances
+        )
+        finished = store.finished_keys()
+        todo = [t for t in tasks if t.key not in finished]
+        outcome.skipped = len(tasks) - len(todo)
+        if config.executor == "local" or config.scheduler is None:
+            threads = solver_threads(config.methods, {i.problem for i in instances})
+            message = oversubscription(config.jobs, threads)
+            if message:
+                outcome.warnings.append(message)
+                if warn is not None:
+                    warn(message)
+        if not todo:
+            return outcome
+        by_key = {t.key: t for t in todo}
+        batch = store.begin_batch(command, config.executor, len(tasks), outcome.skipped)
+
+        def on_start(payload: dict[str, Any]) -> None:
+            progress.started(by_key[payload["key"]])
+
+        def on_result(payload: dict[str, Any], row: dict[str, Any]) -> None:
+            task = by_key[payload["key"]]
+            record = _record(task, row, batch, refs[task.instance.name])
+            store.add_run(record)
+            outcome.done += 1
+            outcome.failed += record["status"] in FAILED
+            progress.finished(task, record)
+
+        slot_options = {
+            "plugins": [_absolute(p) for p in config.plugins],
+            "warmup": config.warmup,
+            "grace": config.grace,
+            "warmup_limit": config.warmup_limit,
+        }
+        state = "failed"
+        progress.begin(len(todo), outcome.skipped)
+        log = open_log(out / "workers.log") if config.executor == "local" else None
+        try:
+            if config.executor == "local":
+                executor: Any = LocalExecutor(config.jobs, log=log, **slot_options)
+            else:
+                executor = DaskExecutor(config.scheduler, config.jobs, **slot_options)
+            with executor:
+                executor.run([t.payload() for t in todo], on_result, on_start)
+            state = "finished"
+        except KeyboardInterrupt:
+            state = "interrupted"
+            raise
+        finally:
+            progress.end()
+            if log is not None:
+                log.close()
+            store.end_batch(batch, outcome.done, state)
+        for path in config.export:
+            store.export(path)
+        return outcome
+    finally:
+        store.close()
+
+
+def _absolute(plugin: str) -> str:
+    """Plugin files as absolute paths (workers may start in another folder)."""
+    if plugin.endswith(".py"):
+        return str(Path(plugin).resolve())
+    return plugin
+
+
+def _record(
+    task: Task, row: dict[str, Any], batch: int, reference: tuple[float | None, str | None]
+) -> dict[str, Any]:
+    """The database row of a finished run."""
+    value, source = reference
+    versions = row.get("versions") or {}
+    solved = row["status"] in ("OPTIMAL", "FEASIBLE")
+    return {
+        **row,
+        "key": task.key,
+        "batch": batch,
+        "instance": task.instance.name,
+        "instance_hash": task.instance.hash,
+        "problem": task.instance.problem,
+        "source": task.instance.source,
+        "method": task.method.label,
+        "spec": task.method.spec,
+        "options": json.dumps(dict(task.method.options), sort_keys=True, default=str),
+        "seed": task.seed,
+        "time_limit": task.time_limit,
+        "reference": value,
+        "reference_source": source,
+        "gap": gap(row.get("objective"), value) if solved else None,
+        "schedforge_version": versions.get("schedforge"),
+        "ortools_version": versions.get("ortools"),
+        "pulp_version": versions.get("pulp"),
+        "numba_version": versions.get("numba"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,141 @@
+"""TOML experiment files: a whole batch in one reviewable file.
+
+Example (``schedforge bench experiment.toml``)::
+
+    instances = ["suite:smtt-demo", "data/smtt/*.txt"]   # relative to this file
+    methods = ["rule:edd", "ils:mddc"]                    # plain specs ...
+    time_limit = 2.0
+    seeds = [0, 1, 2]
+    jobs = 2
+    out = "runs/smtt"
+    reference = ["optima.csv"]
+    executor = "local"          # or "dask", with scheduler = "tcp://host:8786"
+    plugins = []                # modules or .py files registering methods
+    export = ["runs/smtt/results.csv"]
+
+    [[method]]                  # ... and/or specs with typed options
+    spec = "rh:cp"
+    options = { window = 80, step = 30 }
+
+Relative paths (instances, out, reference, plugin files, export) are taken
+relative to the folder of the TOML file. Options given on the command line
+override the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from schedforge.bench.batch import BenchConfig
+from schedforge.bench.grid import MethodSpec, parse_seeds
+from schedforge.core.errors import InvalidOption, SchedforgeError
+
+KNOWN_KEYS = {
+    "instances",
+    "methods",
+    "method",
+    "time_limit",
+    "seeds",
+    "jobs",
+    "out",
+    "reference",
+    "executor",
+    "scheduler",
+    "plugins",
+    "grace",
+    "warmup",
+    "warmup_limit",
+    "export",
+}
+
+
+def load_experiment(path: str | Path) -> dict[str, Any]:
+    """Read an experiment file into keyword arguments of :class:`BenchConfig`.
+
+    Raises
+    ------
+    SchedforgeError
+        On invalid TOML (with the line) or unknown keys.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SchedforgeError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SchedforgeError(f"{path}: invalid TOML ({exc})") from None
+    unknown = sorted(set(data) - KNOWN_KEYS)
+    if unknown:
+        raise SchedforgeError(
+            f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_KEYS))}"
+        )
+    base = path.parent
+
+    def rel(value: str) -> str:
+        if value.startswith("suite:") or Path(value).is_absolute():
+            return value
+        return str(base / value)
+
+    def as_list(key: str) -> list[Any]:
+        value = data.get(key, [])
+        return [value] if isinstance(value, str) else list(value)
+
+    config: dict[str, Any] = {}
+    if "instances" in data:
+        config["instances"] = [rel(v) for v in as_list("instances")]
+    specs = [MethodSpec.parse(text) for text in as_list("methods")]
+    for k, table in enumerate(data.get("method", [])):
+        if "spec" not in table:
+            raise SchedforgeError(f"{path}: [[method]] number {k + 1} has no spec")
+        extra = sorted(set(table) - {"spec", "options"})
+        if extra:
+            raise SchedforgeError(f"{path}: [[method]] {table['spec']!r}: unknown key(s) {extra}")
+        specs.append(MethodSpec.parse(table["spec"], dict(table.get("options", {}))))
+    if specs:
+        config["methods"] = specs
+    for key in ("time_limit", "grace", "warmup_limit"):
+        if key in data:
+            config[key] = float(data[key])
+    if "seeds" in data:
+        config["seeds"] = parse_seeds(
+            data["seeds"] if isinstance(data["seeds"], str) else list(data["seeds"])
+        )
+    if "jobs" in data:
+        config["jobs"] = int(data["jobs"])
+    if "out" in data:
+        config["out"] = Path(rel(data["out"]))
+    if "reference" in data:
+        config["references"] = [rel(v) for v in as_list("reference")]
+    for key in ("executor", "scheduler"):
+        if key in data:
+            config[key] = str(data[key])
+    if "warmup" in data:
+        config["warmup"] = bool(data["warmup"])
+    if "plugins" in data:
+        config["plugins"] = [rel(v) if v.endswith(".py") else v for v in as_list("plugins")]
+    if "export" in data:
+        config["export"] = [Path(rel(v)) for v in as_list("export")]
+    return config
+
+
+def make_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> BenchConfig:
+    """A :class:`BenchConfig` from file values overridden by command-line values.
+
+    ``overrides`` holds only what the command line set (``None`` entries and
+    empty lists are ignored); lists such as methods replace the file's.
+    """
+    merged = dict(file_values)
+    for key, value in overrides.items():
+        if value is None or (isinstance(value, list) and not value):
+            continue
+        merged[key] = value
+    missing = [key for key in ("instances", "methods", "time_limit") if not merged.get(key)]
+    if missing:
+        flags = {"instances": "INSTANCES", "methods": "--method", "time_limit": "--time-limit"}
+        raise InvalidOption(
+            "missing " + ", ".join(flags[m] for m in missing) + " (on the command line or in "
+            "an experiment .toml file)"
+        )
+    return BenchConfig(**merged)

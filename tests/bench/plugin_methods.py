@@ -1,0 +1,55 @@
+"""Fake SMTT methods for the benchmark tests, loaded as a plugin by every worker.
+
+``bench-ok`` is a correct, instant method (earliest due date first); the
+others misbehave on purpose: raise, hang past any limit, kill their own
+process, or sleep for a while (to interrupt a batch mid-run).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+
+from schedforge.core.registry import method
+from schedforge.core.result import Outcome
+from schedforge.problems.smtt import SMTTSolution
+
+PATH = __file__
+
+
+@method("smtt", "bench-ok")
+def bench_ok(instance, *, time_limit, seed, reverse: bool = False):
+    """Earliest due date first (or last, with reverse=true): a quick valid method."""
+    order = np.argsort(instance.due, kind="stable")
+    if reverse:
+        order = order[::-1]
+    return Outcome(SMTTSolution(sequence=[int(j) for j in order]))
+
+
+@method("smtt", "bench-raise")
+def bench_raise(instance, *, time_limit, seed):
+    """Always raises."""
+    raise RuntimeError(f"deliberate failure on {instance.name}")
+
+
+@method("smtt", "bench-hang")
+def bench_hang(instance, *, time_limit, seed):
+    """Ignores its time limit and never returns."""
+    while True:
+        time.sleep(1)
+
+
+@method("smtt", "bench-kill")
+def bench_kill(instance, *, time_limit, seed):
+    """Kills its own process, as a segfaulting extension would."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@method("smtt", "bench-sleep")
+def bench_sleep(instance, *, time_limit, seed, seconds: float = 0.5):
+    """Sleeps ``seconds``, then returns the EDD sequence."""
+    time.sleep(seconds)
+    return bench_ok(instance, time_limit=time_limit, seed=seed)

@@ -1,0 +1,215 @@
+"""Batches survive failing methods, resume without duplicates, and agree across executors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import schedforge as sf
+from schedforge.bench.batch import BenchConfig, Progress, run_batch
+from schedforge.bench.grid import MethodSpec, build_grid, expand_instances
+from schedforge.bench.storage import Store
+
+
+def _config(instance_dir, plugin, out, methods, **kw):
+    options = dict(time_limit=0.3, jobs=2, grace=0.5, warmup=False)
+    options.update(kw)
+    return BenchConfig(
+        instances=[str(instance_dir)],
+        methods=[MethodSpec.parse(m) for m in methods],
+        out=out,
+        plugins=[plugin],
+        **options,
+    )
+
+
+def test_failing_methods_cost_one_row_each(instance_dir, plugin, tmp_path):
+    methods = ["bench-ok", "bench-raise", "bench-hang", "bench-kill", "bench-ok?reverse=true"]
+    config = _config(instance_dir, plugin, tmp_path, methods)
+    outcome = run_batch(config)
+    assert outcome.planned == outcome.done == 15
+    assert outcome.failed == 9
+    with Store(tmp_path) as store:
+        rows = store.runs()
+    assert len(rows) == 15
+    by_method: dict[str, list[dict]] = {}
+    for row in rows:
+        by_method.setdefault(row["method"], []).append(row)
+    for row in by_method["bench-raise"]:
+        assert row["status"] == "ERROR"
+        assert row["message"].startswith("RuntimeError: deliberate failure on")
+        assert "Traceback" in row["traceback"]
+    for row in by_method["bench-hang"]:
+        assert row["status"] == "TIMEOUT"
+        assert "time limit 0.3 s + grace 0.5 s" in row["message"]
+        assert 0.8 <= row["runtime"] < 10
+    for row in by_method["bench-kill"]:
+        assert row["status"] == "ERROR"
+        assert "SIGKILL" in row["message"]
+    # Every other run is intact: solved, checked against the oracle, stored whole.
+    for label in ("bench-ok", "bench-ok?reverse=true"):
+        for row in by_method[label]:
+            assert row["status"] in ("OPTIMAL", "FEASIBLE")
+            data = Store(tmp_path).instance_data(row["instance"])
+            inst = sf.get_problem("smtt").instance_type.from_dict(data)
+            solution = sf.get_problem("smtt").solution_type.from_dict(json.loads(row["solution"]))
+            assert sf.get_problem("smtt").validate(inst, solution) == []
+            assert row["objective"] == sf.get_problem("smtt").objective(inst, solution)
+            assert row["schedforge_version"] == sf.__version__
+            assert row["numba_version"] and row["ortools_version"] and row["pulp_version"]
+            assert row["peak_memory_mb"] > 0
+            assert json.loads(row["options"]) == ({"reverse": True} if "?" in label else {})
+    # A second invocation runs nothing new.
+    again = run_batch(config)
+    assert (again.done, again.skipped) == (0, 15)
+    with Store(tmp_path) as store:
+        assert store.count() == 15
+        assert [b["state"] for b in store.batches()] == ["finished"]
+
+
+class _InterruptAfter(Progress):
+    """Raises KeyboardInterrupt (as Ctrl-C would) after ``count`` stored runs."""
+
+    def __init__(self, count: int):
+        self.count = count
+
+    def finished(self, task, row):
+        self.count -= 1
+        if self.count == 0:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_batch_resumes_without_duplicates(instance_dir, plugin, tmp_path):
+    methods = ["bench-sleep?seconds=0.05", "bench-ok"]
+    config = _config(instance_dir, plugin, tmp_path, methods, seeds=[0, 1])
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(config, progress=_InterruptAfter(5))
+    with Store(tmp_path) as store:
+        assert store.count() == 5
+        assert store.batches()[-1]["state"] == "interrupted"
+    outcome = run_batch(config)
+    assert (outcome.skipped, outcome.done) == (5, 7)
+    planned = {
+        t.key for t in build_grid(expand_instances([instance_dir]), config.methods, [0, 1], 0.3)
+    }
+    with Store(tmp_path) as store:
+        keys = [row["key"] for row in store.runs()]
+    assert len(keys) == len(set(keys)) == 12
+    assert set(keys) == planned
+
+
+def test_ctrl_c_in_the_terminal_leaves_a_consistent_database(instance_dir, plugin, tmp_path):
+    """SIGINT to a real ``schedforge bench`` process; then the same command resumes."""
+    command = [
+        sys.executable,
+        "-m",
+        "schedforge.cli",
+        "bench",
+        str(instance_dir),
+        "-m",
+        "bench-sleep?seconds=0.2",
+        "-t",
+        "1",
+        "--seeds",
+        "0-3",
+        "-j",
+        "1",
+        "--no-warmup",
+        "--plugin",
+        plugin,
+        "-o",
+        str(tmp_path),
+    ]
+    # A shell that starts a job in the background ignores SIGINT in it, and
+    # the ignoring is inherited: restore the default so Python installs its
+    # KeyboardInterrupt handler, as in an interactive terminal.
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    db = tmp_path / "results.sqlite"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if db.exists() and Store(db).count() >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err.decode()
+    with Store(db) as store:
+        stored = store.count()
+    assert 2 <= stored < 12
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with Store(db) as store:
+        keys = [row["key"] for row in store.runs()]
+        states = [b["state"] for b in store.batches()]
+    assert len(keys) == len(set(keys)) == 12
+    assert states == ["interrupted", "finished"]
+    # No worker outlives its batch.
+    assert "schedforge.bench.worker" not in _processes()
+
+
+def _processes() -> str:
+    own = os.getpid()
+    found = []
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if pid.isdigit():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                stat = Path(f"/proc/{pid}/stat").read_text().split()
+            except OSError:
+                continue
+            if int(stat[3]) == own or int(pid) == own:  # our own children only
+                found.append(cmd)
+    return "\n".join(found)
+
+
+def test_dask_local_cluster_gives_the_same_rows(instance_dir, plugin, tmp_path):
+    pytest.importorskip("dask.distributed")
+    methods = ["bench-ok", "bench-raise", "bench-ok?reverse=true"]
+    local = _config(instance_dir, plugin, tmp_path / "local", methods, seeds=[0, 1])
+    dask = _config(instance_dir, plugin, tmp_path / "dask", methods, seeds=[0, 1], executor="dask")
+    assert run_batch(local).done == 18
+    assert run_batch(dask).done == 18
+
+    def essence(folder):
+        with Store(folder) as store:
+            return sorted(
+                (
+                    r["key"],
+                    r["instance"],
+                    r["method"],
+                    r["seed"],
+                    r["status"],
+                    r["objective"],
+                    r["solution"],
+                    (r["message"] or "").split(":")[0],
+                )
+                for r in store.runs()
+            )
+
+    assert essence(tmp_path / "local") == essence(tmp_path / "dask")
+
+
+def test_warmup_runs_are_not_timed_but_are_bounded(instance_dir, plugin, tmp_path):
+    methods = ["bench-ok", "bench-hang"]
+    config = _config(
+        [instance_dir / "i0.json"][0], plugin, tmp_path, methods, warmup=True, warmup_limit=1.0
+    )
+    config.instances = [str(instance_dir / "i0.json")]
+    run_batch(config)
+    with Store(tmp_path) as store:
+        rows = {r["method"]: r for r in store.runs()}
+    assert rows["bench-ok"]["status"] in ("OPTIMAL", "FEASIBLE")
+    assert rows["bench-hang"]["status"] == "TIMEOUT"
+    assert "warm-up" in rows["bench-hang"]["message"]
