@@ -289,27 +289,33 @@ def _eddc(processing, due):  # pragma: no cover - compiled
 def _psk(processing, due):  # pragma: no cover - compiled
     order = _stable_order(processing, due)
     n = len(order)
-    left = n
+    # The unscheduled jobs as a linked list in SPT order: O(1) removal.
+    after = np.arange(1, n + 1)
+    before = np.arange(-1, n - 1)
+    head = 0
     seq = np.empty(n, dtype=np.int64)
     time = 0
     for pos in range(n):
-        pick = 0  # index into order[0:left]
-        if left > 1 and time + processing[order[0]] < due[order[0]]:
-            active = 0
-            for c in range(1, left):
+        pick = head
+        first = order[head]
+        if after[head] < n and time + processing[first] < due[first]:
+            c = after[head]
+            while c < n:
                 job_j = order[c]
-                job_i = order[active]
+                job_i = order[pick]
                 if due[job_i] <= time + processing[job_j]:
                     break  # the active job cannot be beaten by waiting
                 if due[job_i] > due[job_j]:
-                    active = c  # a later job with an earlier due date takes over
-            pick = active
-        job = order[pick]
-        seq[pos] = job
-        time += processing[job]
-        for c in range(pick, left - 1):
-            order[c] = order[c + 1]
-        left -= 1
+                    pick = c  # a later job with an earlier due date takes over
+                c = after[c]
+        seq[pos] = order[pick]
+        time += processing[order[pick]]
+        if pick == head:
+            head = after[pick]
+        else:
+            after[before[pick]] = after[pick]
+        if after[pick] < n:
+            before[after[pick]] = before[pick]
     return seq
 
 
@@ -361,12 +367,64 @@ def _atc(processing, due, weight, k):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _mddc(processing, due):  # pragma: no cover - compiled
-    """MDDC with a pruning test that never changes the choice.
+def _mdd(processing, due, weight):  # pragma: no cover - compiled
+    """MDD/WMDD with the skeleton's choices (smallest value, then smallest index).
 
-    ``urgency >= max(1.1·p + t, d) + p/(…) > max(1.1·p + t, d)``, so a job
-    whose first factor is not below the best urgency so far cannot become
-    the (first) argmin and its three divisions are skipped.
+    Jobs are scanned in due-date order from a linked list. With unit weights
+    the value ``max(p, d − t) >= d − t`` lets the scan stop at the first due
+    date with ``d − t`` above the best value so far.
+    """
+    n = len(processing)
+    unit = True
+    for j in range(n):
+        if weight[j] != 1:
+            unit = False
+    cand = np.argsort(due, kind="mergesort")
+    cp = np.empty(n)
+    cd = np.empty(n)
+    cw = np.empty(n)
+    for c in range(n):
+        cp[c] = processing[cand[c]]
+        cd[c] = due[cand[c]]
+        cw[c] = weight[cand[c]]
+    after = np.arange(1, n + 1)
+    before = np.arange(-1, n - 1)
+    head = 0
+    seq = np.empty(n, dtype=np.int64)
+    t = 0.0
+    for pos in range(n):
+        best_c = head
+        best = np.inf
+        c = head
+        while c < n:
+            if unit and cd[c] - t > best:
+                break
+            w = cw[c]
+            value = max(cp[c], cd[c] - t) / w if w > 0 else np.inf
+            if value < best or (value == best and cand[c] < cand[best_c]):
+                best = value
+                best_c = c
+            c = after[c]
+        seq[pos] = cand[best_c]
+        t += cp[best_c]
+        if best_c == head:
+            head = after[best_c]
+        else:
+            after[before[best_c]] = after[best_c]
+        if after[best_c] < n:
+            before[after[best_c]] = before[best_c]
+    return seq
+
+
+@njit(cache=True)
+def _mddc(processing, due):  # pragma: no cover - compiled
+    """MDDC with pruning tests that never change the choice.
+
+    ``urgency > max(1.1·p + t, d) >= d``, so a job whose first factor is not
+    below the best urgency so far cannot become the (first) argmin and its
+    three divisions are skipped; and since the scan follows ascending due
+    dates (a linked list of the unscheduled jobs), it stops at the first due
+    date that is not below it.
     """
     n = len(processing)
     cand = _stable_order(due, processing)
@@ -375,36 +433,48 @@ def _mddc(processing, due):  # pragma: no cover - compiled
     for c in range(n):
         cp[c] = processing[cand[c]]
         cd[c] = due[cand[c]]
+    after = np.arange(1, n + 1)
+    before = np.arange(-1, n - 1)
+    head = 0
     seq = np.empty(n, dtype=np.int64)
     t = 0.0
     remaining = float(processing.sum())
+    max_p = float(processing.max())
     for pos in range(n):
         left = n - pos
-        max_p = 0.0
-        for c in range(left):
-            max_p = max(max_p, cp[c])
         best_c = -1
         best = np.inf
-        for c in range(left):
+        c = head
+        while c < n:
+            if best_c >= 0 and cd[c] >= best:
+                break  # due dates ascend along the scan: no later job can win
             p = cp[c]
             urgency = max(p * 1.1 + t, cd[c])
-            if best_c >= 0 and urgency >= best:
-                continue
-            rho = p / (t + max_p)
-            if rho > 1.0:
-                rho = 1.0
-            urgency *= 1.0 + rho**2 / (1.0 + rho**2)
-            urgency += p / (t + remaining / left)
-            if urgency < best or best_c < 0:
-                best = urgency
-                best_c = c
+            if best_c < 0 or urgency < best:
+                rho = p / (t + max_p)
+                if rho > 1.0:
+                    rho = 1.0
+                urgency *= 1.0 + rho**2 / (1.0 + rho**2)
+                urgency += p / (t + remaining / left)
+                if urgency < best or best_c < 0:
+                    best = urgency
+                    best_c = c
+            c = after[c]
         seq[pos] = cand[best_c]
         t += cp[best_c]
         remaining -= cp[best_c]
-        for c in range(best_c, left - 1):
-            cand[c] = cand[c + 1]
-            cp[c] = cp[c + 1]
-            cd[c] = cd[c + 1]
+        if best_c == head:
+            head = after[best_c]
+        else:
+            after[before[best_c]] = after[best_c]
+        if after[best_c] < n:
+            before[after[best_c]] = before[best_c]
+        if cp[best_c] == max_p:
+            max_p = 0.0
+            c = head
+            while c < n:
+                max_p = max(max_p, cp[c])
+                c = after[c]
     return seq
 
 
@@ -503,7 +573,7 @@ def kernel_sequence(processing, due, weight, code, k, augmented):  # pragma: no 
     elif code == _ATC:
         seq = _atc(processing, due, weight, k)
     elif code == _MDD:
-        seq = dispatch(processing, due, weight, np.arange(len(processing)), (float(code), k))
+        seq = _mdd(processing, due, weight)
     else:
         seq = _static(processing, due, weight, code)
     if augmented:
