@@ -45,7 +45,7 @@ from schedforge.problems.rcpsp import (
     topological_order,
 )
 
-__all__ = ["RULES", "priorities", "rule", "sample"]
+__all__ = ["RULES", "heuristic_schedule", "latest_finishes", "priorities", "rule", "sample"]
 
 RULES = ("lft", "lst", "mts", "grpw", "mslk", "spt", "lpt")
 SCHEMES = ("serial", "parallel")
@@ -54,10 +54,14 @@ SCHEMES = ("serial", "parallel")
 _EPS = 1.0
 
 
-def latest_finishes(instance: RCPSPInstance) -> np.ndarray:
-    """Latest finish times from a backward pass (critical-path end, lags, deadlines)."""
-    es = earliest_starts(instance)
-    end = int(np.max(es + instance.duration))
+def latest_finishes(instance: RCPSPInstance, end: int | None = None) -> np.ndarray:
+    """Latest finish times from a backward pass from ``end``, through lags and deadlines.
+
+    ``end`` defaults to the critical-path length (the LFT rule); with a
+    known makespan bound it gives valid time windows for exact models.
+    """
+    if end is None:
+        end = int(np.max(earliest_starts(instance) + instance.duration))
     lf = np.full(instance.num_activities, end, dtype=np.int64)
     has = instance.deadline != NO_DEADLINE
     lf[has] = np.minimum(lf[has], instance.deadline[has])
@@ -293,3 +297,22 @@ def sample(
         chunk = min(chunk * 2, 512)
     stats = {"schedules": used, "sgs": sgs, "nondeterministic": stopped_by_time}
     return _outcome(best_start, int(best[0]), stats)
+
+
+def heuristic_schedule(
+    instance: RCPSPInstance, *, seed: int = 0, schedules: int = 200
+) -> np.ndarray | None:
+    """Start times of a good schedule for hints and horizons, or ``None``.
+
+    The better of one parallel LFT pass and ``schedules`` regret-based LFT
+    samples with justification (serial SGS); ``None`` when every attempt
+    misses a deadline (the instance may still be feasible).
+    """
+    found = [
+        rule(instance, "lft", time_limit=None, seed=seed, sgs="parallel", justify=True),
+        sample(instance, "lft", time_limit=None, seed=seed, schedules=schedules),
+    ]
+    starts = [o.solution.start for o in found if o.solution is not None]
+    if not starts:
+        return None
+    return min(starts, key=lambda s: int(np.max(s + instance.duration)))

@@ -34,8 +34,17 @@ def side_instance(seed: int, jobs: int = 12, tightness: float = 1.6):
 
 def test_kernels_compiled():
     inst = sf.read(DATA / "rcpsp" / "tiny_side.json")
-    sf.solve(inst, "rule:lft", sgs="parallel", justify=True)
     sf.solve(inst, "sample:lft", schedules=10)
+    data = sgs.SGSData.from_instance(inst)
+    n = inst.num_activities
+    order, start, avail = np.empty(n, np.int64), np.empty(n, np.int64), np.empty_like(data.profile)
+    prio = heur.priorities(inst, "lft")
+    sgs.build_list(prio, 0, 1.0, 1.0, data.pred_ptr, data.succ_ptr, data.succ_idx, order)
+    assert sgs.serial_decode(order, *data.decode_args(), avail, start) == 12
+    out, out_order = np.empty_like(start), np.empty_like(start)
+    sgs.justify(start, *data.decode_args(), avail, *data.justify_tail(), out, out_order)
+    sgs.parallel_sgs(prio, 0, 1.0, 1.0, *data.parallel_args(), avail, start, order)
+    # Kernels called from Python (inner calls are compiled into their callers).
     for kernel in (
         sgs.serial_decode,
         sgs.parallel_sgs,
@@ -154,3 +163,50 @@ def test_sampling_honours_time_limit():
     res = sf.solve(inst, "sample:lft", schedules=10**7, time_limit=0.3)
     assert res.runtime < 2.0 and res.stats["schedules"] < 10**7
     assert res.stats["nondeterministic"]
+
+
+def test_ga_kernels_compiled_and_valid_on_side_constraints():
+    from schedforge.heuristics import rcpsp_ga
+
+    for seed in range(4):
+        inst = side_instance(seed)
+        res = sf.solve(inst, "ga", schedules=300, seed=seed)
+        if res.status.has_solution:
+            assert validate(inst, res.solution) == []
+            assert res.stats["schedules"] <= 300
+    for kernel in (rcpsp_ga.ga_init, rcpsp_ga.ga_generation):
+        assert kernel.nopython_signatures
+
+
+def test_crossover_and_mutation_keep_lists_precedence_feasible():
+    from schedforge.heuristics import rcpsp_ga
+
+    inst = sf.generate("rcpsp", jobs=25, nc=2.1, seed=4)
+    data = sgs.SGSData.from_instance(inst)
+    rng = np.random.default_rng(0)
+    position = np.empty(inst.num_activities, dtype=np.int64)
+    taken = np.empty(inst.num_activities, dtype=bool)
+    for _ in range(50):
+        _, mother = _data_and_random_list(inst, rng)
+        _, father = _data_and_random_list(inst, rng)
+        child = np.empty_like(mother)
+        q1 = int(rng.integers(0, len(mother) + 1))
+        rcpsp_ga._crossover(
+            mother, father, q1, int(rng.integers(q1, len(mother) + 1)), child, taken
+        )
+        assert child[:q1].tolist() == mother[:q1].tolist()
+        rcpsp_ga._mutate(child, 0.5, data.pred_ptr, data.pred_idx)
+        assert sorted(child.tolist()) == list(range(inst.num_activities))
+        position[child] = np.arange(len(child))
+        assert np.all(position[inst.precedence[:, 0]] < position[inst.precedence[:, 1]])
+
+
+def test_ga_is_seeded_and_beats_single_pass():
+    inst = sf.read(shared_path("psplib", "j120", "j12016_1.sm"))
+    a = sf.solve(inst, "ga", schedules=1000, seed=5)
+    b = sf.solve(inst, "ga", schedules=1000, seed=5)
+    assert np.array_equal(a.solution.start, b.solution.start)
+    assert a.stats["schedules"] <= 1000 and a.stats["generations"] > 0
+    assert a.objective <= sf.solve(inst, "rule:lft").objective
+    with pytest.raises(sf.InvalidOption, match="mutation"):
+        sf.solve(inst, "ga", mutation=2.0)
