@@ -234,3 +234,34 @@ def gap_vs_time(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _finish(fig, path)
+
+
+def resource_profile(
+    instance: Any, solution: Any, path: str | Path | None = None, *, title: str = ""
+) -> Any:
+    """Resource usage of an RCPSP schedule over time against the capacity (downtime shown).
+
+    One panel per resource: the usage as a filled step function, the
+    capacity as a line, so overloads and downtime windows are visible.
+    Returns the matplotlib figure.
+    """
+    from schedforge.problems.rcpsp import resource_usage
+
+    if getattr(instance, "problem", None) != "rcpsp":
+        raise SchedforgeError("resource_profile draws RCPSP schedules only")
+    times, usage, capacity = resource_usage(instance, solution)
+    end = max(float(times[-1]), float((solution.start + instance.duration).max())) + 1
+    steps = [*times.tolist(), end]
+    plt = _pyplot()
+    rows = max(instance.num_resources, 1)
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.6 * rows + 0.8), sharex=True, squeeze=False)
+    for r in range(instance.num_resources):
+        ax = axes[r][0]
+        ax.stairs(usage[r], steps, fill=True, alpha=0.5, label="in use")
+        ax.stairs(capacity[r], steps, baseline=None, color="red", linewidth=1.2, label="capacity")
+        ax.set_ylabel(f"R{r + 1}")
+        ax.set_ylim(0, max(int(capacity[r].max()), int(usage[r].max()), 1) * 1.1)
+    axes[0][0].legend(fontsize=7, loc="upper right")
+    axes[-1][0].set_xlabel("time")
+    axes[0][0].set_title(title or f"{instance.name}: resource usage")
+    return _finish(fig, path)

@@ -299,3 +299,17 @@ def test_psplib_sample_with_bounds():
         assert lower_bound(inst) <= table[name]["lower_bound"]
     plain = inst.replace(metadata={})
     assert with_reference(plain, root / "tables" / "bounds.csv").metadata["best_known"] >= 1
+
+
+def test_plots_write_files(tmp_path):
+    from schedforge.plot import gantt as draw_gantt
+    from schedforge.plot import resource_profile
+
+    inst = sf.read(RCPSP / "tiny_side.json")
+    schedule = RCPSPSolution([0, 4, 0, 8, 2, 12])
+    assert validate(inst, schedule) == []
+    resource_profile(inst, schedule, tmp_path / "profile.png")
+    draw_gantt(inst, schedule, tmp_path / "gantt.png")
+    assert (tmp_path / "profile.png").stat().st_size > 0 and (tmp_path / "gantt.png").exists()
+    with pytest.raises(sf.SchedforgeError, match="RCPSP schedules only"):
+        resource_profile(sf.generate("smtt", jobs=3), None)
