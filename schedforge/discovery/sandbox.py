@@ -598,6 +598,10 @@ def _worker_main() -> None:
     template = get_template(init["template"])
     sets: dict[str, list[dict[str, np.ndarray]]] = init["sets"]
     limits = init["limits"]
+    # Run a seed once before the limits apply: it imports what the skeleton
+    # needs (numba kernels of the heuristics modules) while that is allowed.
+    first = next(iter(sets.values()))[:1]
+    run_candidate(next(iter(template.seeds.values())), template, first, engine="python")
     steps = max(sum(template.size_of(a) for a in enc) for enc in sets.values())
     if init["engine"] == "numba" or (init["engine"] == "auto" and steps >= init["threshold"]):
         with contextlib.suppress(Exception):

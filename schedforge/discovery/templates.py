@@ -319,7 +319,9 @@ def _compiled(name: str, py_func: Callable[..., Any], signature: Callable[[], An
 
         fn_type = types.FunctionType(signature())
         arr = types.float64[:]
-        kernel = njit((arr, arr, arr, fn_type))(py_func)
+        # Cached on disk like the heuristics' kernels: the signature is fixed,
+        # only the candidate passed in at run time changes.
+        kernel = njit((arr, arr, arr, fn_type), cache=True)(py_func)
         _kernels[name] = kernel
     return kernel
 
@@ -499,13 +501,27 @@ def register_template(template: Template) -> Template:
     return template
 
 
+# Template modules of the other problems; they import this one, so they are
+# loaded on first use rather than at import time.
+_MODULES = ("templates_rcpsp", "templates_fjsp")
+
+
+def _load_modules() -> None:
+    import importlib
+
+    for name in _MODULES:
+        importlib.import_module(f"schedforge.discovery.{name}")
+
+
 def template_names() -> list[str]:
     """Problems with a discovery template."""
+    _load_modules()
     return sorted(_TEMPLATES)
 
 
 def get_template(problem: str) -> Template:
     """The template of ``problem``; lists the available ones otherwise."""
+    _load_modules()
     try:
         return _TEMPLATES[problem]
     except KeyError:

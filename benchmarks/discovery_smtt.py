@@ -1,0 +1,212 @@
+"""Heuristic discovery on SMTT: sandbox throughput, a fixed-budget run, hold-out gaps.
+
+Three parts, one table each:
+
+1. **Sandbox throughput**: distinct GP candidates evaluated per second on the
+   default SMTT training set (40 instances, n = 20, Çetinkaya et al. 2025),
+   with ``--jobs`` workers and with one, Python and numba engines.
+   Target: >= 20 candidates/s with two workers.
+2. **The run**: ``gp`` (or ``openai`` with ``--base-url``) for a fixed number
+   of generations; time, tokens and cost per generation.
+3. **Hold-out**: the exported best heuristic against EDD, MDD, MDDC and PSK
+   on the Shang et al. (2021) n = 100 and n = 200 sets (instances with a
+   positive optimum), mean gap to the optimum in percent; Çetinkaya et al.
+   (2025) report MDDC at 1.52 % (n = 100) and 2.00 % (n = 200).
+
+Run ``.venv/bin/python benchmarks/discovery_smtt.py [--quick]``; the table is
+printed and written to ``benchmarks/results/discovery_smtt.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import schedforge as sf
+from schedforge.discovery.evolve import DiscoveryConfig, Evolution, best_candidate
+from schedforge.discovery.prompts import OPERATORS, Parent, Request
+from schedforge.discovery.proposers import GPProposer
+from schedforge.discovery.sandbox import SandboxPool, compile_numba, load_function
+from schedforge.discovery.templates import SHARED_INSTANCES, gap_percent, get_template
+
+PAPER_MDDC = {100: 1.52, 200: 2.00}  # Çetinkaya et al. (2025), mean gap %
+RESULTS = Path(__file__).resolve().parent / "results" / "discovery_smtt.md"
+
+
+def gp_candidates(template, count: int, seed: int) -> list[str]:
+    """``count`` distinct GP candidates (random operators applied to the seeds)."""
+    proposer = GPProposer(template)
+    rng = random.Random(seed)
+    seeds = [Parent(k, "", 1.0, g) for k, g in enumerate(template.gp_seeds.values())]
+    codes: dict[str, None] = {}
+    while len(codes) < count:
+        parents = tuple(rng.sample(seeds, 2))
+        request = Request(rng.choice(OPERATORS), parents, seed=rng.randrange(2**31))
+        codes[proposer.propose(request).code] = None
+    return list(codes)
+
+
+def throughput(template, sets, jobs: int, engine: str, codes: list[str]) -> tuple[float, int]:
+    """Candidates per second over ``codes`` (workers started and warmed up first)."""
+    train = {"train": sets["train"]}
+    with SandboxPool(template, train, jobs=jobs, engine=engine) as pool:
+        pool.evaluate_many([template.seeds["edd"]] * jobs)  # start every worker
+        start = time.perf_counter()
+        results = pool.evaluate_many(codes)
+        elapsed = time.perf_counter() - start
+    return len(codes) / elapsed, sum(r.ok for r in results)
+
+
+def holdout_gaps(code: str, template, n: int) -> float:
+    """Mean gap of a candidate on the Shang set of size ``n`` (numba skeleton, in-process)."""
+    func = load_function(code, template)
+    compiled, error = compile_numba(func, template)
+    gaps = []
+    for inst in read_shang(n):
+        arrays = template.encode(inst)
+        seq = (
+            template.run_numba(compiled, arrays)
+            if error is None
+            else template.run_python(func, arrays)
+        )
+        value = sf.get_problem("smtt").objective(inst, template.decode(inst, seq))
+        gaps.append(gap_percent(value, inst.metadata["optimum"]))
+    return float(np.mean(gaps))
+
+
+def read_shang(n: int) -> list:
+    """Shang et al. instances of size ``n`` with a positive optimum."""
+    path = SHARED_INSTANCES / "smtt" / f"shang2017_n{n}.jsonl"
+    return [i for i in sf.read_all(path) if i.metadata.get("optimum", 0) > 0]
+
+
+def rule_gap(rule: str, n: int) -> float:
+    """Mean gap of ``rule:<rule>`` on the Shang set of size ``n``."""
+    gaps = []
+    for inst in read_shang(n):
+        res = sf.solve(inst, f"rule:{rule}")
+        gaps.append(gap_percent(res.objective, inst.metadata["optimum"]))
+    return float(np.mean(gaps))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small budget (smoke run)")
+    parser.add_argument("--proposer", default="gp", choices=("gp", "openai", "replay"))
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--base-url", default=None)
+    parser.add_argument("--replay", default=None)
+    parser.add_argument("--generations", type=int, default=None)
+    parser.add_argument("--offspring", type=int, default=16)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--candidates", type=int, default=200, help="for the throughput test")
+    parser.add_argument("--out", type=Path, default=None, help="run directory (default: temp)")
+    args = parser.parse_args(argv)
+    generations = args.generations or (5 if args.quick else 100)
+    candidates = 60 if args.quick else args.candidates
+    command = "python benchmarks/discovery_smtt.py " + shlex.join(argv or sys.argv[1:])
+
+    template = get_template("smtt")
+    sets = template.sets("default")
+    codes = gp_candidates(template, candidates, args.seed)
+    lines = [f"Command: `{command}`", ""]
+    lines += [
+        f"## Sandbox throughput ({len(codes)} distinct GP candidates, "
+        f"train set {len(sets['train'])} instances)",
+        "",
+        "| jobs | engine | candidates/s | accepted |",
+        "|---:|---|---:|---:|",
+    ]
+    for jobs, engine, subset in (
+        (1, "auto", codes),
+        (args.jobs, "auto", codes),
+        (args.jobs, "numba", codes[: max(10, len(codes) // 10)]),
+    ):
+        rate, ok = throughput(template, sets, jobs, engine, subset)
+        lines.append(f"| {jobs} | {engine} | {rate:.1f} | {ok}/{len(subset)} |")
+        print(lines[-1], flush=True)
+
+    out = args.out or Path(tempfile.mkdtemp(prefix="discovery-smtt-"))
+    config = DiscoveryConfig(
+        problem="smtt",
+        proposer=args.proposer,
+        model=args.model,
+        base_url=args.base_url,
+        replay=args.replay,
+        generations=generations,
+        offspring=args.offspring,
+        jobs=args.jobs,
+        seed=args.seed,
+    )
+    evo = Evolution(
+        out,
+        config,
+        progress=lambda s: print(
+            f"gen {s['generation']}: train {s['best_train_gap']:.3f}%", flush=True
+        ),
+    )
+    start = time.perf_counter()
+    try:
+        summary = evo.run()
+        gens = evo.archive.generations()
+        best = best_candidate(evo.archive)
+        counts = evo.archive.candidates()
+        by_train = min(
+            (c for c in counts if c["verdict"] == "ok"), key=lambda c: (c["train_gap"], c["id"])
+        )
+    finally:
+        evo.close()
+    wall = time.perf_counter() - start
+    per_gen = np.diff([g["seconds"] for g in gens])
+    lines += [
+        "",
+        f"## Run: {args.proposer}, {generations} generations x {args.offspring} offspring, "
+        f"{args.jobs} jobs, seed {args.seed}",
+        "",
+        f"- stop: {summary['stop_reason']}; wall time {wall:.1f} s; "
+        f"{len(counts)} candidates, {summary['evaluations']} sandbox evaluations",
+        f"- time per generation: mean {per_gen.mean():.2f} s, max {per_gen.max():.2f} s",
+        f"- tokens {summary['tokens']}, cost ${summary['cost']:.4f} "
+        f"(${summary['cost'] / max(1, generations):.4f} per generation)",
+        f"- best candidate {best['id']} (generation {best['generation']}, {best['operator']}): "
+        f"train {best['train_gap']:.3f} %, validation {best['validation_gap']:.3f} % "
+        "(exported: best validation gap among the candidates that were best on train)",
+        "",
+        "```python",
+        best["code"].rstrip(),
+        "```",
+        "",
+        "## Hold-out: mean gap to the optimum (%) on Shang et al. instances with opt > 0",
+        "",
+        "| method | n = 100 | n = 200 |",
+        "|---|---:|---:|",
+    ]
+    row = [holdout_gaps(best["code"], template, n) for n in (100, 200)]
+    lines.append(f"| discovered, exported (candidate {best['id']}) | {row[0]:.3f} | {row[1]:.3f} |")
+    if by_train["id"] != best["id"]:
+        row = [holdout_gaps(by_train["code"], template, n) for n in (100, 200)]
+        lines.append(
+            f"| best by train gap (candidate {by_train['id']}, train "
+            f"{by_train['train_gap']:.3f} %) | {row[0]:.3f} | {row[1]:.3f} |"
+        )
+    for rule in ("edd", "mdd", "mddc", "psk"):
+        lines.append(f"| rule:{rule} | {rule_gap(rule, 100):.3f} | {rule_gap(rule, 200):.3f} |")
+    lines.append(
+        f"| MDDC, Çetinkaya et al. (2025) | {PAPER_MDDC[100]:.2f} | {PAPER_MDDC[200]:.2f} |"
+    )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
