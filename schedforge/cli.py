@@ -303,7 +303,7 @@ def bench(
         sys.exit(130)
     with Store(outcome.database) as store:
         rows = [row for row in store.runs() if row["key"] in outcome.keys]
-    console.print(to_rich(summarize(rows), title=f"benchmark summary ({outcome.database})"))
+    console.print(to_rich(summarize(rows)))
     failed = failures(rows, limit=5)
     for row in failed:
         console.print(
@@ -312,8 +312,8 @@ def bench(
             highlight=False,
         )
     console.print(
-        f"{outcome.done} run(s) done now, {outcome.skipped} already stored; "
-        f"report: schedforge report {Path(config.out)}",
+        f"{outcome.done} run(s) done now, {outcome.skipped} already stored in "
+        f"{outcome.database}; report: schedforge report {Path(config.out)}",
         highlight=False,
     )
 

@@ -202,14 +202,18 @@ def to_rich(summary: Sequence[MethodSummary], title: str = "benchmark summary") 
     single = len({s.problem for s in summary}) <= 1
     if single and summary:
         title = f"{title} — {summary[0].problem}"
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True
+    )
     first = 1 if single else 0
+    widest = min(28, max([6, *(len(s.method) for s in summary)]))
     for k, header in enumerate(SHORT_HEADERS[first:], start=first):
         table.add_column(
             header,
             justify="left" if k < 2 else "right",
             no_wrap=k > 1,
-            min_width=max(len(line) for line in header.split("\n")),
+            overflow="fold",  # long method specs wrap rather than lose their options
+            min_width=widest if k == 1 else max(len(line) for line in header.split("\n")),
         )
     for cells in table_rows(summary):
         table.add_row(*cells[first:])

@@ -1,0 +1,128 @@
+"""The grid: method specs with options, seeds, instance arguments, suites."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import schedforge as sf
+from schedforge.bench.grid import MethodSpec, build_grid, expand_instances, parse_seeds
+from schedforge.bench.suites import build_suite, find_suite, list_suites, write_suite
+from tests.conftest import shared_path
+
+
+def test_method_spec_options_are_typed_and_canonical():
+    spec = MethodSpec.parse("rh:cp?window=80&step=30&hint=false&mode=fast&alpha=0.5")
+    assert spec.spec == "rh:cp"
+    assert dict(spec.options) == {
+        "window": 80,
+        "step": 30,
+        "hint": False,
+        "mode": "fast",
+        "alpha": 0.5,
+    }
+    assert spec.label == "rh:cp?alpha=0.5&hint=false&mode=fast&step=30&window=80"
+    assert MethodSpec.parse("rh:cp?step=30&window=80") == MethodSpec.parse(
+        "rh:cp", {"window": 80, "step": 30}
+    )
+    assert MethodSpec.parse("rule:edd").label == "rule:edd"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cp?workers", "name=value"),
+        ("cp?workers=1&workers=2", "given twice"),
+        ("cp?time_limit=3", "whole batch"),
+        ("?x=1", "empty method spec"),
+    ],
+)
+def test_bad_method_specs_are_explained(text, message):
+    with pytest.raises(sf.InvalidOption, match=message):
+        MethodSpec.parse(text)
+
+
+def test_seeds():
+    assert parse_seeds("0,1,2") == [0, 1, 2]
+    assert parse_seeds("0-3,7,2") == [0, 1, 2, 3, 7]
+    assert parse_seeds([5, 5, 6]) == [5, 6]
+    with pytest.raises(sf.InvalidOption, match="0,1,2"):
+        parse_seeds("a")
+
+
+def test_instances_from_files_directories_globs_and_suites(tmp_path, instance_dir):
+    folder = expand_instances([instance_dir])
+    assert sorted(i.name for i in folder) == sorted(
+        sf.read(p).name for p in instance_dir.glob("*.json")
+    )
+    # Files no reader recognises are skipped inside a directory ...
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "README.md").write_text("notes about the set\n")
+    sf.write(sf.generate("smtt", jobs=5, seed=9), mixed / "one.json")
+    assert len(expand_instances([mixed])) == 1
+    # ... but a file named explicitly must be readable.
+    with pytest.raises(sf.SchedforgeError):
+        expand_instances([mixed / "README.md"])
+    assert len(expand_instances([str(instance_dir / "i*.json")])) == 3
+    assert len(expand_instances([instance_dir / "i0.json", instance_dir / "i0.json"])) == 1
+    demo = expand_instances(["suite:smtt-demo"])
+    assert len(demo) == 15 and {i.problem for i in demo} == {"smtt"}
+    with pytest.raises(sf.SchedforgeError, match="no such file"):
+        expand_instances([tmp_path / "missing*.txt"])
+    with pytest.raises(sf.SchedforgeError, match=r"unknown suite 'nope'; available: .*smtt-demo"):
+        expand_instances(["suite:nope"])
+
+
+def test_a_multi_instance_file_yields_every_instance():
+    found = expand_instances([shared_path("orlib-wt", "wt40.txt")])
+    assert len(found) == 125
+    assert found[0].name == "wt40_001"
+
+
+def test_two_different_instances_with_one_name_are_refused(tmp_path):
+    sf.write(sf.generate("smtt", jobs=5, seed=1, name="same"), tmp_path / "a.json")
+    sf.write(sf.generate("smtt", jobs=5, seed=2, name="same"), tmp_path / "b.json")
+    with pytest.raises(sf.SchedforgeError, match="two different instances are named 'same'"):
+        expand_instances([tmp_path])
+
+
+def test_grid_checks_methods_and_keys_are_stable(instance_dir):
+    instances = expand_instances([instance_dir])
+    specs = [MethodSpec.parse("rule:edd"), MethodSpec.parse("rule:atc?k=1.5")]
+    grid = build_grid(instances, specs, [0, 1], 1.0)
+    assert len(grid) == 12 and len({t.key for t in grid}) == 12
+    assert [t.key for t in grid] == [t.key for t in build_grid(instances, specs, [0, 1], 1.0)]
+    # A different time limit is a different run.
+    assert not {t.key for t in grid} & {t.key for t in build_grid(instances, specs, [0, 1], 2.0)}
+    with pytest.raises(sf.UnknownMethod, match=r"available: .*rule:edd"):
+        build_grid(instances, [MethodSpec.parse("rule:nope")], [0], 1.0)
+    with pytest.raises(sf.InvalidOption, match="kk"):
+        build_grid(instances, [MethodSpec.parse("rule:atc?kk=2")], [0], 1.0)
+    with pytest.raises(sf.InvalidOption, match="twice"):
+        build_grid(instances, [specs[0], specs[0]], [0], 1.0)
+
+
+def test_bundled_suite_is_rebuilt_exactly_from_its_manifest(tmp_path):
+    suite = find_suite("smtt-demo")
+    assert suite.problem == "smtt" and len(suite.files()) == 15
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "manifest.json").write_text((suite.path / "manifest.json").read_text())
+    build_suite(copy)
+    for original in suite.files():
+        assert json.loads((copy / original.name).read_text()) == json.loads(original.read_text())
+
+
+def test_suites_from_the_environment(tmp_path, monkeypatch):
+    write_suite(
+        tmp_path / "tiny",
+        name="tiny",
+        problem="smtt",
+        description="two tiny instances",
+        calls=[{"seed": 1, "params": {"jobs": 4}}, {"seed": 2, "params": {"jobs": 5}}],
+    )
+    monkeypatch.setenv("SCHEDFORGE_SUITES", str(tmp_path))
+    assert "tiny" in [s.name for s in list_suites()]
+    assert [i.instance.num_jobs for i in expand_instances(["suite:tiny"])] == [4, 5]
