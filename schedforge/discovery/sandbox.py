@@ -919,7 +919,6 @@ class SandboxPool:
     def _judge(self, reply: dict[str, Any], eval_set: EvalSet) -> Evaluation:
         """Decode, validate and score a worker's raw output in the parent."""
         from schedforge.core.registry import get_problem
-        from schedforge.discovery.templates import gap_percent
 
         evaluation = Evaluation(
             verdict=str(reply.get("verdict", "crashed")),
@@ -947,9 +946,9 @@ class SandboxPool:
                 evaluation.message = f"{inst.name}: {violations[0]}"
                 evaluation.objectives, evaluation.gaps = [], []
                 return evaluation
-            value = float(problem.objective(inst, solution))
+            value, gap = self.template.value_and_gap(inst, solution, ref)
             evaluation.objectives.append(value)
-            evaluation.gaps.append(gap_percent(value, ref))
+            evaluation.gaps.append(gap)
         return evaluation
 
 

@@ -114,6 +114,12 @@ class Template:
     gp_seeds
         Seed heuristics as expression trees for the GP proposer
         (:mod:`schedforge.discovery.gp`), by name.
+    measure
+        ``measure(instance, solution) -> float``: the value compared with the
+        reference; ``None`` for the problem's objective.
+    gap
+        ``gap(value, reference) -> float`` in percent; ``None`` for
+        :func:`gap_percent`.
     """
 
     problem: str
@@ -130,6 +136,8 @@ class Template:
     sets: Callable[[str], dict[str, EvalSet]]
     size_of: Callable[[dict[str, np.ndarray]], int]
     gp_seeds: Mapping[str, Any] = field(default_factory=dict)
+    measure: Callable[[Any, Any], float] | None = None
+    gap: Callable[[float, float], float] | None = None
 
     @property
     def argument_names(self) -> tuple[str, ...]:
@@ -140,6 +148,16 @@ class Template:
     def signature(self) -> str:
         """``def name(a, b, ...):`` as the model must write it."""
         return f"def {self.function_name}({', '.join(self.argument_names)}):"
+
+    def value_and_gap(self, instance: Any, solution: Any, reference: float) -> tuple[float, float]:
+        """The measured value of a (validated) solution and its gap to ``reference``."""
+        if self.measure is not None:
+            value = float(self.measure(instance, solution))
+        else:
+            from schedforge.core.registry import get_problem
+
+            value = float(get_problem(self.problem).objective(instance, solution))
+        return value, (self.gap or gap_percent)(value, reference)
 
     def prompt_text(self) -> str:
         """The task description with the signature and features, for prompts."""
@@ -503,7 +521,7 @@ def register_template(template: Template) -> Template:
 
 # Template modules of the other problems; they import this one, so they are
 # loaded on first use rather than at import time.
-_MODULES = ("templates_rcpsp", "templates_fjsp")
+_MODULES = ("templates_rcpsp", "templates_fjsp", "templates_pods")
 
 
 def _load_modules() -> None:

@@ -18,7 +18,7 @@ PROBLEMS = template_names()
 
 
 def test_templates_exist_for_the_problems():
-    assert {"smtt", "rcpsp", "fjsp"} <= set(PROBLEMS)
+    assert {"smtt", "rcpsp", "fjsp", "pods"} <= set(PROBLEMS)
 
 
 @pytest.mark.parametrize("problem", PROBLEMS)
