@@ -280,8 +280,11 @@ def serial_decode(
 
 
 @njit(cache=True)
-def _choose(cand, m, priority, mode, alpha, eps):
-    """Index into ``cand[:m]`` of the chosen activity (smallest priority, or regret sampling)."""
+def _choose(cand, m, priority, mode, alpha, eps, weight):
+    """Index into ``cand[:m]`` of the chosen activity (smallest priority, or regret sampling).
+
+    ``weight`` is scratch space of at least ``m`` entries.
+    """
     if mode == DETERMINISTIC:
         best = 0
         for i in range(1, m):
@@ -296,10 +299,14 @@ def _choose(cand, m, priority, mode, alpha, eps):
             worst = priority[cand[i]]
     total = 0.0
     for i in range(m):
-        total += (worst - priority[cand[i]] + eps) ** alpha
+        w = worst - priority[cand[i]] + eps
+        if alpha != 1.0:  # pow is the cost of a sample; skip it in the usual case
+            w = w**alpha
+        weight[i] = w
+        total += w
     pick = np.random.random() * total
     for i in range(m):
-        pick -= (worst - priority[cand[i]] + eps) ** alpha
+        pick -= weight[i]
         if pick <= 0.0:
             return i
     return m - 1
@@ -315,6 +322,7 @@ def build_list(priority, mode, alpha, eps, pred_ptr, succ_ptr, succ_idx, out):
     n = priority.shape[0]
     missing = np.empty(n, dtype=np.int64)
     cand = np.empty(n, dtype=np.int64)
+    weight = np.empty(n, dtype=np.float64)
     m = 0
     for j in range(n):
         missing[j] = pred_ptr[j + 1] - pred_ptr[j]
@@ -322,7 +330,7 @@ def build_list(priority, mode, alpha, eps, pred_ptr, succ_ptr, succ_idx, out):
             cand[m] = j
             m += 1
     for pos in range(n):
-        i = _choose(cand, m, priority, mode, alpha, eps)
+        i = _choose(cand, m, priority, mode, alpha, eps, weight)
         j = cand[i]
         cand[i] = cand[m - 1]
         m -= 1
@@ -372,6 +380,7 @@ def parallel_sgs(
     for j in range(n):
         missing[j] = pred_ptr[j + 1] - pred_ptr[j]
     cand = np.empty(n, dtype=np.int64)
+    weight = np.empty(n, dtype=np.float64)
     count = 0
     makespan = 0
     t = 0
@@ -387,7 +396,7 @@ def parallel_sgs(
                     cand[m] = j
                     m += 1
             while m > 0:
-                i = _choose(cand, m, priority, mode, alpha, eps)
+                i = _choose(cand, m, priority, mode, alpha, eps, weight)
                 j = cand[i]
                 cand[i] = cand[m - 1]
                 m -= 1
