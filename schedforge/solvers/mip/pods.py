@@ -1,0 +1,234 @@
+"""MIP for pod packing with priorities: method ``mip`` (``mip:highs``, ``mip:cbc``).
+
+The aggregated model of :mod:`schedforge.solvers.cp.pods` (pod classes ×
+nodes) with the lexicographic objective as one weighted sum, built with
+PuLP and solved by HiGHS or CBC, for comparison with the staged CP-SAT
+method. The weights are those of the scalar encoding
+(:func:`schedforge.problems.pods.digit_weights`), large enough to be
+lexicographic; with many tiers they grow as the product of the tier
+sizes, and a solver's tolerances then decide what "optimal" means: prefer
+``cp`` there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from schedforge.core.errors import SolverError, SolverUnavailable
+from schedforge.core.registry import method
+from schedforge.core.result import Outcome, Status
+from schedforge.problems.pods import PodsInstance, PodsSolution, digit_weights
+from schedforge.solvers.cp.pods import PodClasses, disaggregate, pod_classes
+
+__all__ = ["build_model", "mip"]
+
+DEFAULT_TIME_LIMIT = 60.0
+
+
+def _import_pulp() -> Any:
+    try:
+        import pulp
+    except ImportError as exc:  # pragma: no cover - pulp is a dependency
+        raise SolverUnavailable(f"PuLP is not available ({exc}); pip install pulp") from None
+    return pulp
+
+
+def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict, int]:
+    r"""The weighted MIP over pod classes.
+
+    With the notation of :class:`schedforge.solvers.cp.pods._Model`, tier
+    weights :math:`w_t`, eviction weight :math:`w_e` and move weight 1:
+
+    .. math::
+
+        \min\ & \textstyle\sum_t w_t \big(n_t - \sum_{g \in T_t} \sum_n y_{gn}\big)
+                + w_e \sum_g e_g + \sum_g \big(R_g - e_g - \sum_n s_{gn}\big) \\
+        \text{s.t. } & \textstyle\sum_g q_{gr} y_{gn} \le F_{nr}, \quad
+                       \sum_g y_{gn} \le S_n, \quad \sum_n y_{gn} \le |g| \\
+        & y_{gn} \le U_{gn} z_{gn}, \quad z_{gn} + z_{hn} \le 1
+          \ \text{for conflicting classes} \\
+        & e_g \ge R_g - \textstyle\sum_n y_{gn}, \quad s_{gn} \le y_{gn}, \quad
+          s_{gn} \le C_{gn} \\
+        & y_{gn} \in \{0..U_{gn}\},\ z_{gn} \in \{0, 1\},\ e_g, s_{gn} \ge 0
+
+    :math:`n_t` counts the tier's pods that are not fixed (pods that can
+    never run are a constant). Minimisation drives :math:`e_g` to
+    :math:`\max(0, R_g - \text{placed}_g)` since :math:`w_e > 1`; the
+    objective then equals the scalar encoding of the disaggregated plan
+    minus a constant, which is returned.
+
+    Returns
+    -------
+    prob, y, offset
+        The ``LpProblem``, the count variables by ``(class, node)`` and the
+        constant to add to the MIP objective to get the scalar objective.
+    """
+    pulp = _import_pulp()
+    tier_w, evict_w, _ = digit_weights(instance)
+    prob = pulp.LpProblem(instance.name.replace(" ", "_") or "pods", pulp.LpMinimize)
+    num_classes, num_nodes = classes.upper.shape
+    y: dict[tuple[int, int], Any] = {}
+    for g in range(num_classes):
+        for n in np.flatnonzero(classes.upper[g] > 0).tolist():
+            y[g, n] = prob.add_variable(f"y_{g}_{n}", 0, int(classes.upper[g, n]), cat="Integer")
+    placed = {
+        g: pulp.lpSum(y[g, n] for n in range(num_nodes) if (g, n) in y) for g in range(num_classes)
+    }
+    for g in range(num_classes):
+        if int(classes.upper[g].sum()) > classes.size[g]:
+            prob += placed[g] <= int(classes.size[g]), f"size_{g}"
+    for n in range(num_nodes):
+        members = [g for g in range(num_classes) if (g, n) in y]
+        if not members:
+            continue
+        prob += pulp.lpSum(y[g, n] for g in members) <= int(classes.slots[n]), f"slots_{n}"
+        for r in range(classes.requests.shape[1]):
+            if int(sum(classes.upper[g, n] * classes.requests[g, r] for g in members)) > int(
+                classes.free[n, r]
+            ):
+                prob += (
+                    pulp.lpSum(int(classes.requests[g, r]) * y[g, n] for g in members)
+                    <= int(classes.free[n, r]),
+                    f"cap_{n}_{r}",
+                )
+    z: dict[tuple[int, int], Any] = {}
+
+    def used(g: int, n: int):
+        if (g, n) not in z:
+            z[g, n] = prob.add_variable(f"z_{g}_{n}", 0, 1, cat="Integer")
+            prob.addConstraint(y[g, n] <= int(classes.upper[g, n]) * z[g, n], f"link_{g}_{n}")
+        return z[g, n]
+
+    for g, h in classes.pair_conflicts:
+        for n in range(num_nodes):
+            if (g, n) in y and (h, n) in y:
+                prob += used(g, n) + used(h, n) <= 1, f"anti_{g}_{h}_{n}"
+    evictions, moves = [], []
+    for g in range(num_classes):
+        running = int(classes.running[g])
+        if running == 0:
+            continue
+        evict = prob.add_variable(f"e_{g}", 0, running)
+        prob += evict >= running - placed[g], f"evict_{g}"
+        stays = []
+        for n in np.flatnonzero(classes.current[g] > 0).tolist():
+            if (g, n) in y:
+                stay = prob.add_variable(f"s_{g}_{n}", 0, int(classes.current[g, n]))
+                prob += stay <= y[g, n], f"stay_{g}_{n}"
+                stays.append(stay)
+        evictions.append(evict)
+        moves.append(running - evict - pulp.lpSum(stays))
+    sizes = np.bincount(instance.tier_of, minlength=len(instance.tiers))
+    unplaced = []
+    offset = 0
+    for t, weight in enumerate(tier_w):
+        members = [g for g in range(num_classes) if classes.tier[g] == t]
+        movable = int(classes.size[members].sum()) if members else 0
+        fixed = int(np.sum(instance.fixed & (instance.tier_of == t)))
+        offset += weight * (int(sizes[t]) - fixed - movable)  # pods that never run
+        unplaced.append(weight * (movable - pulp.lpSum(placed[g] for g in members)))
+    prob += pulp.lpSum(unplaced) + evict_w * pulp.lpSum(evictions) + pulp.lpSum(moves)
+    return prob, y, offset
+
+
+@contextlib.contextmanager
+def _quiet_c_stdout() -> Iterator[None]:
+    """Send file descriptor 1 to the null device (HiGHS prints a banner there)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _solver(pulp: Any, variant: str, limit: float, seed: int, threads: int) -> Any:
+    # Integer objective: an absolute gap below 1 proves optimality; no relative
+    # tolerance may call a worse incumbent optimal.
+    if variant == "highs":
+        return pulp.HiGHS(
+            msg=False, timeLimit=limit, threads=threads, gapRel=0.0, gapAbs=0.999, random_seed=seed
+        )
+    options = dict(
+        msg=False,
+        timeLimit=limit,
+        threads=threads,
+        gapRel=0.0,
+        gapAbs=0.999,
+        options=[f"randomCbcSeed {seed + 1}"],  # CBC takes seed 0 as "from the clock"
+    )
+    if pulp.COIN_CMD(msg=False).available():
+        return pulp.COIN_CMD(**options)
+    # PuLP 3.x deprecates its bundled CBC; it is still the one every install has.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**options)
+
+
+@method("pods", "mip", variants=("highs", "cbc"), exact=True)
+def mip(
+    instance: PodsInstance,
+    variant: str,
+    *,
+    time_limit: float | None,
+    seed: int,
+    threads: int = 1,
+) -> Outcome:
+    """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
+
+    ``time_limit`` ``None`` means 60 s of solver time after building the
+    model. OPTIMAL when the solver proves it; otherwise FEASIBLE with the
+    solver's bound (HiGHS) or ``NO_SOLUTION``.
+    """
+    if threads < 1:
+        raise SolverError(f"threads must be >= 1, got {threads}")
+    pulp = _import_pulp()
+    begin = time.perf_counter()
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
+    classes = pod_classes(instance)
+    prob, y, offset = build_model(instance, classes)
+    stats: dict[str, Any] = {
+        "backend": variant,
+        "variables": len(prob.variables()),
+        "constraints": prob.numConstraints(),
+        "classes": classes.num_classes,
+    }
+    remaining = max(0.05, limit - (time.perf_counter() - begin))
+    try:
+        with _quiet_c_stdout():
+            prob.solve(_solver(pulp, variant, remaining, seed, threads))
+    except pulp.PulpSolverError as exc:
+        raise SolverError(f"{variant} failed: {exc}") from None
+    stats["solver_status"] = pulp.LpSolution.get(prob.sol_status, str(prob.sol_status))
+    bound = None
+    if variant == "highs" and getattr(prob, "solverModel", None) is not None:
+        dual = prob.solverModel.getInfo().mip_dual_bound
+        if math.isfinite(dual):
+            bound = math.ceil(dual - 1e-6) + offset
+    if prob.sol_status == pulp.LpSolutionOptimal:
+        status = Status.OPTIMAL
+    elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
+        status = Status.FEASIBLE
+    elif prob.status == pulp.LpStatusInfeasible:
+        raise SolverError("the MIP is infeasible, but leaving every pod pending is feasible")
+    else:
+        return Outcome(status=Status.NO_SOLUTION, bound=bound, stats=stats)
+    counts = np.zeros_like(classes.upper)
+    for (g, n), var in y.items():
+        counts[g, n] = round(var.varValue or 0)
+    node = disaggregate(classes, instance, counts)
+    if status is Status.OPTIMAL:
+        bound = None
+    return Outcome(PodsSolution(node), status, bound=bound, stats=stats)
