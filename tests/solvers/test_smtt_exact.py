@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 import schedforge as sf
 from schedforge.core.result import Status
+from schedforge.problems.smtt import SMTTInstance
+from schedforge.solvers.exact import smtt_bnb, smtt_wdp
 from schedforge.solvers.exact.smtt_dp import subset_dp, subset_dp_kernel
+from tests.conftest import shared_path
 from tests.solvers.smtt_brute import brute_force, tiny_instances
 
 HYPO = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 
 
@@ -28,9 +33,164 @@ def test_exact_agrees_with_brute_force(weighted):
     check()
 
 
-def test_dp_kernel_compiled():
+@HYPO
+@given(tiny_instances(weighted=True, max_jobs=8))
+def test_weighted_dominance_dp_agrees_with_brute_force(instance):
+    # dp_max_jobs=1 sends every weighted instance to the dominance DP.
+    result = sf.solve(instance, "exact", dp_max_jobs=1)
+    assert result.status is Status.OPTIMAL
+    assert result.objective == brute_force(instance)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(tiny_instances(weighted=False, max_jobs=14))
+def test_branch_and_memorize_agrees_with_subset_dp(instance):
+    result = sf.solve(instance, "exact")
+    value, _ = subset_dp(instance.processing, instance.due, instance.weight)
+    assert result.status is Status.OPTIMAL and result.objective == value
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(tiny_instances(weighted=True, max_jobs=12))
+def test_weighted_dp_agrees_with_subset_dp(instance):
+    result = sf.solve(instance, "exact", dp_max_jobs=1)
+    value, _ = subset_dp(instance.processing, instance.due, instance.weight)
+    assert result.status is Status.OPTIMAL and result.objective == value
+
+
+def test_equal_weights_scale_the_unweighted_search():
+    base = sf.generate("smtt", jobs=30, tf=0.6, rdd=0.4, seed=8)
+    tripled = SMTTInstance(processing=base.processing, due=base.due, weight=np.full(30, 3))
+    a = sf.solve(base, "exact")
+    b = sf.solve(tripled, "exact")
+    assert a.status is b.status is Status.OPTIMAL
+    assert b.objective == 3 * a.objective
+    assert b.stats["algorithm"] == "branch-and-memorize"
+
+
+def test_zero_weights_are_trivially_optimal():
+    instance = SMTTInstance(processing=[3, 4, 5], due=[0, 0, 0], weight=[0, 0, 0])
+    result = sf.solve(instance, "exact")
+    assert result.status is Status.OPTIMAL and result.objective == 0
+
+
+def test_rll_general_rule_two_is_not_used():
+    # RLL's "d_j >= L_j => every job outside A_j precedes j" would force job 3
+    # (weight 0) before job 0 here, although the optimum 0 puts job 3 last.
+    p, d, w = [6, 14, 6, 1], [26, 18, 26, 22], [3, 5, 1, 0]
+    before = smtt_wdp.precedences(np.array(p), np.array(d), np.array(w))
+    assert not before[3, 0]
+    instance = SMTTInstance(processing=p, due=d, weight=w)
+    assert sf.solve(instance, "exact", dp_max_jobs=1).objective == 0
+
+
+def _published(name: str) -> list[SMTTInstance]:
+    """Instances of a published JSON Lines set, skipping physically invalid ones."""
+    out = []
+    with shared_path("smtt", name).open() as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if min(rec["p"]) >= 1:  # the 'normal' set has p <= 0 (see its README)
+                out.append(
+                    SMTTInstance(
+                        processing=rec["p"],
+                        due=rec["d"],
+                        name=rec["id"],
+                        metadata={"optimum": rec["opt"]},
+                    )
+                )
+    return out
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cetinkaya2025_n20_uniform.jsonl",
+        "cetinkaya2025_n20_uniform_alt.jsonl",
+        "cetinkaya2025_n20_normal.jsonl",
+    ],
+)
+def test_all_n20_published_optima(name):
+    instances = _published(name)
+    assert len(instances) >= 600
+    for instance in instances:
+        result = sf.solve(instance, "exact", time_limit=30)
+        assert result.status is Status.OPTIMAL, instance.name
+        assert result.objective == instance.metadata["optimum"], instance.name
+
+
+@pytest.mark.parametrize(
+    ("name", "step"), [("shang2017_n100.jsonl", 1), ("shang2017_n200.jsonl", 2)]
+)
+def test_shang_published_optima_sample(name, step):
+    instances = list(sf.read_all(shared_path("smtt", name)))[::step]
+    for instance in instances:
+        result = sf.solve(instance, "exact", time_limit=60)
+        assert result.status is Status.OPTIMAL, instance.name
+        assert result.objective == instance.metadata["optimum"], instance.name
+
+
+def _orlib(size: int, indices: list[int]) -> list[SMTTInstance]:
+    wanted = set(indices)
+    path = shared_path("orlib-wt", f"wt{size}.txt")
+    return [inst for k, inst in enumerate(sf.read_all(path), start=1) if k in wanted]
+
+
+# wt40/wt50 instances the dominance DP proves in well under a second.
+@pytest.mark.parametrize(
+    ("size", "indices"), [(40, [21, 46, 51, 66, 71, 96, 121]), (50, [21, 46, 76, 121])]
+)
+def test_orlib_weighted_optima_sample(size, indices):
+    for instance in _orlib(size, indices):
+        result = sf.solve(instance, "exact", time_limit=60)
+        assert result.status is Status.OPTIMAL, instance.name
+        assert result.objective == instance.metadata["optimum"], instance.name
+
+
+def test_unweighted_time_limit_gives_feasible_and_valid_bound():
+    # A hard class at n = 500: far from proven in 0.3 s.
+    instance = sf.generate("smtt", jobs=500, tf=0.6, rdd=0.2, seed=1, clip_due=True)
+    result = sf.solve(instance, "exact", time_limit=0.3, start_time_limit=0.05)
+    assert result.status is Status.FEASIBLE
+    assert result.bound is not None and result.bound < result.objective
+    # The optimum (from a full run recorded in benchmarks/) is 1,257,329.
+    assert result.bound <= 1_257_329 <= result.objective
+
+
+def test_weighted_time_limit_gives_feasible_and_valid_bound():
+    (instance,) = _orlib(40, [1])
+    result = sf.solve(instance, "exact", time_limit=0.2)
+    assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
+    assert result.bound <= instance.metadata["optimum"] <= result.objective
+
+
+def test_memo_cap_is_reported_and_search_stays_exact():
+    (instance,) = [
+        i for k, i in enumerate(sf.read_all(shared_path("smtt", "shang2017_n100.jsonl"))) if k == 30
+    ]
+    result = sf.solve(instance, "exact", memo_limit=5, time_limit=60)
+    assert result.status is Status.OPTIMAL
+    assert result.objective == instance.metadata["optimum"]
+    assert result.stats["memo_full"] is True
+    assert "memo cap reached" in result.stats["memo_message"]
+
+
+def test_bad_options():
+    instance = sf.generate("smtt", jobs=5, seed=0)
+    with pytest.raises(sf.InvalidOption, match="dp_max_jobs"):
+        sf.solve(instance, "exact", dp_max_jobs=40)
+    with pytest.raises(sf.InvalidOption, match="memo_limit"):
+        sf.solve(instance, "exact", memo_limit=-1)
+
+
+def test_kernels_compiled():
+    sf.solve(sf.generate("smtt", jobs=30, seed=1), "exact")
+    sf.solve(sf.generate("smtt", jobs=30, weighted=True, seed=1), "exact")
     subset_dp(np.array([1, 2]), np.array([1, 1]), np.array([1, 1]))
     assert subset_dp_kernel.signatures, "the subset DP did not compile with numba"
+    assert smtt_bnb._solve.signatures, "the branch and bound did not compile with numba"
+    assert smtt_wdp._dp.signatures, "the weighted DP did not compile with numba"
+    assert smtt_wdp.precedence_kernel.signatures
 
 
 def test_dp_refuses_large_n():

@@ -365,6 +365,11 @@ def mip(
         status, bound = _solve_highs(prob, remaining, seed, threads)
     pulp = _import_pulp()
     stats["solver_status"] = pulp.LpSolution.get(prob.sol_status, str(prob.sol_status))
+    if status is Status.INFEASIBLE:
+        # Every permutation is a solution, so "infeasible" is a solver failure:
+        # CBC 2.10.3 says so when a tiny time limit cuts its preprocessing short.
+        stats["solver_claimed_infeasible"] = True
+        status, bound = Status.NO_SOLUTION, None
     if not status.has_solution:
         return Outcome(status=status, bound=bound, stats=stats)
     sequence = _sequence(x, instance.num_jobs)

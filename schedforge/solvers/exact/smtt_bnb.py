@@ -1,0 +1,434 @@
+"""Decomposition branch and bound with memoisation for 1||ΣT_j (Branch & Memorize).
+
+The algorithm
+-------------
+Number the jobs of a subproblem in EDD order (ties by processing time) and
+let ``k`` be the longest job (largest ``p``, ties by larger due date), at EDD
+position ``s``. Lawler's (1977) decomposition theorem says that for some
+``r ∈ {s, ..., m-1}`` an optimal sequence puts the EDD jobs ``0..r`` other
+than ``k`` first (in some order), then ``k``, completing at
+``C_k(r) = t + Σ_{i≤r} p_i``, then the EDD jobs ``r+1..m-1``. Each candidate
+``r`` splits the subproblem ``(J, t)`` — a job set starting at time ``t`` —
+into two independent subproblems, solved recursively.
+
+Positions are discarded by the elimination rules of Della Croce, Tadei,
+Baracco & Grosso (1998) and Szwarc, Grosso & Della Croce (2001), as used by
+Shang, T'kindt & Della Croce (2021):
+
+* rule 3: ``r >= s+2`` is discarded if ``C_k(r) <= max_{s<i<r} (d_i + p_i)``;
+* rule 4: with ``T(r)`` the total tardiness of the EDD sequence with ``k``
+  moved to position ``r``, ``r`` is discarded if ``T(r) >= min_{s≤i<r} T(i)``
+  or ``T(r) > T(r+1)``.
+
+A subproblem is closed without branching when a lower bound meets the EDD or
+SPT sequence's tardiness (the bound pairs the sorted SPT completion times
+with the sorted due dates; EDD is optimal when no job is late and SPT when
+every job is late — Emmons 1969). A candidate whose lower bound reaches the
+best value found at the node is pruned; at the root the best heuristic
+sequence's value is the initial upper bound.
+
+Branch & Memorize (Shang, T'kindt & Della Croce 2017, 2021): the same
+subproblem — the same job set starting at the same time — recurs in many
+branches. Its optimal value and branching position are stored in a hash
+table keyed by two 64-bit Zobrist hashes of the set plus the start time, so
+it is solved once. The table is capped (``memo_limit`` entries); when the cap
+is reached the search goes on, still exact, without storing more.
+
+The time limit is checked every 1,024 nodes. Once it has passed, every open
+subproblem returns its lower bound instead of its optimum and every node
+returns the minimum over its candidate positions of their bounds: a valid
+lower bound of the instance, since the rules keep at least one optimal
+sequence among the candidates.
+
+References
+----------
+Lawler, E. L. (1977). A "pseudopolynomial" algorithm for sequencing jobs to
+minimize total tardiness. Annals of Discrete Mathematics 1, 331-342.
+Emmons, H. (1969). One-machine sequencing to minimize certain functions of
+job tardiness. Operations Research 17(4), 701-715.
+Potts, C. N., & Van Wassenhove, L. N. (1982). A decomposition algorithm for
+the single machine total tardiness problem. Oper. Res. Letters 1, 177-181.
+Della Croce, F., Tadei, R., Baracco, P., & Grosso, A. (1998). A new
+decomposition approach for the single machine total tardiness scheduling
+problem. J. Oper. Res. Soc. 49, 1101-1106.
+Szwarc, W., Grosso, A., & Della Croce, F. (2001). Algorithmic paradoxes of
+the single-machine total tardiness problem. J. Scheduling 4, 93-104.
+Shang, L., T'kindt, V., & Della Croce, F. (2021). Branch & Memorize exact
+algorithms for sequencing problems: efficient embedding of memorization into
+search trees. Computers & Operations Research 128, 105171.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, objmode, types
+from numba.typed import Dict
+
+__all__ = ["BnBResult", "solve_unweighted"]
+
+# Layout of the int64 state vector shared by the kernels.
+NODES, ABORT, MEMO_FULL, MEMO_HITS, PRUNED = 0, 1, 2, 3, 4
+STATE_SIZE = 5
+# Codes returned for closed subproblems (a branching position is >= 0);
+# HEURISTIC: only the caller's upper-bound sequence reaches the value (root only).
+EDD_ORDER, SPT_ORDER, HEURISTIC = -1, -2, -3
+MEMO_MIN_JOBS = 3  # subproblems of 1-2 jobs are cheaper to solve than to hash
+BIG = np.int64(1) << 62
+
+_KEY = types.UniTuple(types.int64, 3)
+_VALUE = types.UniTuple(types.int64, 2)
+
+
+@njit(cache=True)
+def _now() -> float:
+    with objmode(t="float64"):
+        t = time.perf_counter()
+    return t
+
+
+@njit(cache=True)
+def _spt_bound(jobs, spt, t, p, d):
+    """(lower bound, SPT sequence's tardiness) of subproblem (jobs, t).
+
+    ``jobs`` is the set in EDD order (due dates sorted) and ``spt`` the same
+    set in SPT order; the bound pairs sorted completion times with sorted due
+    dates.
+    """
+    bound = 0
+    tard = 0
+    c = t
+    for i in range(jobs.shape[0]):
+        j = spt[i]
+        c += p[j]
+        late = c - d[jobs[i]]
+        if late > 0:
+            bound += late
+        late = c - d[j]
+        if late > 0:
+            tard += late
+    return bound, tard
+
+
+@njit(cache=True)
+def _edd_tardiness(jobs, t, p, d):
+    c = t
+    tard = 0
+    for i in range(jobs.shape[0]):
+        c += p[jobs[i]]
+        if c > d[jobs[i]]:
+            tard += c - d[jobs[i]]
+    return tard
+
+
+@njit(cache=True)
+def _candidates(jobs, s, t, p, d):
+    """Positions of the longest job kept by rules 3 and 4 (see module docstring)."""
+    m = jobs.shape[0]
+    k = jobs[s]
+    # T(r): EDD sequence with k moved to position r, by successive swaps.
+    tni = np.empty(m - s, dtype=np.int64)
+    tni[0] = 0
+    c = t
+    start_k = t
+    for i in range(m):
+        if i == s:
+            start_k = c
+        c += p[jobs[i]]
+        if c > d[jobs[i]]:
+            tni[0] += c - d[jobs[i]]
+    for i in range(1, m - s):
+        after = jobs[s + i]
+        before_pair = max(0, start_k + p[k] - d[k]) + max(0, start_k + p[k] + p[after] - d[after])
+        after_pair = max(0, start_k + p[after] - d[after]) + max(
+            0, start_k + p[after] + p[k] - d[k]
+        )
+        tni[i] = tni[i - 1] - before_pair + after_pair
+        start_k += p[after]
+    out = np.empty(m - s, dtype=np.int64)
+    count = 0
+    c_r = t
+    for i in range(s + 1):
+        c_r += p[jobs[i]]
+    max_dp = -BIG
+    min_t = BIG
+    for r in range(s, m):
+        if r > s:
+            c_r += p[jobs[r]]
+        if r >= s + 2:
+            prev = jobs[r - 1]
+            if d[prev] + p[prev] > max_dp:
+                max_dp = d[prev] + p[prev]
+        if r >= s + 1 and tni[r - 1 - s] < min_t:
+            min_t = tni[r - 1 - s]
+        if r >= s + 2 and c_r <= max_dp:
+            continue  # rule 3
+        t_r = tni[r - s]
+        if r >= s + 1 and t_r >= min_t:
+            continue  # rule 4, a better earlier position
+        if r < m - 1 and t_r > tni[r + 1 - s]:
+            continue  # rule 4, a better next position
+        out[count] = r
+        count += 1
+    return out[:count]
+
+
+@njit(cache=True)
+def _hash(jobs, z1, z2):
+    h1 = np.int64(0)
+    h2 = np.int64(0)
+    for i in range(jobs.shape[0]):
+        h1 ^= z1[jobs[i]]
+        h2 ^= z2[jobs[i]]
+    return h1, h2
+
+
+@njit(cache=True)
+def _split(jobs, spt, s, r):
+    """Left (EDD jobs 0..r but s) and right (r+1..) parts, each in EDD and SPT order.
+
+    Jobs are numbered in global EDD order, so "EDD position <= r" is
+    "number <= jobs[r]": the SPT lists are filtered, never re-sorted.
+    """
+    m = jobs.shape[0]
+    k = jobs[s]
+    cut = jobs[r]
+    left = np.empty(r, dtype=np.int64)
+    n_left = 0
+    for i in range(r + 1):
+        if i != s:
+            left[n_left] = jobs[i]
+            n_left += 1
+    right = jobs[r + 1 :].copy()
+    left_spt = np.empty(r, dtype=np.int64)
+    right_spt = np.empty(m - r - 1, dtype=np.int64)
+    a = 0
+    b = 0
+    for i in range(m):
+        j = spt[i]
+        if j > cut:
+            right_spt[b] = j
+            b += 1
+        elif j != k:
+            left_spt[a] = j
+            a += 1
+    return left, left_spt, right, right_spt
+
+
+@njit(cache=True)
+def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, root_ub):
+    """(value, exact, code) of subproblem (jobs, t); see the module docstring.
+
+    ``value`` is the optimum when ``exact``, else a lower bound; ``code`` is
+    the branching position, ``EDD_ORDER`` or ``SPT_ORDER``.
+    """
+    m = jobs.shape[0]
+    if m == 0:
+        return np.int64(0), True, EDD_ORDER
+    if m == 1:
+        return max(np.int64(0), t + p[jobs[0]] - d[jobs[0]]), True, EDD_ORDER
+    state[NODES] += 1
+    if (state[NODES] & 1023) == 0 and _now() > deadline:
+        state[ABORT] = 1
+    edd_tard = _edd_tardiness(jobs, t, p, d)
+    if edd_tard == 0:
+        return np.int64(0), True, EDD_ORDER
+    bound, spt_tard = _spt_bound(jobs, spt, t, p, d)
+    if spt_tard <= bound:
+        return spt_tard, True, SPT_ORDER
+    if edd_tard <= bound:
+        return edd_tard, True, EDD_ORDER
+    if state[ABORT]:
+        return bound, False, EDD_ORDER
+    use_memo = m >= MEMO_MIN_JOBS
+    if use_memo:
+        h1, h2 = _hash(jobs, z1, z2)
+        key = (h1, h2, t)
+        if key in memo:
+            state[MEMO_HITS] += 1
+            hit = memo[key]
+            return hit[0], True, hit[1]
+    s = 0
+    for i in range(1, m):
+        if lrank[jobs[i]] > lrank[jobs[s]]:
+            s = i
+    k = jobs[s]
+    cands = _candidates(jobs, s, t, p, d)
+    best = min(edd_tard, spt_tard)
+    best_code = EDD_ORDER if edd_tard <= spt_tard else SPT_ORDER
+    if root_ub < best:
+        best = root_ub
+        best_code = HEURISTIC
+    best_exact = True
+    node_lb = BIG  # min over candidates of their value or bound
+    for idx in range(cands.shape[0]):
+        r = cands[idx]
+        left, left_spt, right, right_spt = _split(jobs, spt, s, r)
+        c_k = t + p[k]
+        for i in range(left.shape[0]):
+            c_k += p[left[i]]
+        late_k = max(np.int64(0), c_k - d[k])
+        cand_lb = late_k
+        if root_ub < BIG or state[ABORT]:
+            # Bounds of the parts: worth their sorts at the root (against the
+            # heuristic) and once out of time (for the returned bound).
+            if left.shape[0] > 1:
+                cand_lb += _spt_bound(left, left_spt, t, p, d)[0]
+            if right.shape[0] > 1:
+                cand_lb += _spt_bound(right, right_spt, c_k, p, d)[0]
+        if cand_lb >= best:
+            state[PRUNED] += 1
+            node_lb = min(node_lb, cand_lb)
+            continue
+        if state[ABORT]:
+            best_exact = False  # out of time: this candidate is left open
+            node_lb = min(node_lb, cand_lb)
+            continue
+        v_left, e_left, _ = _solve(
+            left, left_spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, BIG
+        )
+        v_right, e_right, _ = _solve(
+            right, right_spt, c_k, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, BIG
+        )
+        total = v_left + late_k + v_right
+        node_lb = min(node_lb, total)
+        if not (e_left and e_right):
+            best_exact = False
+        elif total < best:
+            best = total
+            best_code = r
+        if best_exact and best <= bound:
+            break  # the bound proves the node's optimum
+    if not best_exact:
+        # Some candidate holds an optimal sequence: the least candidate bound is valid.
+        return max(bound, min(node_lb, best)), False, EDD_ORDER
+    if use_memo and best_code != HEURISTIC:
+        if len(memo) < memo_limit:
+            memo[key] = (best, best_code)
+        else:
+            state[MEMO_FULL] = 1
+    return best, True, best_code
+
+
+@njit(cache=True)
+def _build(jobs, spt, t, p, d, lrank, z1, z2, memo, state, memo_limit, out, pos):
+    """Write an optimal sequence of (jobs, t) into ``out[pos:]`` (after a solve)."""
+    m = jobs.shape[0]
+    if m == 0:
+        return
+    code = _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, np.inf, memo_limit, BIG)[2]
+    if code == EDD_ORDER:
+        out[pos : pos + m] = jobs
+        return
+    if code == SPT_ORDER:
+        out[pos : pos + m] = spt
+        return
+    s = 0
+    for i in range(1, m):
+        if lrank[jobs[i]] > lrank[jobs[s]]:
+            s = i
+    left, left_spt, right, right_spt = _split(jobs, spt, s, code)
+    c_k = t + p[jobs[s]]
+    for i in range(left.shape[0]):
+        c_k += p[left[i]]
+    _build(left, left_spt, t, p, d, lrank, z1, z2, memo, state, memo_limit, out, pos)
+    out[pos + code] = jobs[s]
+    _build(right, right_spt, c_k, p, d, lrank, z1, z2, memo, state, memo_limit, out, pos + code + 1)
+
+
+@dataclass
+class BnBResult:
+    """What :func:`solve_unweighted` found.
+
+    Attributes
+    ----------
+    value
+        Optimal total tardiness when ``exact``, else a valid lower bound.
+    exact
+        Whether ``value`` is proven optimal.
+    sequence
+        An optimal sequence (original job indices) when ``exact`` and the
+        optimum beats the given upper bound; ``None`` otherwise (the caller's
+        heuristic sequence is then optimal or the best known).
+    nodes, memo_entries, memo_hits, pruned
+        Search counters.
+    memo_full
+        Whether the memo cap was reached.
+    """
+
+    value: int
+    exact: bool
+    sequence: np.ndarray | None
+    nodes: int
+    memo_entries: int
+    memo_hits: int
+    pruned: int
+    memo_full: bool
+
+
+def solve_unweighted(
+    processing: np.ndarray,
+    due: np.ndarray,
+    *,
+    upper_bound: int,
+    deadline: float,
+    memo_limit: int,
+) -> BnBResult:
+    """Branch & Memorize for 1||ΣT_j.
+
+    Parameters
+    ----------
+    processing, due
+        Integer arrays of the instance (original job order).
+    upper_bound
+        The value of a known sequence (the heuristic start); the search
+        proves it optimal or finds a better one.
+    deadline
+        ``time.perf_counter()`` value after which the search returns a bound.
+    memo_limit
+        Maximum number of memoised subproblems.
+
+    Returns
+    -------
+    BnBResult
+    """
+    n = len(processing)
+    p_orig = np.asarray(processing, dtype=np.int64)
+    d_orig = np.asarray(due, dtype=np.int64)
+    ids = np.arange(n)
+    edd = np.lexsort((ids, p_orig, d_orig))  # by d, then p, then index
+    p = np.ascontiguousarray(p_orig[edd])
+    d = np.ascontiguousarray(d_orig[edd])
+    # Ranks within the EDD-renumbered jobs: "longest" is max (p, d, index),
+    # SPT order is (p, d, index) ascending — the same key.
+    order = np.lexsort((np.arange(n), d, p))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    rng = np.random.default_rng(0x5EED)
+    z1 = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=n, dtype=np.int64)
+    z2 = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=n, dtype=np.int64)
+    memo = Dict.empty(_KEY, _VALUE)
+    state = np.zeros(STATE_SIZE, dtype=np.int64)
+    jobs = np.arange(n, dtype=np.int64)
+    spt = order.astype(np.int64)
+    value, exact, code = _solve(
+        jobs, spt, 0, p, d, rank, z1, z2, memo, state, deadline, memo_limit, upper_bound
+    )
+    sequence = None
+    if exact and code != HEURISTIC:
+        state[ABORT] = 0  # rebuilding replays solved subproblems; the clock no longer matters
+        out = np.empty(n, dtype=np.int64)
+        _build(jobs, spt, 0, p, d, rank, z1, z2, memo, state, memo_limit, out, 0)
+        sequence = edd[out]
+    return BnBResult(
+        value=int(value),
+        exact=bool(exact),
+        sequence=sequence,
+        nodes=int(state[NODES]),
+        memo_entries=len(memo),
+        memo_hits=int(state[MEMO_HITS]),
+        pruned=int(state[PRUNED]),
+        memo_full=bool(state[MEMO_FULL]),
+    )
