@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--replay", default=None)
+    parser.add_argument("--prices", default=None, help="JSON price table (openai)")
     parser.add_argument("--generations", type=int, default=None)
     parser.add_argument("--offspring", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=2)
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model,
         base_url=args.base_url,
         replay=args.replay,
+        prices=args.prices,
         generations=generations,
         offspring=args.offspring,
         jobs=args.jobs,

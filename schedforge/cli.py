@@ -404,6 +404,11 @@ def discover(
     seed: Annotated[int, typer.Option(help="Seed of the loop and of gp.")] = 0,
     sets: Annotated[str, typer.Option(help="Instance sets: default or quick.")] = "default",
     engine: Annotated[str, typer.Option(help="Sandbox engine: auto, numba or python.")] = "auto",
+    cpu_seconds: Annotated[float, typer.Option(help="Sandbox CPU seconds per evaluation.")] = 10.0,
+    wall_seconds: Annotated[
+        float, typer.Option(help="Sandbox wall-clock seconds per evaluation.")
+    ] = 20.0,
+    memory_mb: Annotated[int, typer.Option(help="Sandbox memory (MB) per candidate.")] = 512,
     timeout: Annotated[float | None, typer.Option(help="Seconds per model request.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Resume the run in this directory.")] = None,
@@ -444,6 +449,9 @@ def discover(
             seed=seed,
             sets=sets,
             engine=engine,
+            cpu_seconds=cpu_seconds,
+            wall_seconds=wall_seconds,
+            memory_mb=memory_mb,
             **{k: v for k, v in overrides.items() if v is not None},
         )
         run_dir = out or Path(f"discover-{problem}-{proposer}-s{seed}")

@@ -227,6 +227,7 @@ class Evolution:
         self._session_start = time.perf_counter()
         self._session_evals = 0
         self._session_eval_seconds = 0.0
+        self._isolation: bool | None = None
 
     # -- helpers -------------------------------------------------------------
 
@@ -259,6 +260,10 @@ class Evolution:
         return evaluation
 
     def _store_evaluation(self, cid: int, ev: Evaluation) -> None:
+        if ev.network_isolated is not None and self._isolation is None:
+            # Record once per session whether the workers had a network namespace.
+            self._isolation = ev.network_isolated
+            self.archive.set_meta("sandbox_network_isolated", ev.network_isolated)
         self.archive.update_candidate(
             cid,
             status="evaluated",

@@ -79,6 +79,16 @@ def test_replay_loop_survives_hostile_candidates(tmp_path, smtt_template):
     assert verdicts["rejected"] == 2 and verdicts["invalid_output"] == 2
     assert verdicts["error"] == 1 and verdicts["cpu_limit"] + verdicts["timeout"] == 1
     assert all(c["message"] for c in proposed if c["verdict"] != "ok")
+    # The rejections are what the next generation's prompts show the model.
+    evo = Evolution(tmp_path / "r")
+    try:
+        last = evo.archive.last_generation()
+        plan = evo._plan(last + 1, evo.archive.population(last))
+    finally:
+        evo.close()
+    feedback = plan[0][1].feedback
+    assert feedback and all(": " in line for line in feedback)
+    assert any(v in " ".join(feedback) for v in ("rejected", "invalid_output", "error"))
 
 
 def test_openai_loop_counts_tokens_and_stops_on_budget(tmp_path):
