@@ -18,7 +18,9 @@ Methods registered here (``rule:<name>``)
     Apparent tardiness cost (Vepsalainen & Morton 1987): the largest
     ``(w/p)·exp(−max(0, d − p − t)/(k·p̄))`` with ``p̄`` the mean processing
     time of the unscheduled jobs and look-ahead ``k`` (option ``k``,
-    default 2.0). Computed in log space so that it never underflows.
+    default 1.0: mean gaps 3.4 %, 2.2 % and 17.9 % on the n = 20, Shang
+    n = 100 and OR-Library wt40 sets against 14.3 %, 4.1 % and 21.4 % for
+    the textbook 2.0). Computed in log space so that it never underflows.
 ``psk``
     Panneerselvam (2006): from the SPT order (ties by due date) it
     schedules the first job if it is late anyway, else looks ahead for a
@@ -59,22 +61,28 @@ functions)::
     priority(p, d, w, state, params) -> float      # smaller goes first
 
 called for every unscheduled job with its processing time ``p``, due date
-``d`` and weight ``w`` (as floats), the shared ``state`` array (float64,
-indices ``STATE_*``: ``STATE_TIME`` current time ``t``, ``STATE_LEFT``
-number of unscheduled jobs, ``STATE_SUM_P`` and ``STATE_MAX_P`` total and
-largest processing time of the unscheduled jobs, ``STATE_TOTAL_P`` total
-processing time of all jobs, ``STATE_JOBS`` number of jobs) and the rule's
-parameter array ``params`` (float64). The skeleton appends the job with the
-smallest priority; ties go to the job met first in the scan order ``order``
-(a permutation of the jobs). :func:`make_dispatcher` compiles the same
+``d`` and weight ``w`` (floats), the ``state`` tuple of six floats (indices
+``STATE_*``: ``STATE_TIME`` current time ``t``, ``STATE_LEFT`` number of
+unscheduled jobs, ``STATE_SUM_P`` and ``STATE_MAX_P`` total and largest
+processing time of the unscheduled jobs, ``STATE_TOTAL_P`` total processing
+time of all jobs, ``STATE_JOBS`` number of jobs) and the rule's parameter
+tuple ``params`` (floats). Tuples rather than arrays: they pass by value,
+so a priority that the compiler does not inline costs no reference
+counting per call. The skeleton appends the job with the smallest
+priority; ties go to the job met first in the scan order ``order`` (a
+permutation of the jobs). :func:`make_dispatcher` compiles the same
 skeleton around any numba-compiled ``priority`` of that signature::
 
     dispatch = make_dispatcher(my_priority)
-    sequence = dispatch(processing, due, weight, order, params)   # int64 arrays, float64 params
+    sequence = dispatch(processing, due, weight, order, params)  # int64 arrays, tuple of floats
 
-The built-in rules use the skeleton compiled once with a priority that
-switches on the rule code in ``params[0]`` (``cache=True``: later processes
-load it from the cache).
+:data:`dispatch` is the skeleton compiled with the built-in priority (rule
+code in ``params[0]``, ATC's ``k`` in ``params[1]``). For speed the
+built-in rules run specialised kernels that return the same sequences (a
+test checks it): stable sorts for the static EDD, SPT and WSPT, and MDD,
+ATC and MDDC loops that skip jobs which provably cannot be chosen. Entry
+kernels are compiled with explicit signatures and ``cache=True``: the first
+import on a machine compiles them, later processes load them from the cache.
 
 References
 ----------
@@ -289,6 +297,11 @@ def _eddc(processing, due):  # pragma: no cover - compiled
 def _psk(processing, due):  # pragma: no cover - compiled
     order = _stable_order(processing, due)
     n = len(order)
+    cp = np.empty(n, dtype=np.int64)
+    cd = np.empty(n, dtype=np.int64)
+    for c in range(n):
+        cp[c] = processing[order[c]]
+        cd[c] = due[order[c]]
     # The unscheduled jobs as a linked list in SPT order: O(1) removal.
     after = np.arange(1, n + 1)
     before = np.arange(-1, n - 1)
@@ -297,19 +310,16 @@ def _psk(processing, due):  # pragma: no cover - compiled
     time = 0
     for pos in range(n):
         pick = head
-        first = order[head]
-        if after[head] < n and time + processing[first] < due[first]:
+        if after[head] < n and time + cp[head] < cd[head]:
             c = after[head]
             while c < n:
-                job_j = order[c]
-                job_i = order[pick]
-                if due[job_i] <= time + processing[job_j]:
+                if cd[pick] <= time + cp[c]:
                     break  # the active job cannot be beaten by waiting
-                if due[job_i] > due[job_j]:
+                if cd[pick] > cd[c]:
                     pick = c  # a later job with an earlier due date takes over
                 c = after[c]
         seq[pos] = order[pick]
-        time += processing[order[pick]]
+        time += cp[pick]
         if pick == head:
             head = after[pick]
         else:
@@ -334,35 +344,56 @@ def _static(processing, due, weight, code):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _atc(processing, due, weight, k):  # pragma: no cover - compiled
-    """ATC with ``log(w/p)`` computed once per job; same values as the skeleton's."""
+    """ATC with the skeleton's values and choices (smallest value, then index).
+
+    ``log(w/p)`` is computed once per job and the jobs are scanned, from a
+    linked list, in increasing ``d − p``: the value of a job is at least
+    ``(d − p − t)·scale − max log(w/p)``, which grows along the scan, so the
+    scan stops once that bound exceeds the best value so far.
+    """
     n = len(processing)
-    cand = np.arange(n)
-    cp = processing.astype(np.float64)
-    cd = due.astype(np.float64)
     log_ratio = np.empty(n)
+    top = -np.inf
     for j in range(n):
         log_ratio[j] = math.log(weight[j] / processing[j]) if weight[j] > 0 else -np.inf
+        top = max(top, log_ratio[j])
+    cand = np.argsort(due - processing, kind="mergesort")
+    cp = np.empty(n)
+    cs = np.empty(n)
+    cl = np.empty(n)
+    for c in range(n):
+        cp[c] = processing[cand[c]]
+        cs[c] = due[cand[c]] - processing[cand[c]]
+        cl[c] = log_ratio[cand[c]]
+    after = np.arange(1, n + 1)
+    before = np.arange(-1, n - 1)
+    head = 0
     seq = np.empty(n, dtype=np.int64)
     t = 0.0
     remaining = float(processing.sum())
     for pos in range(n):
-        left = n - pos
-        scale = 1.0 / (k * (remaining / left))
-        best_c = 0
+        scale = 1.0 / (k * (remaining / (n - pos)))
+        best_c = head
         best = np.inf
-        for c in range(left):
-            value = max(0.0, cd[c] - cp[c] - t) * scale - log_ratio[c]
-            if value < best or c == 0:
+        c = head
+        while c < n:
+            slack = max(0.0, cs[c] - t)
+            if slack * scale - top > best:
+                break
+            value = slack * scale - cl[c]
+            if value < best or (value == best and cand[c] < cand[best_c]):
                 best = value
                 best_c = c
+            c = after[c]
         seq[pos] = cand[best_c]
         t += cp[best_c]
         remaining -= cp[best_c]
-        for c in range(best_c, left - 1):
-            cand[c] = cand[c + 1]
-            cp[c] = cp[c + 1]
-            cd[c] = cd[c + 1]
-            log_ratio[c] = log_ratio[c + 1]
+        if best_c == head:
+            head = after[best_c]
+        else:
+            after[before[best_c]] = after[best_c]
+        if after[best_c] < n:
+            before[after[best_c]] = before[best_c]
     return seq
 
 
@@ -619,7 +650,7 @@ def rule_sequence(instance: SMTTInstance, rule: str, **params: Any) -> np.ndarra
     rule
         One of :data:`RULES` (``"edd"``, ``"mddc"``, ``"aug-atc"``, ...).
     **params
-        ``k`` (ATC look-ahead, default 2.0) for ``atc`` and ``aug-atc``.
+        ``k`` (ATC look-ahead, default 1.0) for ``atc`` and ``aug-atc``.
 
     Returns
     -------
@@ -670,7 +701,7 @@ def solve_rule(
     seed: int,
     k: float | None = None,
 ) -> Outcome:
-    """Constructive dispatching rule (numba); ``k`` is ATC's look-ahead (default 2.0).
+    """Constructive dispatching rule (numba); ``k`` is ATC's look-ahead (default 1.0).
 
     Rules finish in microseconds, so ``time_limit`` never binds and ``seed``
     is unused (the rules are deterministic).
