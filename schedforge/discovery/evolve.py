@@ -21,9 +21,12 @@ messages), so planning is the same after a crash as without one. Then:
    plain population of EoH (Liu et al., ICML 2024).
 
 Budgets (generations, evaluations, tokens, cost, wall time) are checked
-before every proposal. With the ``gp`` and ``replay`` proposers a run is
-reproducible: the same configuration gives the same archive, interrupted and
-resumed or not.
+before every proposal (with ``openai``, before every batch of ``jobs``
+parallel calls, so a budget can be overshot by at most ``jobs - 1`` calls).
+With the ``gp`` and ``replay`` proposers a run is reproducible: the same
+configuration gives the same archive, interrupted and resumed or not. A
+crash loses at most the model calls in flight, never a stored proposal or
+evaluation.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from typing import Any
 from schedforge.core.errors import SchedforgeError
 from schedforge.discovery.archive import Archive
 from schedforge.discovery.prompts import OPERATORS, Parent, Request
-from schedforge.discovery.proposers import make_proposer
+from schedforge.discovery.proposers import Proposal, make_proposer
 from schedforge.discovery.sandbox import Evaluation, Limits, SandboxPool, normalised_hash
 from schedforge.discovery.templates import get_template
 
@@ -405,50 +408,33 @@ class Evolution:
     def _generation(self, generation: int) -> dict[str, Any]:
         islands = self.archive.population(generation - 1)
         existing = {c["idx"] for c in self.archive.candidates("generation = ?", (generation,))}
-        for idx, (island, request) in enumerate(self._plan(generation, islands)):
-            if idx in existing:
-                continue  # proposed before a crash: never asked twice
+        todo = [
+            (idx, island, request)
+            for idx, (island, request) in enumerate(self._plan(generation, islands))
+            if idx not in existing  # proposed before a crash: never asked twice
+        ]
+        # A model endpoint is slow, so its calls go out ``jobs`` at a time;
+        # gp and replay are instantaneous and stay one at a time. Results
+        # are stored in request order either way, so ids stay reproducible.
+        batch = self.config.jobs if self.config.proposer == "openai" else 1
+        for first in range(0, len(todo), batch):
             reason = self._budget_exhausted()
             if reason:
                 self.stop_reason = reason
                 break
-            proposal = self.proposer.propose(request)
-            if proposal.error == "replay exhausted":
-                self.stop_reason = "replay exhausted"
-                break
-            fields_: dict[str, Any] = {}
-            if proposal.code is None:
-                verdict = "no_code" if "no code" in (proposal.error or "") else "proposer_error"
-                fields_ = {"status": "evaluated", "verdict": verdict, "message": proposal.error}
+            chunk = todo[first : first + batch]
+            if len(chunk) == 1:
+                proposals = [self.proposer.propose(chunk[0][2])]
             else:
-                code_hash = normalised_hash(proposal.code, self.template)
-                first = self.archive.find_hash(code_hash)
-                fields_ = {"hash": code_hash, "status": "pending"}
-                if first is not None:
-                    fields_ |= {
-                        "status": "evaluated",
-                        "verdict": "duplicate",
-                        "message": f"same code as candidate {first}",
-                        "duplicate_of": first,
-                    }
-            self.archive.insert_candidate(
-                generation=generation,
-                idx=idx,
-                island=island,
-                operator=request.operator,
-                parents=[p.id for p in request.parents],
-                code=proposal.code,
-                genome=proposal.genome,
-                prompt=proposal.prompt,
-                response=proposal.response,
-                model=proposal.model,
-                prompt_tokens=proposal.prompt_tokens,
-                completion_tokens=proposal.completion_tokens,
-                cost=proposal.cost,
-                retries=proposal.retries,
-                propose_seconds=proposal.seconds,
-                **fields_,
-            )
+                with ThreadPoolExecutor(max_workers=len(chunk)) as executor:
+                    proposals = list(executor.map(self.proposer.propose, [c[2] for c in chunk]))
+            for (idx, island, request), proposal in zip(chunk, proposals, strict=True):
+                if proposal.error == "replay exhausted":
+                    self.stop_reason = "replay exhausted"
+                    break
+                self._store_proposal(generation, idx, island, request, proposal)
+            if self.stop_reason:
+                break
         self._evaluate_pending(generation)
         self._behaviour_dedup(generation)
         self._validate_best()
@@ -459,6 +445,44 @@ class Evolution:
         islands = [self._truncate(isl, rows) for isl in islands]
         islands = self._migrate_and_reset(generation, islands, rows)
         return self._finish(generation, islands)
+
+    def _store_proposal(
+        self, generation: int, idx: int, island: int, request: Request, proposal: Proposal
+    ) -> None:
+        """Insert a proposal; a code duplicate or a failed call is final at once."""
+        fields_: dict[str, Any] = {}
+        if proposal.code is None:
+            verdict = "no_code" if "no code" in (proposal.error or "") else "proposer_error"
+            fields_ = {"status": "evaluated", "verdict": verdict, "message": proposal.error}
+        else:
+            code_hash = normalised_hash(proposal.code, self.template)
+            first = self.archive.find_hash(code_hash)
+            fields_ = {"hash": code_hash, "status": "pending"}
+            if first is not None:
+                fields_ |= {
+                    "status": "evaluated",
+                    "verdict": "duplicate",
+                    "message": f"same code as candidate {first}",
+                    "duplicate_of": first,
+                }
+        self.archive.insert_candidate(
+            generation=generation,
+            idx=idx,
+            island=island,
+            operator=request.operator,
+            parents=[p.id for p in request.parents],
+            code=proposal.code,
+            genome=proposal.genome,
+            prompt=proposal.prompt,
+            response=proposal.response,
+            model=proposal.model,
+            prompt_tokens=proposal.prompt_tokens,
+            completion_tokens=proposal.completion_tokens,
+            cost=proposal.cost,
+            retries=proposal.retries,
+            propose_seconds=proposal.seconds,
+            **fields_,
+        )
 
     def _truncate(self, members: list[int], rows: dict[int, dict[str, Any]]) -> list[int]:
         unique = list(dict.fromkeys(members))

@@ -115,6 +115,26 @@ def test_openai_loop_counts_tokens_and_stops_on_budget(tmp_path):
     assert all(c["prompt"] and c["response"] and c["model"] == "counter" for c in proposed)
 
 
+def test_openai_calls_in_parallel_keep_request_order(tmp_path):
+    with ChatServer() as server:
+        _, _, cands, _ = _run(
+            tmp_path,
+            "p",
+            proposer="openai",
+            model="counter",
+            base_url=server.base_url,
+            generations=2,
+            jobs=2,
+        )
+        calls = server.calls["counter"]
+    proposed = [c for c in cands if c["operator"] != "seed"]
+    assert calls == len(proposed) == 8
+    assert [(c["generation"], c["idx"]) for c in proposed] == [
+        (g, i) for g in (1, 2) for i in range(4)
+    ]
+    assert sum(c["prompt_tokens"] + c["completion_tokens"] for c in proposed) == 8 * 120
+
+
 def test_evaluation_budget_and_plain_population(tmp_path):
     summary, _, _, _ = _run(
         tmp_path, "e", proposer="gp", generations=50, islands=1, budget_evaluations=12
