@@ -246,6 +246,9 @@ def bench(
         list[Path] | None,
         typer.Option("--export", help="Also export all runs to a .csv or .parquet file."),
     ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run stored ERROR/TIMEOUT runs again.")
+    ] = False,
     list_suites: Annotated[
         bool, typer.Option("--list-suites", help="List the bundled suites and exit.")
     ] = False,
@@ -278,12 +281,13 @@ def bench(
         "jobs": jobs,
         "out": out,
         "references": reference or [],
-        "executor": executor,
+        "executor": executor or ("dask" if scheduler else None),
         "scheduler": scheduler,
         "plugins": plugin or [],
         "grace": grace,
         "warmup": warmup,
         "export": export or [],
+        "retry_failed": retry_failed or None,
     }
     config = make_config(file_values, overrides)
     command = "schedforge bench " + " ".join(sys.argv[2:])

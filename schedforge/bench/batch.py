@@ -71,6 +71,9 @@ class BenchConfig:
         Seconds a warm-up run may take (``None``: 30 s + limit + grace).
     export
         Files (``.csv``/``.parquet``) to export every stored run to at the end.
+    retry_failed
+        Run again the ``ERROR``/``TIMEOUT`` runs of the grid that are stored
+        (after fixing a method, say); otherwise they count as finished.
     """
 
     instances: list[str]
@@ -87,6 +90,7 @@ class BenchConfig:
     warmup: bool = True
     warmup_limit: float | None = None
     export: list[Path] = field(default_factory=list)
+    retry_failed: bool = False
 
 
 @dataclass
@@ -133,6 +137,8 @@ def run_batch(
     """
     if config.executor not in ("local", "dask"):
         raise InvalidOption(f"unknown executor {config.executor!r}; use local or dask")
+    if config.scheduler and config.executor != "dask":
+        raise InvalidOption("--scheduler is the address of a Dask scheduler: add --executor dask")
     if config.jobs < 1:
         raise InvalidOption(f"--jobs must be >= 1, got {config.jobs}")
     progress = progress or Progress()
@@ -150,6 +156,8 @@ def run_batch(
         store.add_instances(
             (item.hash, item.name, item.problem, item.instance.to_dict()) for item in instances
         )
+        if config.retry_failed:
+            store.delete_failed(t.key for t in tasks)
         finished = store.finished_keys()
         todo = [t for t in tasks if t.key not in finished]
         outcome.skipped = len(tasks) - len(todo)

@@ -48,6 +48,7 @@ KNOWN_KEYS = {
     "warmup",
     "warmup_limit",
     "export",
+    "retry_failed",
 }
 
 
@@ -111,8 +112,9 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
     for key in ("executor", "scheduler"):
         if key in data:
             config[key] = str(data[key])
-    if "warmup" in data:
-        config["warmup"] = bool(data["warmup"])
+    for key in ("warmup", "retry_failed"):
+        if key in data:
+            config[key] = bool(data[key])
     if "plugins" in data:
         config["plugins"] = [rel(v) if v.endswith(".py") else v for v in as_list("plugins")]
     if "export" in data:

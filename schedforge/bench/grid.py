@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import read_all
-from schedforge.core.registry import check_options, get_problem, methods, resolve
+from schedforge.core.registry import check_options, get_problem, resolve
 
 
 def parse_value(text: str) -> Any:
@@ -312,8 +312,3 @@ def build_grid(
         for spec in method_specs
         for seed in seeds
     ]
-
-
-def available_methods(problem: str) -> list[str]:
-    """The method specs of ``problem`` (for messages)."""
-    return methods(problem)

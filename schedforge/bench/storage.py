@@ -177,6 +177,21 @@ class Store:
                 values,
             )
 
+    def delete_failed(self, keys: Iterable[str]) -> int:
+        """Delete the ``ERROR``/``TIMEOUT`` rows among ``keys`` (to run them again)."""
+        keys = list(keys)
+        with self.conn:
+            deleted = 0
+            for start in range(0, len(keys), 500):  # SQLite limits bound parameters
+                chunk = keys[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                cur = self.conn.execute(
+                    f"DELETE FROM runs WHERE status IN ('ERROR', 'TIMEOUT') AND key IN ({marks})",
+                    chunk,
+                )
+                deleted += cur.rowcount
+        return deleted
+
     def runs(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Every stored run as a dictionary (optionally filtered by an SQL ``where``)."""
         sql = "SELECT * FROM runs" + (f" WHERE {where}" if where else "")

@@ -61,12 +61,23 @@ def references(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], tuple[fl
 
 
 def with_gaps(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Copies of ``rows`` with ``reference``, ``reference_source`` and ``gap`` filled in."""
+    """Copies of ``rows`` with ``reference``, ``reference_source`` and ``gap`` filled in.
+
+    A method run with several time limits (one database, several batches)
+    becomes one method per limit, labelled ``"cp @10s"``, so that results of
+    different budgets are never averaged together.
+    """
     refs = references(rows)
+    limits: dict[tuple[str, str], set[float]] = defaultdict(set)
+    for row in rows:
+        if row.get("time_limit") is not None:
+            limits[(row["problem"], row["method"])].add(row["time_limit"])
     out = []
     for row in rows:
         ref = refs.get((row["problem"], row["instance"]))
         row = dict(row)
+        if len(limits[(row["problem"], row["method"])]) > 1:
+            row["method"] = f"{row['method']} @{row['time_limit']:g}s"
         if ref is not None:
             row["reference"], row["reference_source"] = ref
         solved = row["status"] in SOLVED

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import schedforge as sf
 from schedforge.bench.grid import MethodSpec, build_grid, expand_instances, parse_seeds
@@ -126,3 +128,24 @@ def test_suites_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SCHEDFORGE_SUITES", str(tmp_path))
     assert "tiny" in [s.name for s in list_suites()]
     assert [i.instance.num_jobs for i in expand_instances(["suite:tiny"])] == [4, 5]
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(
+            lambda k: k not in ("time_limit", "seed")
+        ),
+        st.one_of(
+            st.integers(-1000, 1000),
+            st.booleans(),
+            st.floats(-1e6, 1e6, allow_nan=False).filter(lambda x: x != int(x)),
+            st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True).filter(
+                lambda t: t not in ("true", "false", "yes", "no", "on", "off")
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_method_label_round_trips(options):
+    spec = MethodSpec.parse("rh:cp", options)
+    assert MethodSpec.parse(spec.label) == spec

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 
 import pytest
@@ -131,3 +132,30 @@ def test_report_on_a_chosen_instance_and_errors(small_batch, tmp_path):
         write_report(small_batch, html_path=tmp_path / "b.html", instance="nope")
     with pytest.raises(sf.SchedforgeError, match="no benchmark database"):
         write_report(tmp_path / "empty")
+
+
+def test_runs_with_different_time_limits_are_not_averaged():
+    rows = [
+        {**_row("a", "m1", 0, "FEASIBLE", 10), "time_limit": 1.0},
+        {**_row("a", "m1", 0, "FEASIBLE", 8), "time_limit": 5.0},
+        {**_row("a", "m2", 0, "FEASIBLE", 9), "time_limit": 1.0},
+    ]
+    labels = {s.method for s in summarize(rows)}
+    assert labels == {"m1 @1s", "m1 @5s", "m2"}
+
+
+def test_retry_failed_runs_them_again(small_batch, instance_dir, plugin):
+    config = BenchConfig(
+        instances=[str(instance_dir)],
+        methods=[MethodSpec.parse("bench-raise")],
+        time_limit=1.0,
+        seeds=[0, 1],
+        out=small_batch,
+        plugins=[plugin],
+        warmup=False,
+    )
+    assert run_batch(config).done == 0
+    outcome = run_batch(dataclasses.replace(config, retry_failed=True))
+    assert (outcome.skipped, outcome.done, outcome.failed) == (0, 6, 6)
+    with Store(small_batch) as store:
+        assert store.count() == 18
