@@ -296,23 +296,3 @@ def test_compact_format_reads_and_round_trips(tmp_path):
     assert sf.read(path).pod_names == inst.pod_names
     planned = to_compact(inst, PodsSolution([0, 1, -1, 0, -1]))
     assert [p["node"] for p in planned["pods"]] == ["worker-a", "worker-b", None, "worker-a", None]
-
-
-MALFORMED = sorted(p.name for p in PODS.glob("*.json") if p.name[0].isupper())
-
-
-@pytest.mark.parametrize("name", MALFORMED)
-def test_malformed_files_raise_clear_errors(name):
-    expected = {
-        "CompactPodOnMissingNode.json": "which is not listed",
-        "CompactNegativeRequest.json": "is negative",
-        "CompactMissingRequest.json": "missing req_mem_bytes",
-        "CompactOverloadedNode.json": "overloaded on cpu",
-        "CompactFractionalCpu.json": "is not an integer",
-        "CompactTruncated.json": "invalid JSON",
-    }
-    if name not in expected:
-        pytest.skip(f"{name} is covered by the kubectl reader tests")
-    with pytest.raises(sf.ParseError, match=re_escape(expected[name])) as info:
-        sf.read(PODS / name)
-    assert name in str(info.value)

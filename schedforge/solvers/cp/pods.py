@@ -638,7 +638,7 @@ def cp(
     window = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
     deadline = start + window
     # Kept free for disaggregation and checks, and for CP-SAT's overshoot on a busy machine.
-    safety = SAFETY + 0.05 * window
+    safety = SAFETY + min(0.08 * window, 0.3)
     inst = instance
     num_tiers = len(inst.tiers)
     classes = pod_classes(inst)
@@ -687,8 +687,9 @@ def cp(
             reserve = remaining - share if last else 0.0
             members = [g for g in range(classes.num_classes) if classes.tier[g] <= tier]
             model = _Model(classes, members, floors)
-            # Pods staying put as a tie-break keeps the plan close to the cluster.
-            model.minimise_unplaced(tier, keep=True)
+            # The pure tier objective: it proves optimality far more often than one
+            # with a tie-break; the neighbourhood search then keeps pods in place.
+            model.minimise_unplaced(tier)
             run = run_cp_sat(
                 model.model,
                 time_limit=max(share * (GLOBAL_SHARE if lns else 1.0), 0.005),
@@ -705,8 +706,8 @@ def cp(
                     hint_y, have = y, got
             proven = run.status is Status.OPTIMAL
             if not proven and run.bound is not None:
-                # Objective W·unplaced − stays with 0 <= stays < W: unplaced >= ceil(bound / W).
-                least = int(np.ceil((run.bound - 1e-9) / model.keep_weight))
+                # CP-SAT's bound on the unplaced members of the tier.
+                least = int(np.ceil(run.bound - 1e-9))
                 target = min(target, int(tiers.movable[tier]) - max(least, 0))
             if not proven and lns and have < target:
                 hint_y, rounds = _lns(
