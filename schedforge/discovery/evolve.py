@@ -200,30 +200,20 @@ class Evolution:
         db = self.run_dir / "archive.sqlite"
         if config is None and not db.exists():
             raise SchedforgeError(f"{self.run_dir}: no discovery run to resume (no archive.sqlite)")
+        if config is not None:
+            # Check the problem and the proposer before anything touches the disk.
+            self.template = get_template(config.problem)
+            self.proposer = make_proposer(self.template, config.to_dict())
         self.archive = Archive(db)
-        stored = self.archive.get_meta("config")
-        if config is None:
-            data = dict(stored)
-            for key, value in (overrides or {}).items():
-                if key not in RESUMABLE_OVERRIDES:
-                    raise SchedforgeError(f"{key} cannot change when a run is resumed")
-                if value is not None:
-                    data[key] = value
-            config = DiscoveryConfig.from_dict(data)
-            self.archive.set_meta("config", config.to_dict())
-        elif stored is not None and stored != config.to_dict():
+        try:
+            config = self._reconcile(config, overrides or {})
+            self.template = get_template(config.problem)
+            self.sets = self.template.sets(config.sets)
+            self.proposer = make_proposer(self.template, config.to_dict())
+        except BaseException:
             self.archive.close()
-            raise SchedforgeError(
-                f"{self.run_dir} already holds a different run; use --resume {self.run_dir} "
-                "or choose another --out"
-            )
-        else:
-            self.archive.set_meta("config", config.to_dict())
-            self.archive.set_meta("problem", config.problem)
+            raise
         self.config = config
-        self.template = get_template(config.problem)
-        self.sets = self.template.sets(config.sets)
-        self.proposer = make_proposer(self.template, config.to_dict())
         self.progress = progress
         self.stop_reason = ""
         self.pool: SandboxPool | None = None
@@ -233,6 +223,30 @@ class Evolution:
         self._isolation: bool | None = None
 
     # -- helpers -------------------------------------------------------------
+
+    def _reconcile(
+        self, config: DiscoveryConfig | None, overrides: dict[str, Any]
+    ) -> DiscoveryConfig:
+        """The run's configuration: stored (resume, with overrides) or new (stored now)."""
+        stored = self.archive.get_meta("config")
+        if config is None:
+            if stored is None:
+                raise SchedforgeError(f"{self.run_dir}: the archive holds no run configuration")
+            data = dict(stored)
+            for key, value in overrides.items():
+                if key not in RESUMABLE_OVERRIDES:
+                    raise SchedforgeError(f"{key} cannot change when a run is resumed")
+                if value is not None:
+                    data[key] = value
+            config = DiscoveryConfig.from_dict(data)
+        elif stored is not None and stored != config.to_dict():
+            raise SchedforgeError(
+                f"{self.run_dir} already holds a different run; use --resume {self.run_dir} "
+                "or choose another --out"
+            )
+        self.archive.set_meta("config", config.to_dict())
+        self.archive.set_meta("problem", config.problem)
+        return config
 
     def close(self) -> None:
         """Close the archive."""

@@ -151,6 +151,18 @@ def test_config_mismatch_and_missing_run(tmp_path):
         Evolution(tmp_path / "nothing")
     with pytest.raises(SchedforgeError, match="unknown proposer"):
         DiscoveryConfig(problem="smtt", proposer="llm")
+    # Bad problems and proposers fail before anything is written.
+    with pytest.raises(SchedforgeError, match="no discovery template for 'tsp'"):
+        Evolution(tmp_path / "bad", DiscoveryConfig(problem="tsp"))
+    with pytest.raises(SchedforgeError, match="needs --replay"):
+        Evolution(tmp_path / "bad", DiscoveryConfig(problem="smtt", proposer="replay"))
+    assert not (tmp_path / "bad").exists()
+
+
+def test_time_budget(tmp_path):
+    summary, _, cands, _ = _run(tmp_path, "t", proposer="gp", generations=5, budget_seconds=1e-3)
+    assert summary["stop_reason"] == "time budget (0.001 s) reached"
+    assert all(c["generation"] == 0 for c in cands)
 
 
 def _slow_answers(path, count):
