@@ -105,6 +105,9 @@ def fjsp_loop(job_offsets, op_offsets, machines, durations, release, num_machine
     c_alt = np.zeros(size, dtype=np.int64)
     c_job = np.zeros(size, dtype=np.int64)
     c_slot = np.zeros(size, dtype=np.int64)
+    # The skeleton keeps its own copy of each start: the feature arrays are
+    # handed to the candidate, which may write into them.
+    c_start = np.zeros(size, dtype=np.int64)
     for _ in range(num_ops):
         c = 0
         now = np.inf
@@ -134,6 +137,7 @@ def fjsp_loop(job_offsets, op_offsets, machines, durations, release, num_machine
                 c_alt[c] = a
                 c_job[c] = j
                 c_slot[c] = slot
+                c_start[c] = s
                 now = min(now, float(s))
                 c += 1
         values = score(
@@ -160,7 +164,7 @@ def fjsp_loop(job_offsets, op_offsets, machines, durations, release, num_machine
         j = c_job[best]
         o = next_op[j]
         m = machines[a]
-        s = int(f_start[best])
+        s = c_start[best]
         slot = c_slot[best]
         for k in range(mach_count[m], slot, -1):
             mach_starts[m, k] = mach_starts[m, k - 1]

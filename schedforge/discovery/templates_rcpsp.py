@@ -145,7 +145,9 @@ def _schedule(priority: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray
 
 
 def _call(func: Callable[..., Any], arrays: dict[str, np.ndarray]) -> Any:
-    args = [arrays[name] for name in _ARGS[:-1]]
+    # Copies: a candidate that writes into its arguments must not change the
+    # features the next candidate sees in the same worker.
+    args = [arrays[name].copy() for name in _ARGS[:-1]]
     return func(*args, float(arrays["cp"][0]))
 
 

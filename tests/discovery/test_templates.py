@@ -11,7 +11,7 @@ import schedforge as sf
 from schedforge.discovery.evolve import DiscoveryConfig, Evolution
 from schedforge.discovery.export import export_candidate
 from schedforge.discovery.gp import to_code
-from schedforge.discovery.sandbox import check_code, compile_numba, load_function
+from schedforge.discovery.sandbox import SandboxPool, check_code, compile_numba, load_function
 from schedforge.discovery.templates import get_template, template_names
 
 PROBLEMS = template_names()
@@ -74,3 +74,19 @@ def test_whole_loop_and_export(problem, proposer, tmp_path):
     instance = template.sets("quick")["holdout"].instances[0]
     result = sf.solve(instance, f"heuristic:{record['name']}")
     assert result.status.has_solution
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_a_candidate_cannot_corrupt_the_next_ones_inputs(problem):
+    template = get_template(problem)
+    seed = next(iter(template.seeds.values()))
+    arrays = [f.name for f in template.features if f.kind == "array"]
+    head, _, body = seed.partition("\n")
+    writes = "".join(f"    {a}[:] = 1.0e9 - 3.0 * {a}\n" for a in arrays)
+    vandal = f"{head}\n{writes}{body}"
+    sets = {"train": template.sets("quick")["train"]}
+    with SandboxPool(template, sets) as pool:
+        before = pool.evaluate(seed)
+        pool.evaluate(vandal)
+        after = pool.evaluate(seed)
+    assert before.ok and after.objectives == before.objectives
