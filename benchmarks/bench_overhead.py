@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def main() -> None:
     seeds = range(runs // num_instances)
     command = "python benchmarks/bench_overhead.py" + (" --quick" if args.quick else "")
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     folder = Path(tempfile.mkdtemp(prefix="bench_overhead_"))
     try:
         (folder / "instances").mkdir()
@@ -125,7 +127,8 @@ def main() -> None:
         "",
         f"{METHOD} on SMTT n = 40, {runs} runs ({num_instances} instances × {len(seeds)} seeds); "
         "batch times include worker start-up, one warm-up per worker and an SQLite "
-        "commit per row. Machine: 2 cores, shared.",
+        f"commit per row. Machine: {os.cpu_count()} cores, load average {load:.1f} at the "
+        "start (shared with other work).",
         "",
         "| runner | runs | total s | ms per run (total / runs) | overhead vs loop, ms per run "
         "| steady-state ms per run (first to last result) |",
