@@ -186,7 +186,10 @@ def per_instance(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[s
 
 def _md_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" for cells in body]
+    lines += [
+        "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+        for cells in body
+    ]
     return "\n".join(lines) + "\n"
 
 
