@@ -296,3 +296,20 @@ def test_compact_format_reads_and_round_trips(tmp_path):
     assert sf.read(path).pod_names == inst.pod_names
     planned = to_compact(inst, PodsSolution([0, 1, -1, 0, -1]))
     assert [p["node"] for p in planned["pods"]] == ["worker-a", "worker-b", None, "worker-a", None]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), data=st.data())
+def test_unplacing_a_pod_keeps_validity_and_worsens_the_value(seed, data):
+    inst = sf.generate("pods", nodes=3, pods_per_node=3, priorities=3, utilisation=1.0, seed=seed)
+    inst = inst.with_placement(sf.solve(inst, "kube").solution.node)
+    node = inst.current_node.copy()
+    placed = np.flatnonzero(node >= 0).tolist()
+    p = data.draw(st.sampled_from(placed))
+    fewer = node.copy()
+    fewer[p] = -1
+    before, after = PodsSolution(node), PodsSolution(fewer)
+    assert validate(inst, after) == []  # removing a pod never breaks a constraint
+    assert objective_vector(inst, after) < objective_vector(inst, before)
+    assert objective(inst, after) > objective(inst, before)
+    assert lower_bound(inst) <= objective(inst, before)
