@@ -34,8 +34,8 @@ class FJSPModel:
         The ``cp_model.CpModel``.
     ops
         The free operations, in the order of ``start``.
-    start, end
-        Start and end variable of each free operation (dict by operation).
+    start, end, duration
+        Start, end and duration variable of each free operation (dict by operation).
     choice
         ``(machine, presence literal)`` per free operation.
     cmax
@@ -46,6 +46,7 @@ class FJSPModel:
     ops: list[int]
     start: dict[int, Any] = field(default_factory=dict)
     end: dict[int, Any] = field(default_factory=dict)
+    duration: dict[int, Any] = field(default_factory=dict)
     choice: dict[int, list[tuple[int, Any]]] = field(default_factory=dict)
     cmax: Any = None
 
@@ -57,7 +58,7 @@ class FJSPModel:
             m, s = int(machine[o]), int(start[o])
             e = s + instance.alternatives(o)[m]
             worst = max(worst, e)
-            pairs += [(self.start[o], s), (self.end[o], e)]
+            pairs += [(self.start[o], s), (self.end[o], e), (self.duration[o], e - s)]
             if len(self.choice[o]) > 1:  # a single choice is the shared constant 1
                 pairs += [(lit, int(mm == m)) for mm, lit in self.choice[o]]
         pairs[0] = (self.cmax, worst)
@@ -103,7 +104,7 @@ def build_model(
         The instance.
     free
         Operations to schedule (all when ``None``). Their job predecessors
-        must be free or fixed.
+        must be free or fixed; a fixed job successor bounds their end.
     fixed
         Operations whose ``machine`` and ``start`` are given: they occupy
         their machine and release their job successor.
@@ -138,7 +139,7 @@ def build_model(
         e = model.new_int_var(low, horizon, f"e{o}")
         d = model.new_int_var(min(alts.values()), max(alts.values()), f"d{o}")
         model.new_interval_var(s, d, e, f"op{o}")
-        built.start[o], built.end[o] = s, e
+        built.start[o], built.end[o], built.duration[o] = s, e, d
         choice = []
         for m, p in alts.items():
             lit = model.new_constant(1) if len(alts) == 1 else model.new_bool_var(f"x{o}_{m}")
@@ -153,9 +154,12 @@ def build_model(
         built.choice[o] = choice
     # Constraints: job chains and machine capacities.
     free_set = set(ops)
+    fixed_start = {int(o): int(start[o]) for o in fixed}
     for o in ops:
         if o > instance.job_offsets[job_of[o]] and o - 1 in free_set:
             model.add(built.start[o] >= built.end[o - 1])
+        if o + 1 in fixed_start and job_of[o + 1] == job_of[o]:
+            model.add(built.end[o] <= fixed_start[o + 1])  # a held successor
     for intervals in per_machine:
         if len(intervals) > 1:
             model.add_no_overlap(intervals)
@@ -232,13 +236,15 @@ def solve_window(
     seed: int,
     workers: int = 1,
     stall_time: float | None = None,
+    sum_weight: int = 0,
 ) -> tuple[bool, dict[str, Any]]:
     """Re-optimise the ``free`` operations of a schedule, the ``fixed`` ones held.
 
     ``machine`` and ``start`` hold a feasible schedule of ``free`` and
     ``fixed`` (the warm start); the improved values of the free operations
     are written into them in place. The window objective is the makespan of
-    the free operations plus a small weight on their end times.
+    the free operations, plus ``sum_weight`` times the sum of their end times
+    (see :func:`build_model`).
 
     Parameters
     ----------
@@ -263,7 +269,7 @@ def solve_window(
         machine=machine,
         start=start,
         horizon=horizon,
-        sum_weight=1,
+        sum_weight=sum_weight,
     )
     for var, value in built.hint(instance, machine, start):
         built.model.add_hint(var, int(value))

@@ -1,0 +1,436 @@
+"""Rolling-horizon optimisation (RHO): a generic driver and the FJSP window adapter.
+
+Long horizons make one monolithic model too large to solve well in time.
+The driver decomposes the work along time:
+
+1. **order** the work items (operations, activities, jobs) by their start in
+   an initial schedule (a dispatching rule);
+2. **take a window** of the next ``window`` uncommitted items;
+3. **fix the rest**: committed items are held, items beyond the window are
+   left out, and a fixing strategy may also hold some of the *overlap* (items
+   that were already in the previous window);
+4. **solve the window** with a sub-method (CP-SAT), warm-started from the
+   current schedule and stopped early when it stalls;
+5. **commit** the ``step`` earliest-starting items of the window and move on.
+
+The problem-specific half is an adapter (:class:`WindowAdapter`); the FJSP
+adapter is :class:`FJSPWindowAdapter`. An RCPSP or SMTT adapter implements
+the same six methods over its own items (activities, jobs).
+
+Fixing strategies for the overlap
+---------------------------------
+``none``
+    every window item is free (warm-started from the previous window).
+``first-k``
+    the ``fix_k`` earliest-starting overlap items are held (default: half
+    of the overlap); the rest are free.
+``all-with-hint``
+    every overlap item is held at its previous window's value, which acts
+    as the fixed hint; only the items new to the window are free.
+``critical-path``
+    overlap items on or near the critical path of the current schedule
+    (slack at most ``slack``) are free, the others held: the idea of
+    Graph-RHO's learned fixing, without a trained network.
+
+References
+----------
+Li, S., Ma, W., Zhang, Y., et al. (2025). Learning-guided rolling horizon
+optimization for long-horizon flexible job-shop scheduling (L-RHO). ICLR 2025.
+Li, S., et al. (2026). Graph-RHO: learned fixing for rolling-horizon
+optimization in long-horizon scheduling.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from schedforge.core.errors import InvalidOption
+from schedforge.core.registry import method
+from schedforge.core.result import Outcome
+from schedforge.problems.fjsp import FJSPInstance, FJSPSolution
+
+__all__ = ["FIXING", "FJSPWindowAdapter", "WindowAdapter", "rolling_horizon"]
+
+FIXING = ("none", "first-k", "all-with-hint", "critical-path")
+
+
+class WindowAdapter(Protocol):
+    """The problem-specific half of :func:`rolling_horizon`.
+
+    Items are integers ``0..n-1``. The adapter owns the current schedule,
+    which must stay feasible for committed and window items at all times.
+    """
+
+    def order(self) -> Sequence[int]:
+        """Every item, in the order it enters windows (precedence-consistent)."""
+
+    def admit(self, items: Sequence[int]) -> None:
+        """Place items that enter the window feasibly (the warm start for them)."""
+
+    def starts(self, items: Sequence[int]) -> np.ndarray:
+        """Current start time of each item."""
+
+    def critical(self, items: Sequence[int], slack: float) -> set[int]:
+        """Those ``items`` whose slack in the current schedule is at most ``slack``."""
+
+    def solve(
+        self,
+        free: Sequence[int],
+        held: Sequence[int],
+        *,
+        time_limit: float,
+        seed: int,
+        stall_time: float | None,
+    ) -> dict[str, Any]:
+        """Re-optimise ``free`` with committed and ``held`` items fixed; returns stats."""
+
+    def commit(self, items: Sequence[int]) -> None:
+        """Freeze ``items`` for good."""
+
+
+def _choose_held(
+    adapter: WindowAdapter,
+    overlap: list[int],
+    fixing: str,
+    fix_k: int | None,
+    slack: float,
+) -> list[int]:
+    """The overlap items a fixing strategy holds."""
+    if fixing == "none" or not overlap:
+        return []
+    if fixing == "all-with-hint":
+        return list(overlap)
+    if fixing == "first-k":
+        k = len(overlap) // 2 if fix_k is None else min(fix_k, len(overlap))
+        starts = adapter.starts(overlap)
+        ranked = [overlap[i] for i in np.lexsort((np.asarray(overlap), starts))]
+        return ranked[:k]
+    near = adapter.critical(overlap, slack)
+    return [i for i in overlap if i not in near]
+
+
+def rolling_horizon(
+    adapter: WindowAdapter,
+    *,
+    window: int,
+    step: int,
+    window_time_limit: float,
+    stall_time: float | None = None,
+    fixing: str = "none",
+    fix_k: int | None = None,
+    slack: float = 0.0,
+    time_limit: float | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Run the rolling-horizon loop on ``adapter``; the adapter holds the result.
+
+    Parameters
+    ----------
+    adapter
+        The problem's :class:`WindowAdapter`, holding a feasible initial schedule.
+    window
+        Items per window (L-RHO uses 80 operations).
+    step
+        Items committed after each window (L-RHO: 30); ``step <= window``.
+    window_time_limit
+        Seconds per window solve.
+    stall_time
+        Stop a window solve after this many seconds without improvement.
+    fixing, fix_k, slack
+        The overlap fixing strategy (see the module docstring) and its parameters.
+    time_limit
+        Overall seconds; when they run out the loop stops and the items not
+        yet committed keep their current (feasible) placement.
+    seed
+        Base seed; window ``k`` uses ``seed + k``.
+
+    Returns
+    -------
+    dict
+        ``windows``, ``improved_windows``, ``free_items`` and ``held_items``
+        (sums over windows), ``window_seconds`` and ``timed_out``.
+    """
+    if fixing not in FIXING:
+        raise InvalidOption(f"fixing must be one of {', '.join(FIXING)}, got {fixing!r}")
+    if not 1 <= step <= window:
+        raise InvalidOption(f"need 1 <= step <= window, got step={step}, window={window}")
+    if window_time_limit <= 0:
+        raise InvalidOption(f"window_time_limit must be positive, got {window_time_limit}")
+    clock = time.perf_counter()
+    order = list(adapter.order())
+    pointer = 0
+    current: list[int] = []
+    previous: set[int] = set()
+    stats: dict[str, Any] = {
+        "windows": 0,
+        "improved_windows": 0,
+        "free_items": 0,
+        "held_items": 0,
+        "window_seconds": 0.0,
+        "timed_out": False,
+    }
+    while pointer < len(order) or current:
+        entering = order[pointer : pointer + window - len(current)]
+        pointer += len(entering)
+        adapter.admit(entering)
+        current += entering
+        remaining = None if time_limit is None else time_limit - (time.perf_counter() - clock)
+        if remaining is not None and remaining <= 0.05:
+            stats["timed_out"] = True
+            break
+        overlap = [i for i in current if i in previous]
+        held = _choose_held(adapter, overlap, fixing, fix_k, slack)
+        held_set = set(held)
+        free = [i for i in current if i not in held_set]
+        limit = window_time_limit if remaining is None else min(window_time_limit, remaining)
+        began = time.perf_counter()
+        if free:
+            result = adapter.solve(
+                free, held, time_limit=limit, seed=seed + stats["windows"], stall_time=stall_time
+            )
+            stats["improved_windows"] += int(bool(result.get("improved")))
+        stats["window_seconds"] += time.perf_counter() - began
+        stats["windows"] += 1
+        stats["free_items"] += len(free)
+        stats["held_items"] += len(held)
+        if pointer >= len(order):
+            adapter.commit(current)
+            current = []
+            break
+        starts = adapter.starts(current)
+        ranked = [current[i] for i in np.lexsort((np.asarray(current), starts))]
+        adapter.commit(ranked[:step])
+        current = ranked[step:]
+        previous = set(current)
+    if current or pointer < len(order):
+        rest = order[pointer:]
+        adapter.admit(rest)
+        adapter.commit(current + rest)
+    return stats
+
+
+class FJSPWindowAdapter:
+    """Rolling-horizon adapter for the flexible job shop: items are operations.
+
+    The schedule starts from a dispatching rule; operations entering a window
+    are re-placed by earliest-gap insertion behind what is committed and in
+    the window (so the warm start is feasible), and each window is solved by
+    :func:`schedforge.solvers.cp.fjsp.solve_window`.
+    """
+
+    def __init__(
+        self,
+        instance: FJSPInstance,
+        initial: FJSPSolution,
+        *,
+        workers: int = 1,
+        sum_weight: int = 0,
+    ):
+        self.instance = instance
+        self.workers = workers
+        self.sum_weight = sum_weight
+        self.machine = np.array(initial.machine, dtype=np.int64)
+        self.start = np.array(initial.start, dtype=np.int64)
+        self.initial_start = self.start.copy()
+        self.placed = np.zeros(instance.num_operations, dtype=bool)
+        self.committed = np.zeros(instance.num_operations, dtype=bool)
+        self.job_of = instance.job_of
+        self.alts = [instance.alternatives(o) for o in range(instance.num_operations)]
+        # Busy intervals per machine of placed operations, sorted by start.
+        self.busy: list[list[tuple[int, int, int]]] = [[] for _ in range(instance.num_machines)]
+
+    def _end(self, o: int) -> int:
+        return int(self.start[o]) + self.alts[o][int(self.machine[o])]
+
+    def order(self) -> list[int]:
+        """Operations by start in the initial schedule (ties: operation index)."""
+        n = self.instance.num_operations
+        return np.lexsort((np.arange(n), self.initial_start)).tolist()
+
+    def admit(self, items: Sequence[int]) -> None:
+        """Insert entering operations at their machine's earliest fitting gap."""
+        for o in items:
+            o = int(o)
+            first = o == self.instance.job_offsets[self.job_of[o]]
+            ready = int(self.instance.release[self.job_of[o]]) if first else self._end(o - 1)
+            m = int(self.machine[o])
+            p = self.alts[o][m]
+            slots = self.busy[m]
+            t = ready
+            k = bisect.bisect_left(slots, (ready, -1, -1))
+            # An interval starting before `ready` may still cover it.
+            if k > 0 and slots[k - 1][1] > t:
+                t = slots[k - 1][1]
+            while k < len(slots) and slots[k][0] < t + p:
+                t = max(t, slots[k][1])
+                k += 1
+            self.start[o] = t
+            self.placed[o] = True
+            bisect.insort(slots, (t, t + p, o))
+
+    def _rebuild_busy(self) -> None:
+        self.busy = [[] for _ in range(self.instance.num_machines)]
+        for o in np.flatnonzero(self.placed):
+            self.busy[int(self.machine[o])].append((int(self.start[o]), self._end(int(o)), int(o)))
+        for slots in self.busy:
+            slots.sort()
+
+    def starts(self, items: Sequence[int]) -> np.ndarray:
+        """Current start of each operation."""
+        return self.start[np.asarray(items, dtype=np.int64)]
+
+    def critical(self, items: Sequence[int], slack: float) -> set[int]:
+        """Items whose slack in the schedule of placed operations is at most ``slack``."""
+        placed = np.flatnonzero(self.placed)
+        end = {int(o): self._end(int(o)) for o in placed}
+        horizon = max(end.values())
+        latest_end = dict.fromkeys(end, horizon)
+        successors: dict[int, list[int]] = {o: [] for o in end}
+        for o in end:
+            if o + 1 in end and self.job_of[o + 1] == self.job_of[o]:
+                successors[o].append(o + 1)
+        for slots in self.busy:
+            for (_, _, a), (_, _, b) in itertools.pairwise(slots):
+                successors[a].append(b)
+        for o in sorted(end, key=lambda o: (self.start[o], end[o], o), reverse=True):
+            for nxt in successors[o]:
+                dur = end[nxt] - int(self.start[nxt])
+                latest_end[o] = min(latest_end[o], latest_end[nxt] - dur)
+        return {int(o) for o in items if latest_end[int(o)] - end[int(o)] <= slack}
+
+    def solve(
+        self,
+        free: Sequence[int],
+        held: Sequence[int],
+        *,
+        time_limit: float,
+        seed: int,
+        stall_time: float | None,
+    ) -> dict[str, Any]:
+        """Re-optimise the free operations with CP-SAT; committed ones that matter are held."""
+        from schedforge.solvers.cp.fjsp import solve_window
+
+        free_set = set(int(o) for o in free)
+        fixed = set(int(o) for o in held)
+        # Committed work that can still interact: job predecessors of free
+        # operations, and machine intervals ending after the free work can start.
+        earliest = min(
+            int(self.instance.release[self.job_of[o]])
+            if o == self.instance.job_offsets[self.job_of[o]]
+            else (self._end(o - 1) if o - 1 not in free_set else math.inf)
+            for o in free_set
+        )
+        for o in free_set:
+            if o != self.instance.job_offsets[self.job_of[o]] and o - 1 not in free_set:
+                fixed.add(o - 1)
+        for slots in self.busy:
+            for _, e, o in slots:
+                if e > earliest and o not in free_set:
+                    fixed.add(o)
+        improved, stats = solve_window(
+            self.instance,
+            free=sorted(free_set),
+            fixed=sorted(fixed),
+            machine=self.machine,
+            start=self.start,
+            time_limit=time_limit,
+            seed=seed,
+            workers=self.workers,
+            stall_time=stall_time,
+            sum_weight=self.sum_weight,
+        )
+        if improved:
+            self._compact()
+        return {"improved": improved, **stats}
+
+    def _compact(self) -> None:
+        """Left-shift uncommitted placed operations, keeping every machine's sequence.
+
+        A window solved for its makespan leaves non-critical operations
+        wherever the solver put them; shifting them left gives later windows
+        (and the slack computation of the critical-path fixing) a compact
+        schedule. Moving earlier in sequence order never creates overlaps.
+        """
+        self._rebuild_busy()
+        machine_prev = {}
+        for slots in self.busy:
+            for (_, _, a), (_, _, b) in itertools.pairwise(slots):
+                machine_prev[b] = a
+        placed = np.flatnonzero(self.placed)
+        for o in placed[np.lexsort((placed, self.start[placed]))]:
+            o = int(o)
+            if self.committed[o]:
+                continue
+            first = o == self.instance.job_offsets[self.job_of[o]]
+            ready = int(self.instance.release[self.job_of[o]]) if first else self._end(o - 1)
+            if o in machine_prev:  # its current end stays valid: starts only move earlier
+                ready = max(ready, self._end(machine_prev[o]))
+            self.start[o] = min(int(self.start[o]), ready)
+        self._rebuild_busy()
+
+    def commit(self, items: Sequence[int]) -> None:
+        """Freeze operations (their placement no longer changes)."""
+        self.committed[np.asarray(items, dtype=np.int64)] = True
+
+    def solution(self) -> FJSPSolution:
+        """The current schedule of all operations."""
+        return FJSPSolution(machine=self.machine.copy(), start=self.start.copy())
+
+
+@method("fjsp", "rh", variants=("cp",))
+def rh_method(
+    instance: FJSPInstance,
+    variant: str,
+    *,
+    time_limit: float | None,
+    seed: int,
+    window: int = 80,
+    step: int = 30,
+    window_time_limit: float = 5.0,
+    stall_time: float | None = 2.0,
+    fixing: str = "none",
+    fix_k: int | None = None,
+    slack: float | None = None,
+    rule: str = "fifo-eet",
+    workers: int = 2,
+    sum_weight: int = 0,
+) -> Outcome:
+    """Rolling-horizon decomposition with CP-SAT windows (L-RHO without learning).
+
+    Windows of ``window`` operations, ``step`` committed per window, each
+    solved by CP-SAT for at most ``window_time_limit`` s (stopped after
+    ``stall_time`` s without improvement) with ``workers`` workers; the
+    initial order comes from dispatching rule ``rule`` (active builder).
+    ``fixing`` is one of none, first-k (``fix_k``), all-with-hint,
+    critical-path (``slack``, default the mean shortest processing time).
+    ``sum_weight`` adds that weight times the sum of end times to each
+    window's makespan objective (times the window size).
+    ``time_limit=None`` means no overall limit (the windows bound the time).
+    """
+    from schedforge.heuristics.dispatch import dispatch
+
+    initial = dispatch(instance, rule, builder="active")
+    adapter = FJSPWindowAdapter(instance, initial, workers=workers, sum_weight=sum_weight)
+    if slack is None:
+        slack = float(instance.min_duration.mean())
+    stats = rolling_horizon(
+        adapter,
+        window=window,
+        step=step,
+        window_time_limit=window_time_limit,
+        stall_time=stall_time,
+        fixing=fixing,
+        fix_k=fix_k,
+        slack=slack,
+        time_limit=time_limit,
+        seed=seed,
+    )
+    stats["nondeterministic"] = True  # window solves stop on the clock
+    return Outcome(solution=adapter.solution(), stats=stats)

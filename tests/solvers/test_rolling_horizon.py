@@ -1,0 +1,111 @@
+"""The generic rolling-horizon driver (with a recording adapter) and the FJSP rh:cp method."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import schedforge as sf
+from schedforge.problems.fjsp import validate
+from schedforge.solvers.rolling_horizon import FIXING, rolling_horizon
+
+
+class Recorder:
+    """A toy adapter: item i starts at time i; windows are recorded, nothing moves."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.admitted: list[int] = []
+        self.committed: list[int] = []
+        self.windows: list[tuple[list[int], list[int]]] = []
+
+    def order(self):
+        return list(range(self.n))
+
+    def admit(self, items):
+        self.admitted += list(items)
+
+    def starts(self, items):
+        return np.asarray(items, dtype=float)
+
+    def critical(self, items, slack):
+        return {i for i in items if i % 2 == 0}
+
+    def solve(self, free, held, *, time_limit, seed, stall_time):
+        assert time_limit > 0
+        self.windows.append((sorted(free), sorted(held)))
+        return {"improved": False}
+
+    def commit(self, items):
+        self.committed += list(items)
+
+
+@pytest.mark.parametrize("fixing", FIXING)
+def test_driver_windows_commits_and_fixing(fixing):
+    toy = Recorder(20)
+    stats = rolling_horizon(toy, window=8, step=3, window_time_limit=1.0, fixing=fixing, fix_k=2)
+    assert sorted(toy.committed) == list(range(20)) and sorted(toy.admitted) == list(range(20))
+    assert stats["windows"] == len(toy.windows) == 5  # 8, then 3 new per window until 20
+    first_free, first_held = toy.windows[0]
+    assert first_free == list(range(8)) and first_held == []
+    free, held = toy.windows[1]
+    overlap = list(range(3, 8))  # the previous window minus the 3 committed
+    assert sorted(free + held) == list(range(3, 11))
+    expected = {
+        "none": [],
+        "first-k": [3, 4],
+        "all-with-hint": overlap,
+        "critical-path": [3, 5, 7],  # odd items are "off the critical path"
+    }[fixing]
+    assert held == expected
+    assert stats["held_items"] == sum(len(h) for _, h in toy.windows)
+
+
+def test_driver_rejects_bad_options():
+    with pytest.raises(sf.InvalidOption, match="fixing must be one of"):
+        rolling_horizon(Recorder(3), window=2, step=1, window_time_limit=1, fixing="some")
+    with pytest.raises(sf.InvalidOption, match="step <= window"):
+        rolling_horizon(Recorder(3), window=2, step=3, window_time_limit=1)
+
+
+def test_driver_stops_on_the_overall_time_limit():
+    class Slow(Recorder):
+        def solve(self, free, held, *, time_limit, seed, stall_time):
+            import time
+
+            time.sleep(min(time_limit, 0.2))
+            return super().solve(
+                free, held, time_limit=time_limit, seed=seed, stall_time=stall_time
+            )
+
+    toy = Slow(100)
+    stats = rolling_horizon(toy, window=10, step=2, window_time_limit=1.0, time_limit=0.5)
+    assert stats["timed_out"] and sorted(toy.committed) == list(range(100))
+
+
+@pytest.mark.parametrize("fixing", FIXING)
+def test_rh_cp_gives_valid_schedules_for_every_fixing(fixing):
+    inst = sf.generate("fjsp", scheme="sd2", jobs=5, machines=3, operations_per_job=8, seed=1)
+    res = sf.solve(
+        inst,
+        "rh:cp",
+        seed=0,
+        window=15,
+        step=5,
+        window_time_limit=0.5,
+        stall_time=0.2,
+        fixing=fixing,
+    )
+    assert res.status.has_solution and validate(inst, res.solution) == []
+    assert res.stats["windows"] >= 6
+    if fixing == "all-with-hint":
+        assert res.stats["held_items"] > 0
+
+
+def test_rh_cp_improves_on_its_initial_rule_and_honours_time_limit():
+    inst = sf.generate("fjsp", scheme="sd2", jobs=8, machines=4, operations_per_job=10, seed=3)
+    rule = sf.solve(inst, "rule:fifo-eet")
+    res = sf.solve(inst, "rh:cp", seed=0, window=30, step=10, window_time_limit=1.0, fixing="none")
+    assert res.objective <= rule.objective
+    cut = sf.solve(inst, "rh:cp", time_limit=0.5, seed=0, window=20, step=2, window_time_limit=0.3)
+    assert validate(inst, cut.solution) == [] and cut.runtime < 3.0
