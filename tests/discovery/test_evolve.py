@@ -170,7 +170,7 @@ def _slow_answers(path, count):
     for k in range(count):
         code = (
             SIG
-            + "    s = 0.0\n    for i in range(40000):\n        s += 1.0\n"
+            + "    s = 0.0\n    for i in range(30000):\n        s += 1.0\n"
             + f"    return np.maximum(d, t + p * {1 + k / 50})\n"
         )
         lines.append(json.dumps({"response": code, "prompt_tokens": 10, "completion_tokens": 5}))
