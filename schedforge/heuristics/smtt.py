@@ -534,9 +534,11 @@ def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
     n = len(sequence)
     out = np.empty(n, dtype=np.int64)
     completion = np.empty(n, dtype=np.int64)
-    # Suffix sums over positions i..m of w·[late] and w·tardiness bound what
-    # moving one job to the end can save, so most candidates are skipped
-    # without the O(m) exact evaluation (the choice is unchanged).
+    # Prefix sums over positions of w·[late] and w·tardiness bound what moving
+    # one job to the end can save (``min(p_a·Σw, Σw·T)`` over the jobs after
+    # it), so most candidates are skipped without their O(m) exact
+    # evaluation; the choice is unchanged. Appending a job extends the sums
+    # in O(1); a move recomputes them from the moved position on.
     late_weight = np.zeros(n + 1, dtype=np.int64)
     late_cost = np.zeros(n + 1, dtype=np.int64)
     time = 0
@@ -545,20 +547,21 @@ def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
         out[m] = job
         time += processing[job]
         completion[m] = time
-        late_weight[m + 1] = 0
-        late_cost[m + 1] = 0
-        for k in range(m, -1, -1):
-            b = out[k]
-            tard = completion[k] - due[b]
-            late_weight[k] = late_weight[k + 1] + (weight[b] if tard > 0 else 0)
-            late_cost[k] = late_cost[k + 1] + (weight[b] * tard if tard > 0 else 0)
+        tard = time - due[job]
+        late_weight[m + 1] = late_weight[m] + (weight[job] if tard > 0 else 0)
+        late_cost[m + 1] = late_cost[m] + (weight[job] * tard if tard > 0 else 0)
+        if late_cost[m + 1] == late_cost[1]:
+            continue  # no late job after the first position: no move can help
         best_delta = 0
         best_i = -1
         for i in range(m):
             a = out[i]
             pa = processing[a]
             increase = weight[a] * (max(0, time - due[a]) - max(0, completion[i] - due[a]))
-            saving = min(pa * late_weight[i + 1], late_cost[i + 1])
+            saving = min(
+                pa * (late_weight[m + 1] - late_weight[i + 1]),
+                late_cost[m + 1] - late_cost[i + 1],
+            )
             if increase - saving >= best_delta:
                 continue
             delta = increase
@@ -577,6 +580,11 @@ def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
                 completion[k] = completion[k + 1] - processing[a]
             out[m] = a
             completion[m] = time
+            for k in range(best_i, m + 1):
+                b = out[k]
+                tard = completion[k] - due[b]
+                late_weight[k + 1] = late_weight[k] + (weight[b] if tard > 0 else 0)
+                late_cost[k + 1] = late_cost[k] + (weight[b] * tard if tard > 0 else 0)
     return out
 
 
