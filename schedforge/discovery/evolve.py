@@ -278,9 +278,11 @@ class Evolution:
 
     def _store_evaluation(self, cid: int, ev: Evaluation) -> None:
         if ev.network_isolated is not None and self._isolation is None:
-            # Record once per session whether the workers had a network namespace.
+            # Record once per session how the workers were isolated.
             self._isolation = ev.network_isolated
-            self.archive.set_meta("sandbox_network_isolated", ev.network_isolated)
+            self.archive.set_meta(
+                "sandbox", {"network_isolated": ev.network_isolated, "limits": ev.limits}
+            )
         self.archive.update_candidate(
             cid,
             status="evaluated",

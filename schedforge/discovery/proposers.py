@@ -138,6 +138,7 @@ class OpenAIProposer:
         self.temperature = temperature
         self.prices = prices or {}
         self.sleep = sleep
+        self._send_seed = True
         self._openai = openai
         # Our own retry loop, so that retries are counted and back-off is ours.
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
@@ -163,11 +164,12 @@ class OpenAIProposer:
         last_error = ""
         for attempt in range(self.max_retries + 1):
             try:
+                extra = {"seed": request.seed} if self._send_seed else {}
                 response = self.client.chat.completions.create(
                     model=self.model,
                     messages=messages,
                     temperature=self.temperature,
-                    seed=request.seed,
+                    **extra,
                 )
                 text, usage = _content_and_usage(response)
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
@@ -179,6 +181,13 @@ class OpenAIProposer:
                 last_error = _describe(exc)
                 if attempt < self.max_retries:
                     self.sleep(min(60.0, self.backoff * 2**attempt))
+                    continue
+                break
+            except openai.BadRequestError as exc:
+                last_error = _describe(exc)
+                if self._send_seed and "seed" in str(exc).lower():
+                    # Some OpenAI-compatible servers reject the seed parameter.
+                    self._send_seed = False
                     continue
                 break
             except openai.APIStatusError as exc:  # 4xx other than auth/429: not retryable

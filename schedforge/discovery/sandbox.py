@@ -614,11 +614,23 @@ def _worker_main() -> None:
             template.run_numba(probe, next(iter(sets.values()))[0])
     isolated = _isolate_network()
     memory = int(limits["memory_mb"]) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (_vm_size_bytes() + memory,) * 2)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-    stdout.write(json.dumps({"ready": True, "network_isolated": isolated}) + "\n")
+    applied = []
+    for name, value in (
+        ("RLIMIT_AS", _vm_size_bytes() + memory),
+        ("RLIMIT_FSIZE", 0),
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_NPROC", 0),
+    ):
+        # Linux has them all; elsewhere a missing one is reported, not fatal
+        # (the parent's wall-clock kill and the static check still apply).
+        limit = getattr(resource, name, None)
+        if limit is None or (name == "RLIMIT_AS" and value == memory):
+            continue
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(limit, (value, value))
+            applied.append(name)
+    ready = {"ready": True, "network_isolated": isolated, "limits": applied}
+    stdout.write(json.dumps(ready) + "\n")
     stdout.flush()
     while True:
         job = _read_message(stdin)
@@ -639,6 +651,7 @@ def _worker_main() -> None:
         except MemoryError:
             reply = {"verdict": "error", "message": "MemoryError: the memory limit was reached"}
         reply["network_isolated"] = isolated
+        reply["limits"] = applied
         try:
             text = json.dumps(reply)
         except (TypeError, ValueError) as exc:
@@ -689,6 +702,7 @@ class Evaluation:
     numba_error: str | None = None
     seconds: float = 0.0
     network_isolated: bool | None = None
+    limits: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -728,7 +742,9 @@ class _Worker:
         if ready is None:
             self.kill()
             raise RuntimeError("the sandbox worker failed to start")
-        self.network_isolated = bool(json.loads(ready).get("network_isolated"))
+        info = json.loads(ready)
+        self.network_isolated = bool(info.get("network_isolated"))
+        self.limits_applied = list(info.get("limits", []))
 
     def _send(self, blob: bytes) -> None:
         assert self.proc.stdin is not None
@@ -926,6 +942,7 @@ class SandboxPool:
             engine=str(reply.get("engine", "python")),
             numba_error=reply.get("numba_error"),
             network_isolated=reply.get("network_isolated"),
+            limits=list(reply.get("limits") or []),
         )
         if not evaluation.ok:
             return evaluation

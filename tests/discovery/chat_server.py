@@ -8,6 +8,7 @@ state beyond a per-model request counter:
 ``flaky429``   429 on the first call, then fine  ``error500``   always HTTP 500
 ``slow``       answers after 3 s                 ``denied``     HTTP 401
 ``counter``    fenced code whose constant is the request number (distinct candidates)
+``noseed``     HTTP 400 when the request carries a ``seed``, else like ``fenced``
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class ChatServer:
                 outer.calls[model] += 1
                 n = outer.calls[model]
                 error = {"error": {"message": "nope", "type": "x"}}
+                if model == "noseed" and "seed" in payload:
+                    bad = {"error": {"message": "Unrecognized request argument: seed"}}
+                    return self._send(400, json.dumps(bad).encode())
                 if model == "denied":
                     return self._send(401, json.dumps(error).encode())
                 if model == "error500":

@@ -79,6 +79,10 @@ def test_replay_loop_survives_hostile_candidates(tmp_path, smtt_template):
     assert verdicts["rejected"] == 2 and verdicts["invalid_output"] == 2
     assert verdicts["error"] == 1 and verdicts["cpu_limit"] + verdicts["timeout"] == 1
     assert all(c["message"] for c in proposed if c["verdict"] != "ok")
+    archive = Archive(tmp_path / "r" / "archive.sqlite")
+    sandbox = archive.get_meta("sandbox")
+    archive.close()
+    assert "RLIMIT_AS" in sandbox["limits"] and sandbox["network_isolated"] in (True, False)
     # The rejections are what the next generation's prompts show the model.
     evo = Evolution(tmp_path / "r")
     try:

@@ -96,6 +96,14 @@ def test_500_exhausts_retries(smtt_template, server):
     assert out.code is None and "HTTP 500" in out.error and len(sleeps) == 1
 
 
+def test_server_without_seed_support(smtt_template, server):
+    prop, _ = _proposer(smtt_template, server, "noseed")
+    first = prop.propose(_request(smtt_template))
+    second = prop.propose(_request(smtt_template))
+    assert first.code is not None and second.code is not None
+    assert server.calls["noseed"] == 3  # one rejected call, then no seed any more
+
+
 def test_slow_answer_times_out(smtt_template, server):
     prop, _ = _proposer(smtt_template, server, "slow", timeout=0.5, max_retries=0)
     out = prop.propose(_request(smtt_template))

@@ -205,6 +205,7 @@ def test_worker_has_no_network_and_no_environment(smtt_template, quick_sets, mon
             env = fh.read().decode()
         assert "OPENAI_API_KEY" not in env and "PATH=" not in env
         assert worker.network_isolated in (True, False)
+        assert {"RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NPROC"} <= set(worker.limits_applied)
     # The worker exits on its own when its parent goes away (stdin closed).
     proc = subprocess.Popen(
         [sys.executable, "-I", "-m", "schedforge.discovery.sandbox"],
