@@ -11,7 +11,7 @@ from schedforge.core.result import Outcome
 from schedforge.problems.smtt import SMTTInstance, SMTTSolution
 from schedforge.solvers.cp.runner import import_cp_model, run_cp_sat
 
-__all__ = ["build_model", "cp"]
+__all__ = ["build_model", "cp", "solve_from"]
 
 DEFAULT_TIME_LIMIT = 60.0
 
@@ -98,15 +98,50 @@ def cp(
     -------
     Outcome
     """
-    model, starts, tardiness = build_model(instance)
     stats: dict[str, Any] = {}
-    pairs = None
+    sequence = None
     if hint:
         from schedforge.solvers.exact.smtt_heuristic import heuristic_sequence
 
         limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
         sequence, info = heuristic_sequence(instance, time_limit=min(0.05 * limit, 0.5), seed=seed)
         stats.update(info)
+    outcome = solve_from(instance, sequence, time_limit=time_limit, seed=seed, workers=workers)
+    stats.update(outcome.stats)
+    return Outcome(
+        solution=outcome.solution, status=outcome.status, bound=outcome.bound, stats=stats
+    )
+
+
+def solve_from(
+    instance: SMTTInstance,
+    sequence: np.ndarray | None,
+    *,
+    time_limit: float | None,
+    seed: int,
+    workers: int,
+) -> Outcome:
+    """Solve the CP-SAT model, hinted with ``sequence`` when given.
+
+    The shared core of :func:`cp` and of the exact method's CP-SAT slice.
+
+    Parameters
+    ----------
+    instance
+        The instance.
+    sequence
+        A job sequence for the hint (start times and tardiness), or ``None``.
+    time_limit, seed, workers
+        As for :func:`cp`.
+
+    Returns
+    -------
+    Outcome
+        Status and bound mapped by :func:`~schedforge.solvers.cp.runner.run_cp_sat`.
+    """
+    model, starts, tardiness = build_model(instance)
+    pairs = None
+    if sequence is not None:
         completion = np.empty(instance.num_jobs, dtype=np.int64)
         completion[sequence] = np.cumsum(instance.processing[sequence])
         start_of = completion - instance.processing
@@ -124,13 +159,13 @@ def cp(
         hint=pairs,
         default_time_limit=DEFAULT_TIME_LIMIT,
     )
-    stats.update(run.stats)
+    stats = dict(run.stats)
     if not run.status.has_solution:
         return Outcome(status=run.status, stats=stats)
     start_values = np.array([run.value(s) for s in starts])
     # Ties cannot occur (no overlap, p >= 1); lexsort keeps it deterministic anyway.
-    sequence = np.lexsort((np.arange(instance.num_jobs), start_values))
+    found = np.lexsort((np.arange(instance.num_jobs), start_values))
     # An incumbent may idle; the sequence closes the gaps, which can only lower
     # the objective, so solve() evaluates it rather than trusting CP-SAT's value.
     stats["cp_objective"] = run.objective
-    return Outcome(solution=SMTTSolution(sequence), status=run.status, bound=run.bound, stats=stats)
+    return Outcome(solution=SMTTSolution(found), status=run.status, bound=run.bound, stats=stats)
