@@ -38,6 +38,9 @@ UNARY = {
     "sqrt": "np.sqrt(np.abs({a}))",
     "log": "np.log1p(np.abs({a}))",
     "square": "({a} * {a})",
+    "decay": "np.exp(-np.abs({a}))",
+    "amax": "np.max({a})",
+    "amean": "np.mean({a})",
 }
 MAX_DEPTH = 7
 
