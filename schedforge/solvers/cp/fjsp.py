@@ -201,7 +201,8 @@ def cp_method(
 
     ``time_limit=None`` means 60 s. Options: ``workers`` (CP-SAT workers,
     default 2) and ``hint`` (warm start from the best of a few dispatching
-    rules, whose makespan also bounds the horizon; default on).
+    rules; default on). The rules' makespan caps the horizon either way, and
+    is returned (``stats["fallback"]``) when CP-SAT finds nothing in time.
     """
     incumbent = _best_rule(instance)
     horizon = makespan(instance, incumbent.machine, incumbent.start)
@@ -212,7 +213,8 @@ def cp_method(
     if not run.status.has_solution:
         # The rule's schedule is feasible even when CP-SAT found nothing in time.
         status = Status.FEASIBLE if run.status is Status.NO_SOLUTION else run.status
-        return Outcome(solution=incumbent, status=status, bound=run.bound, stats=run.stats)
+        stats = {**run.stats, "fallback": "best rule"}
+        return Outcome(solution=incumbent, status=status, bound=run.bound, stats=stats)
     machine = np.zeros(instance.num_operations, dtype=np.int64)
     start = np.zeros(instance.num_operations, dtype=np.int64)
     built.read(run.solver, machine, start)
