@@ -199,11 +199,16 @@ def main(argv: list[str] | None = None) -> None:
             f"| best by train gap (candidate {by_train['id']}, train "
             f"{by_train['train_gap']:.3f} %) | {row[0]:.3f} | {row[1]:.3f} |"
         )
+        extra = ["", f"Best by train gap (candidate {by_train['id']}):", "", "```python"]
+        extra += [by_train["code"].rstrip(), "```"]
+    else:
+        extra = []
     for rule in ("edd", "mdd", "mddc", "psk"):
         lines.append(f"| rule:{rule} | {rule_gap(rule, 100):.3f} | {rule_gap(rule, 200):.3f} |")
     lines.append(
         f"| MDDC, Çetinkaya et al. (2025) | {PAPER_MDDC[100]:.2f} | {PAPER_MDDC[200]:.2f} |"
     )
+    lines += extra
     text = "\n".join(lines) + "\n"
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
