@@ -85,9 +85,9 @@ class Table:
         self.lines += ["", text]
         print(text, flush=True)
 
-    def write(self) -> None:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+    def write(self, path: Path = RESULTS) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
 
 
 def run_heuristic(table: Table, set_name: str, insts: list, spec: str, limit: str, **options):
@@ -212,13 +212,13 @@ def main(argv: list[str] | None = None) -> None:
                     )
             if "ga" not in skip:
                 run_heuristic(table, set_name, insts, "ga", budget, schedules=budget)
-        table.write()
+        table.write(args.out)
     if "cp" not in skip:
         for set_name in args.cp_sets.split(","):
             insts = load(set_name, args.cp_limit)
             for seconds in (float(s) for s in args.cp_times.split(",")):
                 run_cp(table, set_name, insts, seconds, args.workers)
-                table.write()
+                table.write(args.out)
     if "speed" not in skip:
         j120 = load("j120", 60)
         decode, sample = sgs_throughput(j120)
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         "CPM on j120; best published metaheuristics 33.6 % (1,000) and 32.2 % (5,000); "
         "CP-SAT in the PyJobShop study (900 s, 8 cores) 31.4 %."
     )
-    table.write()
+    table.write(args.out)
 
 
 if __name__ == "__main__":

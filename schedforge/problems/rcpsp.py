@@ -575,7 +575,9 @@ def validate(instance: RCPSPInstance, solution: RCPSPSolution) -> list[str]:
                 + (f" (lag {lag})" if lag else "")
             )
     for a, b in instance.disjunctive.tolist():
-        if start[a] < finish[b] and start[b] < finish[a]:
+        # A zero-duration activity is an instant: it overlaps nothing.
+        busy = instance.duration[a] > 0 and instance.duration[b] > 0
+        if busy and start[a] < finish[b] and start[b] < finish[a]:
             out.append(
                 f"disjunctive pair {a}, {b} overlaps: [{start[a]}, {finish[a]}) and "
                 f"[{start[b]}, {finish[b]})"

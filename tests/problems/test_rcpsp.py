@@ -92,7 +92,11 @@ def brute_force(inst: RCPSPInstance, limit: int | None = None) -> int | None:
             high = min(high, int(inst.deadline[j]) - d)
         for t in range(low, high + 1):
             if any(
-                start[p] >= 0 and start[p] < t + d and t < start[p] + inst.duration[p] and d > 0
+                start[p] >= 0
+                and d > 0
+                and inst.duration[p] > 0
+                and start[p] < t + d
+                and t < start[p] + inst.duration[p]
                 for p in partners[j]
             ):
                 continue
@@ -187,6 +191,9 @@ def test_builder_and_validate_each_constraint():
     for message, start in problems.items():
         found = validate(inst, RCPSPSolution(start))
         assert any(message in text for text in found), (message, found)
+    # Zero-duration activities are instants and overlap nothing.
+    point = RCPSPInstance(duration=[0, 3], demand=[[1], [1]], capacity=[1], disjunctive=[[0, 1]])
+    assert validate(point, RCPSPSolution([1, 0])) == []
     with pytest.raises(sf.InvalidInstance, match="unknown resource 3"):
         b2 = RCPSPBuilder()
         b2.add_activity(1, {3: 1})
