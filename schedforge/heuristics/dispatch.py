@@ -65,12 +65,14 @@ from numba import njit
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
-from schedforge.problems.fjsp import FJSPInstance, FJSPSolution
+from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, makespan
 
 __all__ = [
     "BUILDERS",
     "MACHINE_RULES",
     "OPERATION_RULES",
+    "RULES",
+    "best_rule_schedule",
     "builtin_priority",
     "compile_dispatcher",
     "dispatch",
@@ -367,6 +369,26 @@ def dispatch(
 
 
 RULES = tuple(f"{o}-{m}" for o in OPERATION_RULES for m in MACHINE_RULES)
+
+
+def best_rule_schedule(
+    instance: FJSPInstance,
+    rules: tuple[str, ...] = ("mwkr-eet", "mor-eet", "fifo-eet", "lwkr-spt"),
+    builders: tuple[str, ...] = ("active", "non-delay"),
+) -> FJSPSolution:
+    """The schedule of smallest makespan over a few rules and builders.
+
+    A cheap, robust start for search methods (warm start, horizon, initial
+    solution); the first one found wins ties.
+    """
+    best = None
+    for rule in rules:
+        for builder in builders:
+            solution = dispatch(instance, rule, builder=builder)
+            value = makespan(instance, solution.machine, solution.start)
+            if best is None or value < best[0]:
+                best = (value, solution)
+    return best[1]
 
 
 @method("fjsp", "rule", variants=RULES)

@@ -35,6 +35,7 @@ from numba import njit
 
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
+from schedforge.heuristics.dispatch import best_rule_schedule
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound
 
 __all__ = ["evaluate", "tabu_search", "tabu_search_kernel"]
@@ -387,12 +388,6 @@ def tabu_search_kernel(
     return best, done
 
 
-def _initial(instance: FJSPInstance) -> FJSPSolution:
-    from schedforge.solvers.cp.fjsp import _best_rule
-
-    return _best_rule(instance)
-
-
 def tabu_search(
     instance: FJSPInstance,
     initial: FJSPSolution,
@@ -501,7 +496,7 @@ def ls_method(
     Option ``restart_after``: iterations without improvement before a
     perturbed restart from the best schedule.
     """
-    initial = _initial(instance)
+    initial = best_rule_schedule(instance)
     solution, stats = tabu_search(
         instance,
         initial,

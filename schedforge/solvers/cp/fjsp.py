@@ -174,20 +174,6 @@ def build_model(
     return built
 
 
-def _best_rule(instance: FJSPInstance) -> FJSPSolution:
-    """The best of a few dispatching rules: the hint and the horizon."""
-    from schedforge.heuristics.dispatch import dispatch
-
-    best = None
-    for rule in ("mwkr-eet", "mor-eet", "fifo-eet", "lwkr-spt"):
-        for builder in ("active", "non-delay"):
-            sol = dispatch(instance, rule, builder=builder)
-            value = makespan(instance, sol.machine, sol.start)
-            if best is None or value < best[0]:
-                best = (value, sol)
-    return best[1]
-
-
 @method("fjsp", "cp", exact=True)
 def cp_method(
     instance: FJSPInstance,
@@ -204,7 +190,9 @@ def cp_method(
     rules; default on). The rules' makespan caps the horizon either way, and
     is returned (``stats["fallback"]``) when CP-SAT finds nothing in time.
     """
-    incumbent = _best_rule(instance)
+    from schedforge.heuristics.dispatch import best_rule_schedule
+
+    incumbent = best_rule_schedule(instance)
     horizon = makespan(instance, incumbent.machine, incumbent.start)
     built = build_model(instance, horizon=horizon)
     built.model.add(built.cmax >= lower_bound(instance))
