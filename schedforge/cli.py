@@ -264,7 +264,7 @@ def bench(
     from schedforge.bench.grid import MethodSpec, parse_seeds
     from schedforge.bench.progress import RichProgress
     from schedforge.bench.storage import Store
-    from schedforge.bench.summary import failures, summarize, to_rich
+    from schedforge.bench.summary import failures, summarize, to_rich, with_gaps
 
     if list_suites:
         _print_suites()
@@ -308,6 +308,9 @@ def bench(
     with Store(outcome.database) as store:
         rows = [row for row in store.runs() if row["key"] in outcome.keys]
     console.print(to_rich(summarize(rows)))
+    sources = sorted({r["reference_source"] for r in with_gaps(rows) if r["reference_source"]})
+    if sources:
+        console.print(f"gap reference: {'; '.join(sources)}", highlight=False)
     failed = failures(rows, limit=5)
     for row in failed:
         console.print(
