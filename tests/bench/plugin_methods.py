@@ -53,3 +53,15 @@ def bench_sleep(instance, *, time_limit, seed, seconds: float = 0.5):
     """Sleeps ``seconds``, then returns the EDD sequence."""
     time.sleep(seconds)
     return bench_ok(instance, time_limit=time_limit, seed=seed)
+
+
+@method("smtt", "bench-spawn-hang")
+def bench_spawn_hang(instance, *, time_limit, seed, pidfile: str = ""):
+    """Starts a child process (as CBC would), records its pid, then hangs."""
+    import subprocess
+    from pathlib import Path
+
+    child = subprocess.Popen(["sleep", "120"])
+    Path(pidfile).write_text(str(child.pid))
+    while True:
+        time.sleep(1)

@@ -211,3 +211,71 @@ def test_warmup_runs_are_not_timed_but_are_bounded(instance_dir, plugin, tmp_pat
     assert rows["bench-ok"]["status"] in ("OPTIMAL", "FEASIBLE")
     assert rows["bench-hang"]["status"] == "TIMEOUT"
     assert "warm-up" in rows["bench-hang"]["message"]
+
+
+def test_a_timeout_kills_the_solver_subprocesses_too(instance_dir, plugin, tmp_path):
+    pidfile = tmp_path / "child.pid"
+    config = _config(instance_dir, plugin, tmp_path, [f"bench-spawn-hang?pidfile={pidfile}"])
+    config.instances = [str(instance_dir / "i0.json")]
+    config.jobs = 1
+    run_batch(config)
+    with Store(tmp_path) as store:
+        assert [r["status"] for r in store.runs()] == ["TIMEOUT"]
+    child = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_workers_die_with_a_killed_parent(instance_dir, plugin, tmp_path):
+    """kill -9 of ``schedforge bench``: no worker is left running its method."""
+    command = [
+        sys.executable,
+        "-m",
+        "schedforge.cli",
+        "bench",
+        str(instance_dir),
+        "-m",
+        "bench-hang",
+        "-t",
+        "60",
+        "-j",
+        "2",
+        "--no-warmup",
+        "--plugin",
+        plugin,
+        "-o",
+        str(tmp_path),
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.monotonic() + 30
+    while len(workers) < 2 and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.1)
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)]
+    with Store(tmp_path) as store:
+        assert store.count() == 0  # nothing finished, nothing half-written
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == parent and b"schedforge.bench.worker" in cmdline:
+                found.append(int(entry.name))
+    return found
