@@ -195,8 +195,9 @@ def expand_instances(args: Sequence[str | Path]) -> list[BenchInstance]:
     Directories are searched recursively for files a reader recognises
     (unrecognised files are skipped, so a directory may hold README files);
     a file named explicitly must be readable. The same instance named twice
-    is kept once; two different instances with the same name are an error,
-    because results are reported by name.
+    is kept once; different instances with the same name are renamed after
+    their folders (``edata/la01``, ``rdata/la01``), because results are
+    reported by name.
 
     Raises
     ------
@@ -243,17 +244,45 @@ def _read(path: Path, *, strict: bool) -> Iterable[BenchInstance]:
 
 
 def _deduplicate(found: list[BenchInstance]) -> list[BenchInstance]:
-    by_name: dict[str, BenchInstance] = {}
+    """Keep each instance once; give different instances that share a name distinct names.
+
+    Results are reported by name, so Hurink's ``edata/la01.fjs`` and
+    ``rdata/la01.fjs`` (both named ``la01`` by the reader) become
+    ``edata/la01`` and ``rdata/la01``: the shortest tail of their folders
+    that tells them apart.
+    """
+    groups: dict[str, list[BenchInstance]] = {}
     for item in found:
-        seen = by_name.get(item.name)
-        if seen is None:
-            by_name[item.name] = item
-        elif seen.hash != item.hash:
-            raise SchedforgeError(
-                f"two different instances are named {item.name!r} ({seen.source} and "
-                f"{item.source}); rename one, results are reported by instance name"
-            )
-    return list(by_name.values())
+        group = groups.setdefault(item.name, [])
+        if all(seen.hash != item.hash for seen in group):
+            group.append(item)
+    result: list[BenchInstance] = []
+    taken = {name for name, group in groups.items() if len(group) == 1}
+    for name, group in groups.items():
+        if len(group) == 1:
+            result.append(group[0])
+            continue
+        labels = _distinct_labels(name, [Path(item.source).parent.parts for item in group])
+        for item, label in zip(group, labels, strict=True):
+            if label in taken:
+                raise SchedforgeError(
+                    f"cannot give {item.source} a unique instance name ({label!r} is taken)"
+                )
+            taken.add(label)
+            renamed = item.instance.replace(name=label)
+            result.append(BenchInstance(renamed, item.source, item.hash))
+    return result
+
+
+def _distinct_labels(name: str, folders: list[tuple[str, ...]]) -> list[str]:
+    """``folder/.../name`` with the fewest trailing folders that makes every label unique."""
+    deepest = max(len(parts) for parts in folders)
+    for depth in range(1, deepest + 1):
+        labels = ["/".join([*parts[-depth:], name]) for parts in folders]
+        if len(set(labels)) == len(labels):
+            return labels
+    # Same file (or same folders): number them in reading order.
+    return [f"{name}#{k}" for k in range(1, len(folders) + 1)]
 
 
 def parse_seeds(text: str | Sequence[int]) -> list[int]:

@@ -83,11 +83,24 @@ def test_a_multi_instance_file_yields_every_instance():
     assert found[0].name == "wt40_001"
 
 
-def test_two_different_instances_with_one_name_are_refused(tmp_path):
-    sf.write(sf.generate("smtt", jobs=5, seed=1, name="same"), tmp_path / "a.json")
-    sf.write(sf.generate("smtt", jobs=5, seed=2, name="same"), tmp_path / "b.json")
-    with pytest.raises(sf.SchedforgeError, match="two different instances are named 'same'"):
-        expand_instances([tmp_path])
+def test_different_instances_with_one_name_are_told_apart(tmp_path):
+    for folder, seed in (("edata", 1), ("rdata", 2)):
+        (tmp_path / "set" / folder).mkdir(parents=True)
+        sf.write(
+            sf.generate("smtt", jobs=5, seed=seed, name="la01"),
+            tmp_path / "set" / folder / "la01.json",
+        )
+    sf.write(sf.generate("smtt", jobs=5, seed=3, name="other"), tmp_path / "set" / "other.json")
+    found = expand_instances([tmp_path / "set"])
+    assert sorted(i.name for i in found) == ["edata/la01", "other", "rdata/la01"]
+    # The same content under another name or folder stays one instance.
+    sf.write(sf.generate("smtt", jobs=5, seed=1, name="la01"), tmp_path / "copy.json")
+    assert len(expand_instances([tmp_path / "set", tmp_path / "copy.json"])) == 3
+    # Two different instances in one file are numbered.
+    sf.write(
+        [sf.generate("smtt", jobs=5, seed=s, name="twin") for s in (4, 5)], tmp_path / "t.jsonl"
+    )
+    assert sorted(i.name for i in expand_instances([tmp_path / "t.jsonl"])) == ["twin#1", "twin#2"]
 
 
 def test_grid_checks_methods_and_keys_are_stable(instance_dir):
