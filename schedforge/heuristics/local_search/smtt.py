@@ -61,6 +61,7 @@ from schedforge.problems.smtt import SMTTInstance, SMTTSolution, lower_bound
 __all__ = ["DEFAULT_STALL", "improve", "local_search", "sequence_cost"]
 
 DEFAULT_STALL = 500
+_RESTART = 100  # kicks without a new best before a restart from the best
 # Entry kernels carry explicit signatures: they compile (or load from the
 # cache) when the module is imported, so a first solve() does not spend its
 # time limit compiling.
@@ -286,12 +287,14 @@ def _below(rng, m):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _kick(seq, rng):  # pragma: no cover - compiled
+def _kick(seq, rng, big):  # pragma: no cover - compiled
+    """2-4 random swaps at most ``max(2, n/5)`` apart, or ``3 + n/10`` anywhere if ``big``."""
     n = len(seq)
     if n < 2:
         return
-    span = max(2, n // 5)
-    for _ in range(2 + _below(rng, 3)):
+    span = n if big else max(2, n // 5)
+    swaps = 3 + n // 10 if big else 2 + _below(rng, 3)
+    for _ in range(swaps):
         i = _below(rng, n - 1)
         j = min(n - 1, i + 1 + _below(rng, span))
         tmp = seq[i]
@@ -313,8 +316,11 @@ def _ils_chunk(
     for _ in range(kicks):
         if costs[1] <= bound or (stall >= 0 and counters[1] >= stall):
             return True
-        trial[:] = current
-        _kick(trial, rng)
+        # Every RESTART kicks without a new best, restart from the best with
+        # a big kick and accept whatever local optimum it leads to.
+        big = counters[1] > 0 and counters[1] % _RESTART == 0
+        trial[:] = best if big else current
+        _kick(trial, rng, big)
         cost, _ = local_search(processing, due, weight, trial, bound, -1)
         counters[0] += 1
         if cost < costs[1]:
@@ -323,7 +329,7 @@ def _ils_chunk(
             counters[1] = 0
         else:
             counters[1] += 1
-        if cost <= costs[0]:
+        if big or cost <= costs[0]:
             current[:] = trial
             costs[0] = cost
     return costs[1] <= bound or (stall >= 0 and counters[1] >= stall)
