@@ -15,7 +15,10 @@ Methods registered here
     ``ls`` local optimum, repeat *kick* (2 to 4 random swaps of jobs at most
     ``max(2, n/5)`` positions apart, drawn from a seeded generator) and
     local search (the same rounds), accepting the new local optimum when it
-    is not worse than the current one. It stops after ``stall`` kicks in a
+    is not worse than the current one; after every 100 kicks in a row
+    without a new best it restarts from the best with a big kick
+    (``3 + n/10`` swaps anywhere) and accepts that local optimum whatever
+    its cost. It stops after ``stall`` kicks in a
     row that did not improve the best sequence (option, default
     :data:`DEFAULT_STALL`; ``None`` means "until the time limit"), at
     ``time_limit``, or as soon as the best sequence meets the lower bound
