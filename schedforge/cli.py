@@ -142,7 +142,12 @@ def list_methods(
         get_problem(name)
         for entry in method_entries(name):
             specs = entry.specs()
-            shown = ", ".join(specs) if len(specs) <= 8 else f"{entry.name}:<{len(specs)} variants>"
+            if not specs:  # a dynamic family with no member yet (no exported heuristic)
+                shown = f"{entry.name}:<none yet>"
+            elif len(specs) <= 8:
+                shown = ", ".join(specs)
+            else:
+                shown = f"{entry.name}:<{len(specs)} variants>"
             opts = ", ".join(f"{k}={v!r}" for k, v in entry.options.items())
             table.add_row(name, shown, "yes" if entry.exact else "", opts, entry.summary)
     console.print(table)
