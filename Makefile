@@ -14,13 +14,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev,jobshop,parquet]"
 	touch $(STAMP)
 
-# 8 SMTT methods × the 15 bundled smtt-demo instances, 0.5 s each, 2 workers
+# 8 SMTT methods × the 15 bundled smtt-demo instances, 0.5 s each (a run that
+# hangs is killed 2 s later), 2 workers
 # (single-threaded CP-SAT so 2 jobs fit 2 cores). A second run resumes: nothing
 # left to do, same table. `schedforge report .demo-run` then writes the report.
 demo: $(STAMP)
 	$(BIN)/schedforge bench suite:smtt-demo --method rule:edd --method rule:atc --method rule:mddc \
 		--method ls:mddc --method ils:mddc --method exact --method "cp?workers=1" --method mip:highs \
-		--time-limit 0.5 --jobs 2 --out .demo-run
+		--time-limit 0.5 --grace 2 --jobs 2 --out .demo-run
 
 test: $(STAMP)
 	$(BIN)/ruff check schedforge tests benchmarks
