@@ -159,3 +159,15 @@ def test_retry_failed_runs_them_again(small_batch, instance_dir, plugin):
     assert (outcome.skipped, outcome.done, outcome.failed) == (0, 6, 6)
     with Store(small_batch) as store:
         assert store.count() == 18
+
+
+def test_performance_profile_counts_unsolved_runs_as_never_within_tau():
+    from schedforge.plot import gap_vs_time, performance_profile
+
+    fig = performance_profile({"a": [0.0, 0.1, None, None], "b": [0.0, 0.0, 0.0, 0.2]})
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    a, b = lines["a"].get_ydata(), lines["b"].get_ydata()
+    assert a[0] == 0.25 and max(a) == 0.5  # one run at gap 0, two never solved
+    assert b[0] == 0.75 and max(b) == 1.0
+    fig = gap_vs_time({"a": [(0.1, 0.0), (0.3, 0.2)]})
+    assert fig.axes[0].get_xscale() == "log"
