@@ -149,8 +149,7 @@ def run_batch(
     tables = [load_reference(spec) for spec in config.references]
     refs = {item.name: reference_for(item.instance, item.source, tables) for item in instances}
 
-    out = Path(config.out)
-    store = Store(out)
+    store = Store(Path(config.out))
     outcome = BatchOutcome(store.path, planned=len(tasks), skipped=0, keys={t.key for t in tasks})
     try:
         store.add_instances(
@@ -168,7 +167,11 @@ def run_batch(
                 outcome.warnings.append(message)
                 if warn is not None:
                     warn(message)
+        if tables:
+            # A reference table given now also applies to runs stored earlier.
+            _restamp_references(store, tasks, refs)
         if not todo:
+            _export(store, config.export)
             return outcome
         by_key = {t.key: t for t in todo}
         batch = store.begin_batch(command, config.executor, len(tasks), outcome.skipped)
@@ -192,7 +195,7 @@ def run_batch(
         }
         state = "failed"
         progress.begin(len(todo), outcome.skipped)
-        log = open_log(out / "workers.log") if config.executor == "local" else None
+        log = open_log(store.path.parent / "workers.log") if config.executor == "local" else None
         try:
             if config.executor == "local":
                 executor: Any = LocalExecutor(config.jobs, log=log, **slot_options)
@@ -209,11 +212,32 @@ def run_batch(
             if log is not None:
                 log.close()
             store.end_batch(batch, outcome.done, state)
-        for path in config.export:
-            store.export(path)
+        _export(store, config.export)
         return outcome
     finally:
         store.close()
+
+
+def _export(store: Store, paths: list[Path]) -> None:
+    for path in paths:
+        store.export(path)
+
+
+def _restamp_references(
+    store: Store, tasks: list[Task], refs: dict[str, tuple[float | None, str | None]]
+) -> None:
+    """Store the current reference (and gap) on the grid's runs stored earlier."""
+    keys = {t.key for t in tasks}
+    updates = []
+    for row in store.runs():
+        value, source = refs.get(row["instance"], (None, None))
+        if value is None or row["key"] not in keys:
+            continue
+        solved = row["status"] in ("OPTIMAL", "FEASIBLE")
+        updates.append(
+            (value, source, gap(row["objective"], value) if solved else None, row["key"])
+        )
+    store.set_references(updates)
 
 
 def _absolute(plugin: str) -> str:

@@ -177,6 +177,16 @@ class Store:
                 values,
             )
 
+    def set_references(
+        self, updates: Iterable[tuple[float, str | None, float | None, str]]
+    ) -> None:
+        """Set ``(reference, reference_source, gap)`` of runs by key (one transaction)."""
+        with self.conn:
+            self.conn.executemany(
+                "UPDATE runs SET reference = ?, reference_source = ?, gap = ? WHERE key = ?",
+                list(updates),
+            )
+
     def delete_failed(self, keys: Iterable[str]) -> int:
         """Delete the ``ERROR``/``TIMEOUT`` rows among ``keys`` (to run them again)."""
         keys = list(keys)

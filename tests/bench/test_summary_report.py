@@ -171,3 +171,29 @@ def test_performance_profile_counts_unsolved_runs_as_never_within_tau():
     assert b[0] == 0.75 and max(b) == 1.0
     fig = gap_vs_time({"a": [(0.1, 0.0), (0.3, 0.2)]})
     assert fig.axes[0].get_xscale() == "log"
+
+
+def test_a_reference_table_given_later_applies_to_stored_runs(instance_dir, tmp_path):
+    config = BenchConfig(
+        instances=[str(instance_dir / "i0.json")],
+        methods=[MethodSpec.parse("rule:edd")],
+        time_limit=1.0,
+        out=tmp_path,
+        warmup=False,
+    )
+    run_batch(config)
+    with Store(tmp_path) as store:
+        (row,) = store.runs()
+    assert row["reference"] is None
+    table = tmp_path / "ref.csv"
+    assert row["objective"] > 0
+    table.write_text(f"instance,optimum\n{row['instance']},{row['objective'] / 2}\n")
+    again = run_batch(
+        dataclasses.replace(config, references=[str(table)], export=[tmp_path / "a.csv"])
+    )
+    assert again.done == 0 and (tmp_path / "a.csv").exists()
+    with Store(tmp_path) as store:
+        (row,) = store.runs()
+    assert row["reference"] == row["objective"] / 2
+    assert row["reference_source"] == "ref.csv:optimum"
+    assert row["gap"] == pytest.approx(0.5)
