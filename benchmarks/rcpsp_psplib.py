@@ -68,9 +68,10 @@ class Table:
             f"Command: `{command}`",
             "",
             "Deviation: j30 from the optimum, j120 from the critical-path bound (CPM), "
-            "mean over instances, in %. `cp`: proven optimal count and deviation from "
-            "the best known upper bound (bounds.csv `ub`). One process, one core per run, "
-            "on a shared 2-core machine (times are noisy).",
+            "mean over instances, in %. Column 'optimal / proven': heuristics, instances "
+            "where the makespan equals the known optimum; `cp`, instances proven optimal, "
+            "and its deviation is from the best known upper bound (bounds.csv `ub`). "
+            "One process, one core per run, on a shared 2-core machine (times are noisy).",
             "",
             "| set | method | limit | n | mean dev % | optimal / proven | mean time s | failed |",
             "|---|---|---|---|---|---|---|---|",
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budgets", default="1000,5000")
     parser.add_argument("--sets", default="j30,j120")
     parser.add_argument("--sample-rules", default="lft", help="comma list or 'all'")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results file (markdown)")
     parser.add_argument(
         "--skip", default="", help="comma list of parts to skip: rules,sample,ga,cp,speed"
     )

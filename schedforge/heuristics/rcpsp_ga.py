@@ -4,7 +4,9 @@ Individuals are precedence-feasible activity lists decoded by the serial
 SGS (:mod:`schedforge.heuristics.sgs`), so every side constraint holds. The
 initial population comes from regret-based LFT sampling; two-point
 crossover and adjacent-swap mutation keep lists precedence-feasible;
-survival keeps the best ``population`` of parents and children (ranking).
+survival keeps the best ``population`` of parents and children (ranking),
+distinct schedules before copies (copies of one schedule otherwise take over
+the population once justification makes children coincide).
 Each decoded child is improved by forward-backward justification, and its
 list is replaced by the start order of the improved schedule (Lamarckian,
 as in Valls, Ballestín & Quintanilla 2005). The budget counts schedules the
@@ -183,21 +185,36 @@ def ga_generation(pop, fitness, starts, budget, rate, do_justify, decode_args, j
             improved_order,
         )
         used += spent
-    # Ranking survival over parents and children; children first among equals.
+    # Ranking survival over parents and children, children first among equals;
+    # copies of a kept schedule wait until no distinct one is left (justified
+    # children often coincide, and copies would shrink the population).
     all_fit = np.concatenate((child_fit, fitness))
-    keep = np.argsort(all_fit, kind="mergesort")[:size]
+    order = np.argsort(all_fit, kind="mergesort")
     new_pop = np.empty_like(pop)
     new_starts = np.empty_like(starts)
     new_fit = np.empty_like(fitness)
-    for i in range(size):
-        k = keep[i]
-        if k < count:
-            new_pop[i] = children[k]
-            new_starts[i] = child_starts[k]
-        else:
-            new_pop[i] = pop[k - count]
-            new_starts[i] = starts[k - count]
-        new_fit[i] = all_fit[k]
+    chosen = np.zeros(order.shape[0], dtype=np.bool_)
+    filled = 0
+    for unique_only in (True, False):
+        for k in order:
+            if filled == size:
+                break
+            if chosen[k]:
+                continue
+            cand = child_starts[k] if k < count else starts[k - count]
+            if unique_only:
+                copy = False
+                for i in range(filled):
+                    if new_fit[i] == all_fit[k] and np.array_equal(new_starts[i], cand):
+                        copy = True
+                        break
+                if copy:
+                    continue
+            chosen[k] = True
+            new_pop[filled] = children[k] if k < count else pop[k - count]
+            new_starts[filled] = cand
+            new_fit[filled] = all_fit[k]
+            filled += 1
     pop[:] = new_pop
     starts[:] = new_starts
     fitness[:] = new_fit
