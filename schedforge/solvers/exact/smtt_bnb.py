@@ -67,6 +67,8 @@ import numpy as np
 from numba import njit, objmode, types
 from numba.typed import Dict
 
+from schedforge.core.errors import SolverError
+
 __all__ = ["BnBResult", "solve_unweighted"]
 
 # Layout of the int64 state vector shared by the kernels.
@@ -78,8 +80,17 @@ EDD_ORDER, SPT_ORDER, HEURISTIC = -1, -2, -3
 MEMO_MIN_JOBS = 3  # subproblems of 1-2 jobs are cheaper to solve than to hash
 BIG = np.int64(1) << 62
 
-_KEY = types.UniTuple(types.int64, 3)
-_VALUE = types.UniTuple(types.int64, 2)
+# Memo entries are packed to save memory (about 80 bytes each in a numba
+# typed dict): the key is the set's two Zobrist hashes with the start time
+# folded into the second by an odd multiplier (a bijection on 64-bit
+# integers, so equal sets at different times never share a key); the value is
+# ``optimum * CODE_SPAN + code - HEURISTIC``.
+_KEY = types.UniTuple(types.int64, 2)
+_VALUE = types.int64
+TIME_MIX = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15, odd
+CODE_SPAN = np.int64(1) << 16
+MAX_JOBS = int(CODE_SPAN) + HEURISTIC - 1
+MAX_VALUE = np.int64(1) << 46
 
 
 @njit(cache=True)
@@ -245,11 +256,11 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
     use_memo = m >= MEMO_MIN_JOBS
     if use_memo:
         h1, h2 = _hash(jobs, z1, z2)
-        key = (h1, h2, t)
+        key = (h1, h2 ^ (t * TIME_MIX))
         if key in memo:
             state[MEMO_HITS] += 1
             hit = memo[key]
-            return hit[0], True, hit[1]
+            return hit // CODE_SPAN, True, hit % CODE_SPAN + HEURISTIC
     s = 0
     for i in range(1, m):
         if lrank[jobs[i]] > lrank[jobs[s]]:
@@ -306,7 +317,7 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
         return max(bound, min(node_lb, best)), False, EDD_ORDER
     if use_memo and best_code != HEURISTIC:
         if len(memo) < memo_limit:
-            memo[key] = (best, best_code)
+            memo[key] = best * CODE_SPAN + (best_code - HEURISTIC)
         else:
             state[MEMO_FULL] = 1
     return best, True, best_code
@@ -393,10 +404,22 @@ def solve_unweighted(
     Returns
     -------
     BnBResult
+
+    Raises
+    ------
+    SolverError
+        More than ``MAX_JOBS`` jobs or tardiness values beyond 2^46 (the memo
+        packs values and positions into one 64-bit integer).
     """
     n = len(processing)
     p_orig = np.asarray(processing, dtype=np.int64)
     d_orig = np.asarray(due, dtype=np.int64)
+    worst = int(np.maximum(0, int(p_orig.sum()) - d_orig).sum())
+    if n > MAX_JOBS or worst >= MAX_VALUE:
+        raise SolverError(
+            f"the branch and bound packs values below 2^46 and at most {MAX_JOBS} jobs; "
+            f"this instance has {n} jobs and tardiness up to {worst}"
+        )
     ids = np.arange(n)
     edd = np.lexsort((ids, p_orig, d_orig))  # by d, then p, then index
     p = np.ascontiguousarray(p_orig[edd])
