@@ -164,7 +164,8 @@ def performance_profile(
     fig, ax = plt.subplots(figsize=(7, 4.2))
     finite = [100 * g for values in gaps.values() for g in values if g is not None]
     top = max([*finite, 1.0]) * 1.05
-    for method, values in gaps.items():
+    styles = ("-", "--", "-.", ":")
+    for k, (method, values) in enumerate(gaps.items()):
         if not values:
             continue
         solved = sorted(max(0.0, 100 * g) for g in values if g is not None)
@@ -172,7 +173,8 @@ def performance_profile(
         ys = [0.0, *[(k + 1) / len(values) for k in range(len(solved))], len(solved) / len(values)]
         if solved and solved[0] == 0.0:
             ys[0] = sum(g == 0.0 for g in solved) / len(values)
-        ax.step(xs, ys, where="post", label=method)
+        # Varying dashes keep methods that coincide (all at gap 0) visible.
+        ax.step(xs, ys, where="post", label=method, linestyle=styles[k % 4], linewidth=1.6)
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlim(0, top)
     ax.set_ylim(0, 1.02)
