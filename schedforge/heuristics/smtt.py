@@ -119,6 +119,7 @@ from schedforge.problems.smtt import SMTTInstance, SMTTSolution
 
 __all__ = [
     "BASE_RULES",
+    "DEFAULT_ATC_K",
     "RULES",
     "STATE_JOBS",
     "STATE_LEFT",
