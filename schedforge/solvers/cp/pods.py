@@ -638,7 +638,7 @@ def cp(
     window = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
     deadline = start + window
     # Kept free for disaggregation and checks, and for CP-SAT's overshoot on a busy machine.
-    safety = SAFETY + min(0.13 * window, 0.5)
+    safety = SAFETY + min(0.2 * window, 0.5)
     inst = instance
     num_tiers = len(inst.tiers)
     classes = pod_classes(inst)
