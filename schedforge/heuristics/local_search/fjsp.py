@@ -14,8 +14,8 @@ Each iteration extracts one critical path, splits it into critical blocks
   moves of Mastrolilli & Gambardella 2000).
 
 The best move that is not tabu (or that beats the best schedule found:
-aspiration) is applied; the moved operation becomes tabu for a random
-tenure. After a stretch without improvement the search restarts from the
+aspiration) is applied; its reverse (the swapped pair in the old order, or
+the operation back on its old machine) becomes tabu for a random tenure. After a stretch without improvement the search restarts from the
 best schedule with a few random reassignments.
 
 References
@@ -193,7 +193,8 @@ def tabu_search_kernel(
     best_alt,
     best_seq,
     best_len,
-    tabu_until,
+    tabu_arc,
+    tabu_machine,
     iteration,
     iterations,
     target,
@@ -243,7 +244,9 @@ def tabu_search_kernel(
     cmax = evaluate(dur, job_prev, job_next, release_of, mach, seq, seq_len, head, tail, topo)
     last_gain = last_gain_box[0]
     done = 0
-    tenure_lo = 2 + n // (10 * num_machines)
+    # Tenure around 10 + n/m, as is usual for job-shop tabu search (Nowicki &
+    # Smutnicki 1996 use a fixed list of 8; longer lists suit flexible moves).
+    tenure_lo = 5 + n // (2 * num_machines)
     for _ in range(iterations):
         if best <= target:
             break
@@ -289,7 +292,8 @@ def tabu_search_kernel(
                     seq[m, k + 1] = v
                     if value < 0:
                         continue
-                    allowed = tabu_until[v] <= it or value < best
+                    # Tabu: putting v before u again after u-before-v was undone.
+                    allowed = tabu_arc[v, u] <= it or value < best
                     if allowed and (
                         value < move_value or (value == move_value and np.random.random() < 0.5)
                     ):
@@ -324,7 +328,7 @@ def tabu_search_kernel(
                 _undo_reassign(durations, alt, mach, dur, seq, seq_len, o, a_old, m_old, k_old)
                 if value < 0:
                     continue
-                allowed = tabu_until[o] <= it or value < best
+                allowed = tabu_machine[o, machines[a]] <= it or value < best
                 if allowed and (
                     value < move_value or (value == move_value and np.random.random() < 0.5)
                 ):
@@ -335,12 +339,13 @@ def tabu_search_kernel(
             k = _position(seq, m, move_a, seq_len)
             seq[m, k] = move_b
             seq[m, k + 1] = move_a
-            tabu_until[move_b] = it + tenure
+            tabu_arc[move_a, move_b] = it + tenure  # forbid restoring move_a before move_b
         elif move_kind == 1:
+            m_from = mach[move_a]
             _reassign(
                 op_offsets, machines, durations, alt, mach, dur, seq, seq_len, head, move_a, move_b
             )
-            tabu_until[move_a] = it + tenure
+            tabu_machine[move_a, m_from] = it + tenure  # forbid moving back
         if move_kind >= 0:
             cmax = evaluate(
                 dur, job_prev, job_next, release_of, mach, seq, seq_len, head, tail, topo
@@ -382,7 +387,8 @@ def tabu_search_kernel(
             cmax = evaluate(
                 dur, job_prev, job_next, release_of, mach, seq, seq_len, head, tail, topo
             )
-            tabu_until[:] = 0
+            tabu_arc[:, :] = 0
+            tabu_machine[:, :] = 0
             last_gain = it
     last_gain_box[0] = last_gain
     return best, done
@@ -425,7 +431,9 @@ def tabu_search(
     job_next[instance.job_offsets[1:] - 1] = -1
     release_of = np.ascontiguousarray(instance.release[job_of], dtype=np.int64)
     best_alt, best_seq, best_len = alt.copy(), seq.copy(), seq_len.copy()
-    tabu_until = np.zeros(n, dtype=np.int64)
+    # Attribute-based tabu lists: machine order pairs and (operation, machine).
+    tabu_arc = np.zeros((n, n), dtype=np.int64)
+    tabu_machine = np.zeros((n, instance.num_machines), dtype=np.int64)
     target = lower_bound(instance)
     last_gain_box = np.zeros(1, dtype=np.int64)
     done = chunks = 0
@@ -448,7 +456,8 @@ def tabu_search(
             best_alt,
             best_seq,
             best_len,
-            tabu_until,
+            tabu_arc,
+            tabu_machine,
             done,
             min(chunk, iterations - done),
             target,
