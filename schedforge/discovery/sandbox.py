@@ -65,6 +65,10 @@ from schedforge.discovery.templates import CandidateError, EvalSet, Template, ge
 
 #: Largest accepted candidate, in characters.
 MAX_CODE_CHARS = 20_000
+# Deeply nested source makes CPython 3.11's parser raise RecursionError and
+# can leave it in a state where later parses fail with "AST constructor
+# recursion depth mismatch"; a cheap scan keeps such code away from ast.parse.
+MAX_NESTING = 60
 #: Largest accepted syntax tree, in nodes.
 MAX_NODES = 3_000
 
@@ -249,6 +253,18 @@ class CandidateRejected(Exception):
 # Static check
 
 
+def _bracket_depth(code: str) -> int:
+    """Deepest nesting of (), [] and {} in ``code`` (strings are not special-cased)."""
+    depth = deepest = 0
+    for char in code:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
+
+
 def _strip_tolerated_imports(tree: ast.Module) -> None:
     body = []
     for node in tree.body:
@@ -343,11 +359,16 @@ def check_code(code: str, template: Template) -> ast.Module:
         raise CandidateRejected(
             f"the code is {len(code)} characters; the limit is {MAX_CODE_CHARS}"
         )
+    nesting = _bracket_depth(code)
+    if nesting > MAX_NESTING:
+        raise CandidateRejected(
+            f"brackets nest {nesting} deep; the limit is {MAX_NESTING} (simplify the expression)"
+        )
     try:
         tree = ast.parse(code, mode="exec")
     except SyntaxError as exc:
         raise CandidateRejected(f"syntax error: {exc.msg} (line {exc.lineno})") from None
-    except (RecursionError, MemoryError, ValueError) as exc:
+    except (RecursionError, MemoryError, ValueError, SystemError) as exc:
         raise CandidateRejected(f"cannot parse: {type(exc).__name__}") from None
     _strip_tolerated_imports(tree)
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
@@ -452,7 +473,7 @@ def normalised_hash(code: str, template: Template | None = None) -> str:
                 if isinstance(node, ast.FunctionDef):
                     keep |= {a.arg for a in node.args.args} | {node.name}
         text = ast.unparse(_Renamer(keep).visit(tree))
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
+    except (SyntaxError, RecursionError, MemoryError, ValueError, SystemError):
         text = code
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -465,7 +486,11 @@ def load_function(code: str, template: Template) -> Callable[..., Any]:
     """
     tree = check_code(code, template)
     namespace: dict[str, Any] = {"__builtins__": dict(SAFE_BUILTINS), "np": np, "math": math}
-    exec(compile(tree, "<candidate>", "exec"), namespace)  # checked by the allow-list above
+    try:
+        code_object = compile(tree, "<candidate>", "exec")
+    except (RecursionError, MemoryError, SystemError) as exc:  # see MAX_NESTING
+        raise CandidateRejected(f"cannot compile: {type(exc).__name__}") from None
+    exec(code_object, namespace)  # checked by the allow-list above
     return namespace[template.function_name]
 
 

@@ -48,6 +48,7 @@ STATIC_REJECTS = {
     "private_attr": (SIG + "    return d._data\n", "_data"),
     "numpy_random": (SIG + "    return np.random.rand(len(p))\n", "np.random"),
     "assign_np": (SIG + "    np = 1\n    return d\n", "assign"),
+    "deep_nesting": (SIG + "    return " + "(" * 5000 + "d" + ")" * 5000 + "\n", "nest"),
 }
 
 
@@ -57,6 +58,15 @@ def test_static_check_rejects(name, smtt_template):
     with pytest.raises(CandidateRejected, match=None) as info:
         check_code(code, smtt_template)
     assert fragment.lower() in str(info.value).lower()
+
+
+def test_parser_still_works_after_a_deeply_nested_candidate(smtt_template):
+    for _ in range(3):  # CPython 3.11 could be left unable to parse after such input
+        with pytest.raises(CandidateRejected):
+            check_code(
+                SIG + "    return " + "-" * 4000 + "(" * 200 + "d" + ")" * 200, smtt_template
+            )
+        check_code(SIG + "    return d * 1.0\n", smtt_template)
 
 
 def test_tolerated_imports_and_seeds_pass(smtt_template):
