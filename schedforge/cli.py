@@ -567,7 +567,11 @@ def heuristics_export(
 def main() -> None:
     """Console entry point: run the app, turning library errors into one line."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # Without standalone mode Typer returns (not raises) the exit code of
+        # an interrupted command (130 on Ctrl-C); pass it on.
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except SchedforgeError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
