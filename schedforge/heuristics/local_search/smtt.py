@@ -36,7 +36,9 @@ pairwise swaps of positions ``(i, j)`` whose intervals ``[i, j]`` do not
 overlap (independent swaps): ``F(j) = min(F(j−1) + c_j, min_i F(i−1) +
 c(i, j))`` where ``c(i, j)`` is the cost of positions ``i..j`` after swapping
 the jobs at ``i`` and ``j`` (the jobs in between shift by ``p_j − p_i``).
-It needs O(n³) time per step. An insertion descent evaluates all moves of
+It needs O(n³) time per step in the worst case; a bound from prefix sums
+of the current late costs skips most swaps without evaluating the jobs
+between them. An insertion descent evaluates all moves of
 one job in O(n) by accumulating the shift of the jobs it passes.
 
 References
