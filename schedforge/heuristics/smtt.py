@@ -535,6 +535,10 @@ def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
     n = len(sequence)
     out = np.empty(n, dtype=np.int64)
     completion = np.empty(n, dtype=np.int64)
+    # Per position: the job's weight and tardiness, contiguous so that the
+    # exact evaluation is a branch-free loop the compiler can vectorise.
+    pos_weight = np.zeros(n, dtype=np.int64)
+    pos_tard = np.zeros(n, dtype=np.int64)
     # Prefix sums over positions of w·[late] and w·tardiness bound what moving
     # one job to the end can save (``min(p_a·Σw, Σw·T)`` over the jobs after
     # it), so most candidates are skipped without their O(m) exact
@@ -548,9 +552,11 @@ def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
         out[m] = job
         time += processing[job]
         completion[m] = time
-        tard = time - due[job]
+        tard = max(0, time - due[job])
+        pos_weight[m] = weight[job]
+        pos_tard[m] = tard
         late_weight[m + 1] = late_weight[m] + (weight[job] if tard > 0 else 0)
-        late_cost[m + 1] = late_cost[m] + (weight[job] * tard if tard > 0 else 0)
+        late_cost[m + 1] = late_cost[m] + weight[job] * tard
         if late_cost[m + 1] == late_cost[1]:
             continue  # no late job after the first position: no move can help
         best_delta = 0
@@ -558,19 +564,17 @@ def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
         for i in range(m):
             a = out[i]
             pa = processing[a]
-            increase = weight[a] * (max(0, time - due[a]) - max(0, completion[i] - due[a]))
+            increase = weight[a] * (max(0, time - due[a]) - pos_tard[i])
             saving = min(
                 pa * (late_weight[m + 1] - late_weight[i + 1]),
                 late_cost[m + 1] - late_cost[i + 1],
             )
             if increase - saving >= best_delta:
                 continue
-            delta = increase
+            saved = 0
             for k in range(i + 1, m + 1):
-                b = out[k]
-                ck = completion[k]
-                if ck > due[b]:
-                    delta -= weight[b] * min(pa, ck - due[b])
+                saved += pos_weight[k] * min(pa, pos_tard[k])
+            delta = increase - saved
             if delta < best_delta:
                 best_delta = delta
                 best_i = i
@@ -583,9 +587,11 @@ def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
             completion[m] = time
             for k in range(best_i, m + 1):
                 b = out[k]
-                tard = completion[k] - due[b]
+                tard = max(0, completion[k] - due[b])
+                pos_weight[k] = weight[b]
+                pos_tard[k] = tard
                 late_weight[k + 1] = late_weight[k] + (weight[b] if tard > 0 else 0)
-                late_cost[k + 1] = late_cost[k] + (weight[b] * tard if tard > 0 else 0)
+                late_cost[k + 1] = late_cost[k] + weight[b] * tard
     return out
 
 
