@@ -443,7 +443,6 @@ def _improve(
             )
             chunk = max(1, int(budget / per_kick))
         current = best
-        cost = int(costs[1])
         stats["kicks"] = int(counters[0])
     stats["stopped"] = stopped
     if stopped == "time_limit":
