@@ -168,8 +168,19 @@ def validate(instance: SMTTInstance, solution: SMTTSolution) -> list[str]:
 
 
 def completion_times(instance: SMTTInstance, sequence: Sequence[int]) -> np.ndarray:
-    """Completion time of each job (indexed by job) for a sequence without idle time."""
+    """Completion time of each job (indexed by job) for a complete sequence without idle time.
+
+    Raises
+    ------
+    ValueError
+        When ``sequence`` does not hold every job (validate it first).
+    """
     seq = np.asarray(sequence, dtype=np.int64)
+    if len(seq) != instance.num_jobs:
+        raise ValueError(
+            f"a sequence of {len(seq)} jobs for an instance of {instance.num_jobs}; "
+            "completion times need a complete sequence"
+        )
     completion = np.empty(instance.num_jobs, dtype=np.int64)
     completion[seq] = np.cumsum(instance.processing[seq])
     return completion
