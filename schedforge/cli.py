@@ -18,7 +18,7 @@ from rich.table import Table
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import generate as generate_instance
 from schedforge.core.io import read_all, write
-from schedforge.core.registry import get_problem, method_entries, problems
+from schedforge.core.registry import get_problem, method_entries, parse_value, problems
 from schedforge.core.solve import solve as solve_instance
 
 app = typer.Typer(
@@ -30,21 +30,6 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-
-
-def parse_value(text: str) -> Any:
-    """Turn a command-line option value into int, float, bool or str."""
-    lowered = text.lower()
-    if lowered in ("true", "yes", "on"):
-        return True
-    if lowered in ("false", "no", "off"):
-        return False
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:

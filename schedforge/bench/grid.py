@@ -25,22 +25,7 @@ from urllib.parse import parse_qsl
 
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import read_all
-from schedforge.core.registry import check_options, get_problem, resolve
-
-
-def parse_value(text: str) -> Any:
-    """Turn an option value written as text into ``bool``, ``int``, ``float`` or ``str``."""
-    lowered = text.lower()
-    if lowered in ("true", "yes", "on"):
-        return True
-    if lowered in ("false", "no", "off"):
-        return False
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+from schedforge.core.registry import check_options, get_problem, parse_value, resolve
 
 
 @dataclass(frozen=True)

@@ -294,6 +294,22 @@ def resolve(problem: str, spec: str) -> tuple[Method, str | None]:
     return entry, variant
 
 
+def parse_value(text: str) -> Any:
+    """Turn an option value written as text (CLI, method-spec query, TOML string)
+    into ``bool``, ``int``, ``float`` or ``str``."""
+    lowered = text.lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def check_options(entry: Method, spec: str, options: dict[str, Any]) -> None:
     """Raise :class:`InvalidOption` for option names the method does not accept."""
     unknown = sorted(set(options) - set(entry.options))
