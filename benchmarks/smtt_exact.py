@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             options = {"workers": 1} if method == "cp" else {}
             results = run(subset, method, args.compare_limit, **options)
             s = summary(results, subset)
-            gap = "—" if s["gap"] is None else f"{s['gap']:.2f}"
+            gap = "—" if s["gap"] is None else f"{s['gap']:.3f}"
             lines.append(
                 f"| `{method}` | {s['proven']}/{s['count']} | {s['hits']}/{s['count']} | "
                 f"{gap} (over {s['solved']} with a solution) | {s['mean']:.2f} |"

@@ -123,7 +123,11 @@ def exact(
             stats={"algorithm": "subset-dp"},
         )
 
-    from schedforge.solvers.exact.smtt_heuristic import heuristic_sequence, sequence_cost
+    from schedforge.solvers.exact.smtt_heuristic import (
+        heuristic_sequence,
+        polish,
+        sequence_cost,
+    )
 
     if start_time_limit is not None:
         ls_time = start_time_limit
@@ -162,8 +166,8 @@ def exact(
         if not proven and ls_time == 0:
             left = deadline - time.perf_counter()
             if left > 0:
-                start, info = heuristic_sequence(instance, time_limit=left, seed=seed)
-                stats["start_cost_after_search"] = info["start_cost"]
+                start, _ = polish(instance, start, time_limit=left, seed=seed)
+                stats["start_cost_after_search"] = sequence_cost(instance, start)
     else:
         from schedforge.solvers.cp.smtt import solve_from
         from schedforge.solvers.exact.smtt_wdp import solve_weighted

@@ -34,11 +34,13 @@ table keyed by two 64-bit Zobrist hashes of the set plus the start time, so
 it is solved once. The table is capped (``memo_limit`` entries); when the cap
 is reached the search goes on, still exact, without storing more.
 
-The time limit is checked every 1,024 nodes. Once it has passed, every open
-subproblem returns its lower bound instead of its optimum and every node
-returns the minimum over its candidate positions of their bounds: a valid
-lower bound of the instance, since the rules keep at least one optimal
-sequence among the candidates.
+The clock is read every million job-steps of work (a few milliseconds).
+Once the time limit has passed, every open subproblem returns its lower
+bound instead of its optimum and every node returns the larger of its own
+bound and the minimum over its candidate positions of their bounds (their
+values when solved; the longest job's tardiness, plus the parts' bounds at
+the root, when left open): a valid lower bound of the instance, since the
+rules keep at least one optimal sequence among the candidates.
 
 References
 ----------
@@ -60,6 +62,7 @@ search trees. Computers & Operations Research 128, 105171.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -72,8 +75,15 @@ from schedforge.core.errors import SolverError
 __all__ = ["BnBResult", "solve_unweighted"]
 
 # Layout of the int64 state vector shared by the kernels.
-NODES, ABORT, MEMO_FULL, MEMO_HITS, PRUNED = 0, 1, 2, 3, 4
-STATE_SIZE = 5
+NODES, ABORT, MEMO_FULL, MEMO_HITS, PRUNED, WORK, NEXT_CHECK = 0, 1, 2, 3, 4, 5, 6
+STATE_SIZE = 7
+# The clock is read after about this many job-steps of work (a few ms): node
+# counts alone would let one node of a 20,000-job instance overrun the limit.
+CHECK_EVERY = 1 << 20
+# At the root, bounds of every open candidate's parts are computed when out of
+# time only if that costs fewer job-steps than this.
+ROOT_BOUND_WORK = 50_000_000
+STACK_PER_JOB = 16 << 10  # bytes of thread stack per job (a numba frame is 1-3 KB)
 # Codes returned for closed subproblems (a branching position is >= 0);
 # HEURISTIC: only the caller's upper-bound sequence reaches the value (root only).
 EDD_ORDER, SPT_ORDER, HEURISTIC = -1, -2, -3
@@ -132,6 +142,16 @@ def _edd_tardiness(jobs, t, p, d):
         if c > d[jobs[i]]:
             tard += c - d[jobs[i]]
     return tard
+
+
+@njit(cache=True)
+def _tick(state, work, deadline):
+    """Count ``work`` job-steps; read the clock now and then; set ABORT when late."""
+    state[WORK] += work
+    if state[WORK] >= state[NEXT_CHECK]:
+        state[NEXT_CHECK] = state[WORK] + CHECK_EVERY
+        if _now() > deadline:
+            state[ABORT] = 1
 
 
 @njit(cache=True)
@@ -241,8 +261,7 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
     if m == 1:
         return max(np.int64(0), t + p[jobs[0]] - d[jobs[0]]), True, EDD_ORDER
     state[NODES] += 1
-    if (state[NODES] & 1023) == 0 and _now() > deadline:
-        state[ABORT] = 1
+    _tick(state, m, deadline)
     edd_tard = _edd_tardiness(jobs, t, p, d)
     if edd_tard == 0:
         return np.int64(0), True, EDD_ORDER
@@ -274,27 +293,37 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
         best_code = HEURISTIC
     best_exact = True
     node_lb = BIG  # min over candidates of their value or bound
-    for idx in range(cands.shape[0]):
+    prefix = np.empty(m, dtype=np.int64)  # prefix[r]: work of EDD positions 0..r
+    acc = t
+    for i in range(m):
+        acc += p[jobs[i]]
+        prefix[i] = acc
+    n_cands = cands.shape[0]
+    for idx in range(n_cands):
         r = cands[idx]
-        left, left_spt, right, right_spt = _split(jobs, spt, s, r)
-        c_k = t + p[k]
-        for i in range(left.shape[0]):
-            c_k += p[left[i]]
+        c_k = prefix[r]  # k completes after EDD jobs 0..r (itself included, s <= r)
         late_k = max(np.int64(0), c_k - d[k])
-        cand_lb = late_k
-        if root_ub < BIG or state[ABORT]:
-            # Bounds of the parts: worth their sorts at the root (against the
-            # heuristic) and once out of time (for the returned bound).
-            if left.shape[0] > 1:
+        _tick(state, m, deadline)
+        if state[ABORT]:
+            # Out of time: this candidate stays open. Its bound is k's own
+            # tardiness, plus its parts' bounds at the root when affordable.
+            best_exact = False
+            cand_lb = late_k
+            if root_ub < BIG and m * n_cands <= ROOT_BOUND_WORK:
+                left, left_spt, right, right_spt = _split(jobs, spt, s, r)
                 cand_lb += _spt_bound(left, left_spt, t, p, d)[0]
-            if right.shape[0] > 1:
                 cand_lb += _spt_bound(right, right_spt, c_k, p, d)[0]
-        if cand_lb >= best:
-            state[PRUNED] += 1
             node_lb = min(node_lb, cand_lb)
             continue
-        if state[ABORT]:
-            best_exact = False  # out of time: this candidate is left open
+        left, left_spt, right, right_spt = _split(jobs, spt, s, r)
+        cand_lb = late_k
+        if root_ub < BIG:
+            # At the root the parts' bounds are worth their cost: they prune
+            # candidates against the heuristic's value.
+            cand_lb += _spt_bound(left, left_spt, t, p, d)[0]
+            cand_lb += _spt_bound(right, right_spt, c_k, p, d)[0]
+        if cand_lb >= best:
+            state[PRUNED] += 1
             node_lb = min(node_lb, cand_lb)
             continue
         v_left, e_left, _ = _solve(
@@ -436,15 +465,35 @@ def solve_unweighted(
     state = np.zeros(STATE_SIZE, dtype=np.int64)
     jobs = np.arange(n, dtype=np.int64)
     spt = order.astype(np.int64)
-    value, exact, code = _solve(
-        jobs, spt, 0, p, d, rank, z1, z2, memo, state, deadline, memo_limit, upper_bound
-    )
-    sequence = None
-    if exact and code != HEURISTIC:
-        state[ABORT] = 0  # rebuilding replays solved subproblems; the clock no longer matters
-        out = np.empty(n, dtype=np.int64)
-        _build(jobs, spt, 0, p, d, rank, z1, z2, memo, state, memo_limit, out, 0)
-        sequence = edd[out]
+    found: dict[str, object] = {}
+
+    def search() -> None:
+        try:
+            found["root"] = _solve(
+                jobs, spt, 0, p, d, rank, z1, z2, memo, state, deadline, memo_limit, upper_bound
+            )
+            if found["root"][1] and found["root"][2] != HEURISTIC:
+                state[ABORT] = 0  # rebuilding replays solved subproblems; the clock is past
+                out = np.empty(n, dtype=np.int64)
+                _build(jobs, spt, 0, p, d, rank, z1, z2, memo, state, memo_limit, out, 0)
+                found["sequence"] = edd[out]
+        except BaseException as exc:  # handed to the calling thread
+            found["error"] = exc
+
+    # The recursion is as deep as the instance is long (a few KB a level):
+    # run it on a thread with a stack to match, not on the 8 MB main stack.
+    previous = threading.stack_size()
+    threading.stack_size(max(32 << 20, n * STACK_PER_JOB))
+    try:
+        worker = threading.Thread(target=search, name="smtt-branch-and-memorize")
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    if "error" in found:
+        raise found["error"]
+    value, exact, _ = found["root"]
+    sequence = found.get("sequence")
     return BnBResult(
         value=int(value),
         exact=bool(exact),

@@ -17,11 +17,15 @@ import numpy as np
 from schedforge.core.errors import SchedforgeError
 from schedforge.problems.smtt import SMTTInstance
 
-__all__ = ["heuristic_sequence", "sequence_cost"]
+__all__ = ["ILS_MAX_JOBS", "heuristic_sequence", "polish", "sequence_cost"]
 
 # Rules tried (Çetinkaya et al. 2025 rank the augmented MDDC first on the
 # unweighted sets; ATC and WSPT serve the weighted ones). A name the rules
 # module does not offer is skipped.
+# Above this size the library's local search can overrun its time limit by
+# far (one dynasearch pass is quadratic): the rules' best sequence is used as is.
+ILS_MAX_JOBS = 2000
+
 _RULES = ("aug-mddc", "mddc", "mdd", "psk", "aug-atc", "atc", "wspt", "edd")
 
 
@@ -92,6 +96,37 @@ def _improve(instance: SMTTInstance, sequence: np.ndarray, time_limit: float, se
     return np.asarray(better, dtype=np.int64)
 
 
+def polish(
+    instance: SMTTInstance, sequence: np.ndarray, *, time_limit: float, seed: int
+) -> tuple[np.ndarray, str | None]:
+    """Iterated local search from ``sequence`` (the library's, when present).
+
+    Returns the improved sequence (or ``sequence`` itself when there is
+    nothing to do: no time, zero cost, more than ``ILS_MAX_JOBS`` jobs, no
+    local-search module) and an error text when the local search failed.
+
+    Raises
+    ------
+    SchedforgeError
+        The local search returned something that is not a permutation.
+    """
+    if (
+        time_limit <= 0
+        or instance.num_jobs > ILS_MAX_JOBS
+        or sequence_cost(instance, sequence) == 0
+    ):
+        return sequence, None
+    try:
+        improved = _improve(instance, sequence, time_limit, seed)
+    except Exception as exc:  # a start heuristic must not sink an exact method
+        return sequence, f"{type(exc).__name__}: {exc}"
+    if not np.array_equal(np.sort(improved), np.arange(instance.num_jobs)):
+        raise SchedforgeError("local search returned a sequence that is not a permutation")
+    if sequence_cost(instance, improved) < sequence_cost(instance, sequence):
+        return np.asarray(improved, dtype=np.int64), None
+    return sequence, None
+
+
 def heuristic_sequence(
     instance: SMTTInstance, *, time_limit: float = 0.2, seed: int = 0
 ) -> tuple[np.ndarray, dict[str, object]]:
@@ -102,7 +137,8 @@ def heuristic_sequence(
     instance
         The instance.
     time_limit
-        Seconds for the local search (the rules themselves take microseconds).
+        Seconds for the local search (the rules themselves take microseconds
+        to milliseconds); no local search above ``ILS_MAX_JOBS`` jobs.
     seed
         Seed of the local search.
 
@@ -113,10 +149,10 @@ def heuristic_sequence(
         "start_time": seconds}``.
     """
     start = time.perf_counter()
-    error = None
+    error: str | None = None
     try:
         candidates = _library_rules(instance)
-    except Exception as exc:  # a start heuristic must not sink an exact method
+    except Exception as exc:  # as in polish()
         candidates, error = None, f"{type(exc).__name__}: {exc}"
     source = "rules"
     if candidates is None:
@@ -125,16 +161,12 @@ def heuristic_sequence(
     costs = [sequence_cost(instance, s) for s in candidates]
     best = candidates[int(np.argmin(costs))]
     best_cost = min(costs)
-    if best_cost > 0 and time_limit > 0 and error is None:
-        try:
-            improved = _improve(instance, best, time_limit, seed)
-        except Exception as exc:
-            improved, error = best, f"{type(exc).__name__}: {exc}"
-        if not np.array_equal(np.sort(improved), np.arange(instance.num_jobs)):
-            raise SchedforgeError("local search returned a sequence that is not a permutation")
-        improved_cost = sequence_cost(instance, improved)
-        if improved_cost < best_cost:
-            best, best_cost = improved, improved_cost
+    if error is None:
+        polished, polish_error = polish(instance, best, time_limit=time_limit, seed=seed)
+        error = polish_error
+        polished_cost = sequence_cost(instance, polished)
+        if polished_cost < best_cost:
+            best, best_cost = polished, polished_cost
             source += "+ils"
     info = {
         "start": source,
