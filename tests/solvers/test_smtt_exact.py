@@ -157,6 +157,18 @@ def test_unweighted_time_limit_gives_feasible_and_valid_bound():
     assert result.bound <= 1_257_329 <= result.objective
 
 
+def test_deep_recursion_on_large_instance_is_safe():
+    # Longest job first in EDD order at every level: the decomposition nests
+    # about one level per job. 6,000 levels overflowed the 8 MB main stack
+    # before the search moved to its own thread.
+    n = 6000
+    instance = SMTTInstance(processing=np.arange(n, 0, -1) + 10, due=np.arange(n) * 5)
+    result = sf.solve(instance, "exact", time_limit=4.0)
+    assert result.status is Status.FEASIBLE
+    assert result.bound is not None and result.bound <= result.objective
+    assert result.stats["nodes"] > 1000, "the search never left the root"
+
+
 def test_weighted_time_limit_gives_feasible_and_valid_bound():
     (instance,) = _orlib(40, [1])
     result = sf.solve(instance, "exact", time_limit=0.2)

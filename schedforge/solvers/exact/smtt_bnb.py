@@ -80,8 +80,9 @@ STATE_SIZE = 7
 # The clock is read after about this many job-steps of work (a few ms): node
 # counts alone would let one node of a 20,000-job instance overrun the limit.
 CHECK_EVERY = 1 << 20
-# At the root, bounds of every open candidate's parts are computed when out of
-# time only if that costs fewer job-steps than this.
+# At the root, the bounds of every candidate's parts (for pruning against the
+# heuristic, or for the returned bound when out of time) are computed only if
+# that costs fewer job-steps than this.
 ROOT_BOUND_WORK = 50_000_000
 STACK_PER_JOB = 16 << 10  # bytes of thread stack per job (a numba frame is 1-3 KB)
 # Codes returned for closed subproblems (a branching position is >= 0);
@@ -317,9 +318,9 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
             continue
         left, left_spt, right, right_spt = _split(jobs, spt, s, r)
         cand_lb = late_k
-        if root_ub < BIG:
-            # At the root the parts' bounds are worth their cost: they prune
-            # candidates against the heuristic's value.
+        if root_ub < BIG and m * n_cands <= ROOT_BOUND_WORK:
+            # At the root the parts' bounds are worth their cost (unless the
+            # instance is huge): they prune candidates against the heuristic.
             cand_lb += _spt_bound(left, left_spt, t, p, d)[0]
             cand_lb += _spt_bound(right, right_spt, c_k, p, d)[0]
         if cand_lb >= best:
