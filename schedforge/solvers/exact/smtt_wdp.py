@@ -144,10 +144,12 @@ def precedences(processing: np.ndarray, due: np.ndarray, weight: np.ndarray) -> 
 
 
 @njit(cache=True)
-def _rest_bound(mask, t, p, d, w, spt, edd, wspt, work):
+def _rest_bound(mask, t, p, d, w, spt, edd, wspt, work, succ_mask):
     """Lower bound of the jobs outside ``mask`` scheduled from time ``t``.
 
-    The largest of: each job alone (``Σ w_j max(0, t + p_j − d_j)``); the
+    The largest of: each job alone (``Σ w_j max(0, t + p_j − d_j)``), with
+    the job that may come last (no successor outside ``mask``) charged for
+    ending at ``t + Σ p`` — the cheapest such swap; the
     SPT/EDD pairing bound times the least weight; and the Lagrangian bound
     with multipliers ``w_j`` on a set ``L`` and 0 elsewhere,
     ``Σ_{j∈L} w_j (C_j − d_j)`` with ``L`` in WSPT order from ``t`` — a valid
@@ -159,14 +161,25 @@ def _rest_bound(mask, t, p, d, w, spt, edd, wspt, work):
     n = p.shape[0]
     single = 0
     w_min = BIG
+    end = t
     for j in range(n):
         if not (mask >> j) & 1:
+            end += p[j]
             late = t + p[j] - d[j]
             if late > 0:
                 single += w[j] * late
             if w[j] < w_min:
                 w_min = w[j]
-    best = single
+    # The last job ends at ``end``: swap its single-job term for its real one,
+    # taking the cheapest job that may come last (no successor left).
+    extra = BIG
+    for j in range(n):
+        if not (mask >> j) & 1 and (succ_mask[j] & ~mask) == 0:
+            own = w[j] * max(0, t + p[j] - d[j])
+            last = w[j] * max(0, end - d[j])
+            if last - own < extra:
+                extra = last - own
+    best = single + (extra if extra < BIG else 0)
     if w_min == BIG:
         return best
     if w_min > 0:
@@ -208,7 +221,7 @@ def _rest_bound(mask, t, p, d, w, spt, edd, wspt, work):
 
 
 @njit(cache=True)
-def _dp(p, d, w, pred_mask, upper, deadline, state_limit):
+def _dp(p, d, w, pred_mask, succ_mask, upper, deadline, state_limit):
     """Layered DP; returns (value, exact, sequence or empty, layers, states, cap_hit)."""
     n = p.shape[0]
     spt = np.argsort(p, kind="mergesort")
@@ -228,7 +241,7 @@ def _dp(p, d, w, pred_mask, upper, deadline, state_limit):
     lasts = [np.full(1, -1, dtype=np.int64)]
     times = [np.zeros(1, dtype=np.int64)]
     stored = 1
-    bound = _rest_bound(np.int64(0), np.int64(0), p, d, w, spt, edd, wspt, work)
+    bound = _rest_bound(np.int64(0), np.int64(0), p, d, w, spt, edd, wspt, work, succ_mask)
     for k in range(n):
         cur_mask = masks[k]
         cur_val = values[k]
@@ -265,7 +278,7 @@ def _dp(p, d, w, pred_mask, upper, deadline, state_limit):
                 late = c - d[j]
                 v = cur_val[s] + (w[j] * late if late > 0 else 0)
                 nm = mask | (np.int64(1) << j)
-                if v + _rest_bound(nm, c, p, d, w, spt, edd, wspt, work) >= upper:
+                if v + _rest_bound(nm, c, p, d, w, spt, edd, wspt, work, succ_mask) >= upper:
                     continue
                 if count == cap:
                     cap_hit = True
@@ -308,7 +321,7 @@ def _dp(p, d, w, pred_mask, upper, deadline, state_limit):
         lv = values[k + 1]
         lt = times[k + 1]
         for s in range(kept):
-            b = lv[s] + _rest_bound(lm[s], lt[s], p, d, w, spt, edd, wspt, work)
+            b = lv[s] + _rest_bound(lm[s], lt[s], p, d, w, spt, edd, wspt, work, succ_mask)
             if b < layer_bound:
                 layer_bound = b
         bound = max(bound, layer_bound)
@@ -386,11 +399,13 @@ def solve_weighted(
         )
     before = precedence_kernel(p, d, w)
     pred_mask = np.zeros(n, dtype=np.int64)
+    succ_mask = np.zeros(n, dtype=np.int64)
     for j in range(n):
         for i in np.flatnonzero(before[:, j]):
             pred_mask[j] |= np.int64(1) << np.int64(i)
+            succ_mask[i] |= np.int64(1) << np.int64(j)
     value, exact, sequence, layers, states, cap_hit = _dp(
-        p, d, w, pred_mask, np.int64(upper_bound), deadline, state_limit
+        p, d, w, pred_mask, succ_mask, np.int64(upper_bound), deadline, state_limit
     )
     return WDPResult(
         value=int(value),
