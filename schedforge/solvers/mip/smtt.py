@@ -365,6 +365,8 @@ def mip(
         status, bound = _solve_highs(prob, remaining, seed, threads)
     pulp = _import_pulp()
     stats["solver_status"] = pulp.LpSolution.get(prob.sol_status, str(prob.sol_status))
+    # A run stopped by the clock ends at a load-dependent point.
+    stats["nondeterministic"] = status is not Status.OPTIMAL
     if status is Status.INFEASIBLE:
         # Every permutation is a solution, so "infeasible" is a solver failure:
         # CBC 2.10.3 says so when a tiny time limit cuts its preprocessing short.
