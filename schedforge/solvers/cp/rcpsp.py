@@ -145,7 +145,7 @@ def cp(
 ) -> Outcome:
     """CP-SAT: intervals, one cumulative per resource, windows as domains.
 
-    A heuristic schedule (regret-based LFT sampling) bounds the makespan and
+    A heuristic schedule (parallel LFT and a short GA) bounds the makespan and
     is the solution hint; without one the horizon of
     :func:`~schedforge.problems.rcpsp.horizon` keeps ``INFEASIBLE`` a proof.
 
