@@ -16,7 +16,9 @@ does with the pending pods of a snapshot; running pods stay where they are:
   defaults 100 m and 200 MiB), NodeResourcesBalancedAllocation ×1
   (``1 − std`` of the cpu and memory fractions, actual requests),
   PodTopologySpread ×2 (system-default constraints for pods with an owner:
-  hostname ``maxSkew`` 3 and zone ``maxSkew`` 5, ``ScheduleAnyway``). The
+  hostname ``maxSkew`` 3 and zone ``maxSkew`` 5, ``ScheduleAnyway``; the
+  zone counts take the nodes the pod is admitted to as a stand-in for the
+  ``nodeAffinityPolicy: Honor`` inclusion rule). The
   plugins without input here (NodeAffinity preferred terms, InterPodAffinity
   preferred terms, ImageLocality, VolumeBinding) score every node alike and
   are left out. Ties go to the first node by name (kube-scheduler draws one
