@@ -103,6 +103,42 @@ CODE_SPAN = np.int64(1) << 16
 MAX_JOBS = int(CODE_SPAN) + HEURISTIC - 1
 MAX_VALUE = np.int64(1) << 46
 
+# Entry kernels carry explicit signatures: they compile (or load from numba's
+# cache) when the module is imported, so a first solve() does not spend its
+# time limit compiling.
+_I64 = types.int64[::1]
+_MEMO = types.DictType(_KEY, _VALUE)
+_SOLVE_SIG = (
+    _I64,
+    _I64,
+    types.int64,
+    _I64,
+    _I64,
+    _I64,
+    _I64,
+    _I64,
+    _MEMO,
+    _I64,
+    types.float64,
+    types.int64,
+    types.int64,
+)
+_BUILD_SIG = (
+    _I64,
+    _I64,
+    types.int64,
+    _I64,
+    _I64,
+    _I64,
+    _I64,
+    _I64,
+    _MEMO,
+    _I64,
+    types.int64,
+    _I64,
+    types.int64,
+)
+
 
 @njit(cache=True)
 def _now() -> float:
@@ -249,7 +285,7 @@ def _split(jobs, spt, s, r):
     return left, left_spt, right, right_spt
 
 
-@njit(cache=True)
+@njit(_SOLVE_SIG, cache=True)
 def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, root_ub):
     """(value, exact, code) of subproblem (jobs, t); see the module docstring.
 
@@ -353,7 +389,7 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
     return best, True, best_code
 
 
-@njit(cache=True)
+@njit(_BUILD_SIG, cache=True)
 def _build(jobs, spt, t, p, d, lrank, z1, z2, memo, state, memo_limit, out, pos):
     """Write an optimal sequence of (jobs, t) into ``out[pos:]`` (after a solve)."""
     m = jobs.shape[0]

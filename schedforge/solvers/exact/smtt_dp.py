@@ -21,14 +21,16 @@ sequencing problems. J. SIAM 10(1), 196-210.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 __all__ = ["MAX_JOBS", "subset_dp"]
 
 MAX_JOBS = 25
+_I64 = types.int64[::1]
 
 
-@njit(cache=True)
+# Explicit signature: compiled (or loaded from the cache) at import.
+@njit((_I64, _I64, _I64), cache=True)
 def subset_dp_kernel(
     processing: np.ndarray, due: np.ndarray, weight: np.ndarray
 ) -> tuple[int, np.ndarray]:
@@ -96,9 +98,10 @@ def subset_dp(
     n = len(processing)
     if n > MAX_JOBS:
         raise ValueError(f"subset DP is limited to {MAX_JOBS} jobs (2^n table), got {n}")
+    # Writable int64 copies: the kernels are compiled for int64[::1].
     value, sequence = subset_dp_kernel(
-        np.ascontiguousarray(processing, dtype=np.int64),
-        np.ascontiguousarray(due, dtype=np.int64),
-        np.ascontiguousarray(weight, dtype=np.int64),
+        np.array(processing, dtype=np.int64),
+        np.array(due, dtype=np.int64),
+        np.array(weight, dtype=np.int64),
     )
     return int(value), sequence

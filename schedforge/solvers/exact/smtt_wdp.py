@@ -54,12 +54,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numba import njit, objmode
+from numba import njit, objmode, types
 
 __all__ = ["WDPResult", "precedences", "solve_weighted"]
 
 MAX_JOBS = 63  # job sets are int64 bit masks
 BIG = np.int64(1) << 62
+# Entry kernels carry explicit signatures: compiled (or loaded from numba's
+# cache) at import, so a first solve() does not spend its time limit compiling.
+_I64 = types.int64[::1]
 
 
 @njit(cache=True)
@@ -80,7 +83,7 @@ def _close(before, i, j):
                     before[a, b] = True
 
 
-@njit(cache=True)
+@njit((_I64, _I64, _I64), cache=True)
 def precedence_kernel(p, d, w):
     """``before[i, j]``: job i precedes job j (transitively closed)."""
     n = p.shape[0]
@@ -136,10 +139,11 @@ def precedence_kernel(p, d, w):
 
 def precedences(processing: np.ndarray, due: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """The dominance precedences of an instance as a boolean ``n × n`` matrix."""
+    # Writable int64 copies: the kernels are compiled for int64[::1].
     return precedence_kernel(
-        np.ascontiguousarray(processing, dtype=np.int64),
-        np.ascontiguousarray(due, dtype=np.int64),
-        np.ascontiguousarray(weight, dtype=np.int64),
+        np.array(processing, dtype=np.int64),
+        np.array(due, dtype=np.int64),
+        np.array(weight, dtype=np.int64),
     )
 
 
@@ -220,7 +224,7 @@ def _rest_bound(mask, t, p, d, w, spt, edd, wspt, work, succ_mask):
     return best
 
 
-@njit(cache=True)
+@njit((_I64, _I64, _I64, _I64, _I64, types.int64, types.float64, types.int64), cache=True)
 def _dp(p, d, w, pred_mask, succ_mask, upper, deadline, state_limit):
     """Layered DP; returns (value, exact, sequence or empty, layers, states, cap_hit)."""
     n = p.shape[0]
@@ -386,9 +390,10 @@ def solve_weighted(
     -------
     WDPResult
     """
-    p = np.ascontiguousarray(processing, dtype=np.int64)
-    d = np.ascontiguousarray(due, dtype=np.int64)
-    w = np.ascontiguousarray(weight, dtype=np.int64)
+    # Writable int64 copies: the kernels are compiled for int64[::1].
+    p = np.array(processing, dtype=np.int64)
+    d = np.array(due, dtype=np.int64)
+    w = np.array(weight, dtype=np.int64)
     n = len(p)
     if n > MAX_JOBS:
         return WDPResult(
