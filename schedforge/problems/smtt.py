@@ -385,8 +385,10 @@ def _read_orlib(path: Path) -> Iterator[SMTTInstance]:
 
 def _sniff_orlib(head: str) -> bool:
     # OR-Library files have 20 integers per line; the per-job format 2 or 3.
+    # Requiring integers keeps text formats of other problems with long
+    # first lines (Taillard headers) out.
     first = head.lstrip().split("\n", 1)[0].split()
-    return len(first) >= 10
+    return len(first) >= 10 and all(re.fullmatch(r"-?\d+", t) for t in first)
 
 
 def _read_txt(path: Path) -> Iterator[SMTTInstance]:
