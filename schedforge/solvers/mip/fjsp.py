@@ -7,25 +7,16 @@ quadratically.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from schedforge.core.errors import SolverUnavailable
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound, makespan
+from schedforge.solvers.mip.backend import import_pulp, solve_model
 
 __all__ = ["build_model"]
-
-
-def _import_pulp() -> Any:
-    try:
-        import pulp
-    except ImportError as exc:  # pragma: no cover - pulp is a dependency
-        raise SolverUnavailable(f"PuLP is not available ({exc}); pip install pulp") from None
-    return pulp
 
 
 def build_model(instance: FJSPInstance, horizon: int) -> tuple[Any, dict, dict, Any]:
@@ -57,7 +48,7 @@ def build_model(instance: FJSPInstance, horizon: int) -> tuple[Any, dict, dict, 
     job-shop scheduling problems with routing and process plan flexibility.
     Applied Mathematical Modelling 34(6), 1539-1548.
     """
-    pulp = _import_pulp()
+    pulp = import_pulp()
     prob = pulp.LpProblem(instance.name.replace(" ", "_") or "fjsp", pulp.LpMinimize)
     n = instance.num_operations
     job_of = instance.job_of
@@ -128,35 +119,24 @@ def mip_method(
     """
     from schedforge.heuristics.dispatch import dispatch
 
-    pulp = _import_pulp()
     limit = 60.0 if time_limit is None else float(time_limit)
     incumbent = dispatch(instance, "mwkr-eet")
     horizon = makespan(instance, incumbent.machine, incumbent.start)
     prob, x, start, _ = build_model(instance, horizon)
-    if variant == "cbc":
-        cbc = getattr(pulp, "PULP_CBC_CMD", None) or pulp.COIN_CMD  # bundled binary first
-        solver = cbc(
-            msg=False, timeLimit=limit, threads=threads, options=[f"randomCbcSeed {seed + 1}"]
-        )
-    else:
-        solver = pulp.HiGHS(msg=False, timeLimit=limit, threads=threads, random_seed=seed)
-    if not solver.available():
-        raise SolverUnavailable(f"the {variant} MIP solver is not available to PuLP")
-    prob.solve(solver)
-    stats: dict[str, Any] = {"solver_status": pulp.LpStatus[prob.status]}
-    bound = None
-    if variant == "highs":
-        dual = prob.solverModel.getInfo().mip_dual_bound
-        bound = float(math.ceil(dual - 1e-6)) if math.isfinite(dual) else None
+    stats: dict[str, Any] = {"backend": variant}
+    status, bound = solve_model(
+        prob, variant, time_limit=limit, seed=seed, threads=threads, stats=stats
+    )
     # A limit stops the search at a clock-dependent point.
-    stats["nondeterministic"] = prob.sol_status != pulp.LpSolutionOptimal
-    if prob.sol_status == pulp.LpSolutionOptimal:
+    stats["nondeterministic"] = status is not Status.OPTIMAL
+    if status is Status.INFEASIBLE:
+        # The dispatching schedule satisfies the model, so this is a solver
+        # failure, not a proof: never report it as INFEASIBLE.
+        stats["solver_claimed_infeasible"] = True
+    elif status.has_solution:
         solution = _schedule(instance, x, start)
-        return Outcome(solution=solution, status=Status.OPTIMAL, stats=stats)
-    if prob.status == pulp.LpStatusInfeasible:  # impossible with a valid big-M; report honestly
-        return Outcome(status=Status.INFEASIBLE, stats=stats)
-    if prob.sol_status == pulp.LpSolutionIntegerFeasible:
-        solution = _schedule(instance, x, start)
+        if status is Status.OPTIMAL:
+            return Outcome(solution=solution, status=Status.OPTIMAL, stats=stats)
         if makespan(instance, solution.machine, solution.start) <= horizon:
             return Outcome(solution=solution, status=Status.FEASIBLE, bound=bound, stats=stats)
     # Nothing better in time: the dispatching schedule is still a valid answer.

@@ -12,34 +12,21 @@ sizes, and a solver's tolerances then decide what "optimal" means: prefer
 
 from __future__ import annotations
 
-import contextlib
-import math
-import os
-import sys
 import time
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from schedforge.core.errors import SolverError, SolverUnavailable
+from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.problems.pods import PodsInstance, PodsSolution, digit_weights
 from schedforge.solvers.cp.pods import PodClasses, disaggregate, pod_classes
+from schedforge.solvers.mip.backend import import_pulp, solve_model
 
 __all__ = ["build_model", "mip"]
 
 DEFAULT_TIME_LIMIT = 60.0
-
-
-def _import_pulp() -> Any:
-    try:
-        import pulp
-    except ImportError as exc:  # pragma: no cover - pulp is a dependency
-        raise SolverUnavailable(f"PuLP is not available ({exc}); pip install pulp") from None
-    return pulp
 
 
 def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict, int]:
@@ -72,7 +59,7 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
         The ``LpProblem``, the count variables by ``(class, node)`` and the
         constant to add to the MIP objective to get the scalar objective.
     """
-    pulp = _import_pulp()
+    pulp = import_pulp()
     tier_w, evict_w, _ = digit_weights(instance)
     prob = pulp.LpProblem(instance.name.replace(" ", "_") or "pods", pulp.LpMinimize)
     num_classes, num_nodes = classes.upper.shape
@@ -140,43 +127,6 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
     return prob, y, offset
 
 
-@contextlib.contextmanager
-def _quiet_c_stdout() -> Iterator[None]:
-    """Send file descriptor 1 to the null device (HiGHS prints a banner there)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _solver(pulp: Any, variant: str, limit: float, seed: int, threads: int) -> Any:
-    # Integer objective: an absolute gap below 1 proves optimality; no relative
-    # tolerance may call a worse incumbent optimal.
-    if variant == "highs":
-        return pulp.HiGHS(
-            msg=False, timeLimit=limit, threads=threads, gapRel=0.0, gapAbs=0.999, random_seed=seed
-        )
-    options = dict(
-        msg=False,
-        timeLimit=limit,
-        threads=threads,
-        gapRel=0.0,
-        gapAbs=0.999,
-        options=[f"randomCbcSeed {seed + 1}"],  # CBC takes seed 0 as "from the clock"
-    )
-    if pulp.COIN_CMD(msg=False).available():
-        return pulp.COIN_CMD(**options)
-    # PuLP 3.x deprecates its bundled CBC; it is still the one every install has.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return pulp.PULP_CBC_CMD(**options)
-
-
 @method("pods", "mip", variants=("highs", "cbc"), exact=True)
 def mip(
     instance: PodsInstance,
@@ -194,7 +144,6 @@ def mip(
     """
     if threads < 1:
         raise SolverError(f"threads must be >= 1, got {threads}")
-    pulp = _import_pulp()
     begin = time.perf_counter()
     limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
     classes = pod_classes(instance)
@@ -206,24 +155,14 @@ def mip(
         "classes": classes.num_classes,
     }
     remaining = max(0.05, limit - (time.perf_counter() - begin))
-    try:
-        with _quiet_c_stdout():
-            prob.solve(_solver(pulp, variant, remaining, seed, threads))
-    except pulp.PulpSolverError as exc:
-        raise SolverError(f"{variant} failed: {exc}") from None
-    stats["solver_status"] = pulp.LpSolution.get(prob.sol_status, str(prob.sol_status))
-    bound = None
-    if variant == "highs" and getattr(prob, "solverModel", None) is not None:
-        dual = prob.solverModel.getInfo().mip_dual_bound
-        if math.isfinite(dual):
-            bound = math.ceil(dual - 1e-6) + offset
-    if prob.sol_status == pulp.LpSolutionOptimal:
-        status = Status.OPTIMAL
-    elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
-        status = Status.FEASIBLE
-    elif prob.status == pulp.LpStatusInfeasible:
+    status, bound = solve_model(
+        prob, variant, time_limit=remaining, seed=seed, threads=threads, stats=stats
+    )
+    if bound is not None:
+        bound += offset
+    if status is Status.INFEASIBLE:
         raise SolverError("the MIP is infeasible, but leaving every pod pending is feasible")
-    else:
+    if not status.has_solution:
         return Outcome(status=Status.NO_SOLUTION, bound=bound, stats=stats)
     counts = np.zeros_like(classes.upper)
     for (g, n), var in y.items():

@@ -11,7 +11,6 @@ with the SMTT MIP in :mod:`schedforge.solvers.mip.smtt`.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -29,7 +28,7 @@ from schedforge.problems.rcpsp import (
     lower_bound,
 )
 from schedforge.solvers.cp.rcpsp import time_windows
-from schedforge.solvers.mip.smtt import _import_pulp, _solve_cbc, _solve_highs
+from schedforge.solvers.mip.backend import import_pulp, solve_model
 
 __all__ = ["build_model", "mip"]
 
@@ -61,7 +60,7 @@ def build_model(
         & C \ge \textstyle\sum_t t\,x_{jt} + d_j \quad \forall j, \qquad
           C \ge LB, \qquad x_{jt} \in \{0, 1\}
     """
-    pulp = _import_pulp()
+    pulp = import_pulp()
     earliest, latest = time_windows(instance, end)
     if np.any(earliest > latest):
         return None
@@ -169,15 +168,18 @@ def mip(
     stats["variables"] = len(prob.variables())
     stats["constraints"] = prob.numConstraints()
     remaining = max(0.05, limit - (time.perf_counter() - begin))
-    if variant == "cbc":
-        status, bound = _solve_cbc(prob, remaining, seed, threads, warm, stats)
-    else:
-        status, bound = _solve_highs(prob, remaining, seed, threads)
+    status, bound = solve_model(
+        prob,
+        variant,
+        time_limit=remaining,
+        seed=seed,
+        threads=threads,
+        warm_start=warm,
+        stats=stats,
+    )
     stats["nondeterministic"] = status not in (Status.OPTIMAL, Status.INFEASIBLE)
     if not status.has_solution:
-        return Outcome(
-            status=status, bound=None if bound is None else math.ceil(bound - 1e-6), stats=stats
-        )
+        return Outcome(status=status, bound=bound, stats=stats)
     start = np.array(
         [
             next(t for t, v in x[j].items() if (v.varValue or 0) > 0.5)
@@ -185,6 +187,4 @@ def mip(
         ],
         dtype=np.int64,
     )
-    if bound is not None:
-        bound = float(math.ceil(bound - 1e-6))  # integral makespan
     return Outcome(RCPSPSolution(start), status=status, bound=bound, stats=stats)

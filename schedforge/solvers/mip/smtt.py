@@ -7,35 +7,20 @@ formulation is in :func:`build_model`.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import os
-import re
-import sys
-import tempfile
 import time
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from schedforge.core.errors import SolverError, SolverUnavailable
+from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.problems.smtt import SMTTInstance, SMTTSolution
+from schedforge.solvers.mip.backend import import_pulp, solve_model
 
 __all__ = ["build_model", "mip"]
 
 DEFAULT_TIME_LIMIT = 60.0
-
-
-def _import_pulp() -> Any:
-    try:
-        import pulp
-    except ImportError as exc:  # pragma: no cover - pulp is a dependency
-        raise SolverUnavailable(f"PuLP is not available ({exc}); pip install pulp") from None
-    return pulp
 
 
 def build_model(instance: SMTTInstance) -> tuple[Any, dict[tuple[int, int], Any]]:
@@ -90,7 +75,7 @@ def build_model(instance: SMTTInstance) -> tuple[Any, dict[tuple[int, int], Any]
     programming formulations for single machine scheduling problems.
     Computers & Industrial Engineering 56(1), 357-367.
     """
-    pulp = _import_pulp()
+    pulp = import_pulp()
     n = instance.num_jobs
     p = [int(v) for v in instance.processing]
     d = [int(v) for v in instance.due]
@@ -150,160 +135,6 @@ def _sequence(x: dict[tuple[int, int], Any], n: int) -> np.ndarray:
     return sequence
 
 
-_CBC_BOUND = re.compile(r"^Lower bound:\s*(-?[\d.eE+-]+)", re.MULTILINE)
-_CBC_OBJ = re.compile(r"^Objective value:\s*(-?[\d.eE+-]+)", re.MULTILINE)
-
-
-def _cbc_class(pulp: Any) -> Any:
-    """``COIN_CMD`` when a CBC is on the PATH, else PuLP's bundled ``PULP_CBC_CMD``."""
-    if pulp.COIN_CMD(msg=False).available():
-        return pulp.COIN_CMD
-
-    def bundled(**kwargs: Any) -> Any:
-        # PuLP 3.x deprecates the bundled binary in favour of pulp[cbc]; it is
-        # still the one CBC that every installation has.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return pulp.PULP_CBC_CMD(**kwargs)
-
-    return bundled
-
-
-def _run_cbc(prob: Any, limit: float, seed: int, threads: int, warm: bool) -> str:
-    """One CBC run through PuLP; returns CBC's log."""
-    pulp = _import_pulp()
-    fd, log_path = tempfile.mkstemp(suffix=".log", prefix="schedforge_cbc_")
-    os.close(fd)
-    try:
-        solver = _cbc_class(pulp)(
-            msg=False,
-            timeLimit=limit,
-            threads=threads,
-            warmStart=warm,
-            # The objective is integral: a gap below 1 proves optimality, and
-            # no relative tolerance may call a worse incumbent optimal.
-            gapRel=0.0,
-            gapAbs=0.999,
-            logPath=log_path,
-            options=[f"randomCbcSeed {seed + 1}"],  # CBC treats seed 0 as "from the clock"
-        )
-        if not solver.available():
-            raise SolverUnavailable("CBC is not available (PuLP ships it; reinstall pulp)")
-        prob.solve(solver)
-        with open(log_path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    finally:
-        os.unlink(log_path)
-
-
-def _solve_cbc(
-    prob: Any, limit: float, seed: int, threads: int, warm: bool, stats: dict[str, Any]
-) -> tuple[Status, float | None]:
-    """Run CBC; return (status, best bound) from its solution and log.
-
-    The CBC 2.10.3 binary bundled with PuLP can crash (segmentation fault)
-    when a MIP start is given and the time limit runs out while it processes
-    the start; the run is then repeated once without the start.
-    """
-    pulp = _import_pulp()
-    begin = time.perf_counter()
-    try:
-        log = _run_cbc(prob, limit, seed, threads, warm)
-    except pulp.PulpSolverError as exc:
-        if not warm:
-            raise SolverError(f"CBC failed: {exc}") from None
-        stats["cbc_warm_start_crash"] = True
-        left = max(0.05, limit - (time.perf_counter() - begin))
-        try:
-            log = _run_cbc(prob, left, seed, threads, False)
-        except pulp.PulpSolverError as exc2:
-            raise SolverError(f"CBC failed: {exc2}") from None
-    sol_status = prob.sol_status
-    if sol_status == pulp.LpSolutionOptimal:
-        return Status.OPTIMAL, None
-    if prob.status == pulp.LpStatusInfeasible:
-        return Status.INFEASIBLE, None
-    bound = None
-    match = _CBC_BOUND.search(log)
-    if match:
-        bound = float(match.group(1))
-    if sol_status == pulp.LpSolutionIntegerFeasible:
-        return Status.FEASIBLE, bound
-    return Status.NO_SOLUTION, bound
-
-
-@contextlib.contextmanager
-def _quiet_c_stdout() -> Iterator[None]:
-    """Send file descriptor 1 to the null device for the duration."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _solve_highs(prob: Any, limit: float, seed: int, threads: int) -> tuple[Status, float | None]:
-    """Run HiGHS through PuLP with a warm start; return (status, best bound)."""
-    pulp = _import_pulp()
-    try:
-        import highspy
-    except ImportError as exc:
-        raise SolverUnavailable(f"HiGHS is not available ({exc}); pip install highspy") from None
-
-    class _WarmHiGHS(pulp.HiGHS):
-        """PuLP's HiGHS interface plus the variables' initial values as a start."""
-
-        def createAndConfigureSolver(self, lp):
-            # highspy prints a banner to the C stdout when the first Highs()
-            # is created, whatever output_flag says; keep it off our stdout.
-            with _quiet_c_stdout():
-                super().createAndConfigureSolver(lp)
-
-        def callSolver(self, lp):
-            start = [0.0] * len(lp.variables())
-            for var in lp.variables():
-                if var.varValue is not None:
-                    start[var.index] = float(var.varValue)
-            solution = highspy.HighsSolution()
-            solution.col_value = start
-            solution.value_valid = True
-            lp.solverModel.setSolution(solution)
-            lp.solverModel.run()
-
-    # HiGHS's default mip_rel_gap (1e-4) would call a near-optimal incumbent
-    # optimal; the objective is integral, so an absolute gap below 1 suffices.
-    solver = _WarmHiGHS(
-        msg=False,
-        timeLimit=limit,
-        threads=threads,
-        gapRel=0.0,
-        gapAbs=0.999,
-        random_seed=seed,
-    )
-    try:
-        prob.solve(solver)
-    except pulp.PulpSolverError as exc:
-        raise SolverError(f"HiGHS failed: {exc}") from None
-    highs = prob.solverModel
-    model_status = highs.getModelStatus()
-    info = highs.getInfo()
-    kinds = highspy.HighsModelStatus
-    if model_status == kinds.kOptimal:
-        return Status.OPTIMAL, None
-    if model_status == kinds.kInfeasible:
-        return Status.INFEASIBLE, None
-    bound = info.mip_dual_bound
-    bound = float(bound) if math.isfinite(bound) else None
-    # primal_solution_status 2 = a feasible point exists (HiGHS kSolutionStatusFeasible).
-    if info.primal_solution_status == 2:
-        return Status.FEASIBLE, bound
-    return Status.NO_SOLUTION, bound
-
-
 @method("smtt", "mip", variants=("cbc", "highs"), exact=True)
 def mip(
     instance: SMTTInstance,
@@ -359,12 +190,15 @@ def mip(
     stats["constraints"] = prob.numConstraints()
     # The solver gets what is left after building the model and the start.
     remaining = max(0.05, limit - (time.perf_counter() - begin))
-    if variant == "cbc":
-        status, bound = _solve_cbc(prob, remaining, seed, threads, warm_start, stats)
-    else:
-        status, bound = _solve_highs(prob, remaining, seed, threads)
-    pulp = _import_pulp()
-    stats["solver_status"] = pulp.LpSolution.get(prob.sol_status, str(prob.sol_status))
+    status, bound = solve_model(
+        prob,
+        variant,
+        time_limit=remaining,
+        seed=seed,
+        threads=threads,
+        warm_start=warm_start,
+        stats=stats,
+    )
     # A run stopped by the clock ends at a load-dependent point.
     stats["nondeterministic"] = status is not Status.OPTIMAL
     if status is Status.INFEASIBLE:
@@ -375,7 +209,4 @@ def mip(
     if not status.has_solution:
         return Outcome(status=status, bound=bound, stats=stats)
     sequence = _sequence(x, instance.num_jobs)
-    if bound is not None:
-        # Integer objective: a fractional bound rounds up (minus the solver's tolerance).
-        bound = float(math.ceil(bound - 1e-6))
     return Outcome(solution=SMTTSolution(sequence), status=status, bound=bound, stats=stats)
