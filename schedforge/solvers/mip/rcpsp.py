@@ -67,14 +67,16 @@ def build_model(
     n = instance.num_activities
     duration = instance.duration.tolist()
     prob = pulp.LpProblem(instance.name.replace(" ", "_") or "rcpsp", pulp.LpMinimize)
+    # PuLP >= 3.3 attaches variables to the model; older versions construct them.
+    new_var = getattr(prob, "add_variable", pulp.LpVariable)
     x = {
         j: {
-            t: pulp.LpVariable(f"x_{j}_{t}", cat="Binary")
+            t: new_var(f"x_{j}_{t}", cat="Binary")
             for t in range(earliest[j], latest[j] + 1)
         }
         for j in range(n)
     }
-    makespan = pulp.LpVariable("C", lowBound=min(lower_bound(instance), end), upBound=end)
+    makespan = new_var("C", lowBound=min(lower_bound(instance), end), upBound=end)
     prob += makespan
     start = {j: pulp.lpSum(t * v for t, v in x[j].items()) for j in range(n)}
     for j in range(n):
