@@ -100,27 +100,25 @@ def _late(weight_j, due_j, completion):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _adjacent_descent(processing, due, weight, seq):  # pragma: no cover - compiled
-    """Swap neighbours while that helps; returns whether anything changed."""
+    """One pass of improving neighbour swaps; returns whether anything changed.
+
+    One pass, not a descent to the end: the caller checks the clock between
+    passes, and at n = 10,000 a full descent would outlast any time limit.
+    """
     n = len(seq)
     changed = False
-    improved = True
-    while improved:
-        improved = False
-        start = 0
-        for k in range(n - 1):
-            a = seq[k]
-            b = seq[k + 1]
-            both = start + processing[a] + processing[b]
-            before = _late(weight[a], due[a], start + processing[a]) + _late(
-                weight[b], due[b], both
-            )
-            after = _late(weight[b], due[b], start + processing[b]) + _late(weight[a], due[a], both)
-            if after < before:
-                seq[k] = b
-                seq[k + 1] = a
-                improved = True
-                changed = True
-            start += processing[seq[k]]
+    start = 0
+    for k in range(n - 1):
+        a = seq[k]
+        b = seq[k + 1]
+        both = start + processing[a] + processing[b]
+        before = _late(weight[a], due[a], start + processing[a]) + _late(weight[b], due[b], both)
+        after = _late(weight[b], due[b], start + processing[b]) + _late(weight[a], due[a], both)
+        if after < before:
+            seq[k] = b
+            seq[k + 1] = a
+            changed = True
+        start += processing[seq[k]]
     return changed
 
 
@@ -134,53 +132,52 @@ def _completions(processing, seq, completion):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _insertion_descent(processing, due, weight, seq):  # pragma: no cover - compiled
-    """Move single jobs to their best position while that helps; returns whether anything changed."""
+    """One pass moving each job to its best position if that helps; returns whether anything changed.
+
+    One O(n²) pass per call, for the same reason as :func:`_adjacent_descent`.
+    """
     n = len(seq)
     completion = np.empty(n, dtype=np.int64)
     _completions(processing, seq, completion)
     changed = False
-    improved = True
-    while improved:
-        improved = False
-        for i in range(n):
-            a = seq[i]
-            pa = processing[a]
-            own = _late(weight[a], due[a], completion[i])
-            best = 0
-            best_j = i
-            # Later positions: the jobs passed finish p_a earlier.
-            shift = 0
-            for j in range(i + 1, n):
-                b = seq[j]
-                shift += _late(weight[b], due[b], completion[j] - pa) - _late(
-                    weight[b], due[b], completion[j]
-                )
-                delta = shift + _late(weight[a], due[a], completion[j]) - own
-                if delta < best:
-                    best = delta
-                    best_j = j
-            # Earlier positions: the jobs passed finish p_a later.
-            shift = 0
-            for j in range(i - 1, -1, -1):
-                b = seq[j]
-                shift += _late(weight[b], due[b], completion[j] + pa) - _late(
-                    weight[b], due[b], completion[j]
-                )
-                delta = shift + _late(weight[a], due[a], completion[j] - processing[b] + pa) - own
-                if delta < best:
-                    best = delta
-                    best_j = j
-            if best_j != i:
-                if best_j > i:
-                    for k in range(i, best_j):
-                        seq[k] = seq[k + 1]
-                else:
-                    for k in range(i, best_j, -1):
-                        seq[k] = seq[k - 1]
-                seq[best_j] = a
-                _completions(processing, seq, completion)
-                improved = True
-                changed = True
+    for i in range(n):
+        a = seq[i]
+        pa = processing[a]
+        own = _late(weight[a], due[a], completion[i])
+        best = 0
+        best_j = i
+        # Later positions: the jobs passed finish p_a earlier.
+        shift = 0
+        for j in range(i + 1, n):
+            b = seq[j]
+            shift += _late(weight[b], due[b], completion[j] - pa) - _late(
+                weight[b], due[b], completion[j]
+            )
+            delta = shift + _late(weight[a], due[a], completion[j]) - own
+            if delta < best:
+                best = delta
+                best_j = j
+        # Earlier positions: the jobs passed finish p_a later.
+        shift = 0
+        for j in range(i - 1, -1, -1):
+            b = seq[j]
+            shift += _late(weight[b], due[b], completion[j] + pa) - _late(
+                weight[b], due[b], completion[j]
+            )
+            delta = shift + _late(weight[a], due[a], completion[j] - processing[b] + pa) - own
+            if delta < best:
+                best = delta
+                best_j = j
+        if best_j != i:
+            if best_j > i:
+                for k in range(i, best_j):
+                    seq[k] = seq[k + 1]
+            else:
+                for k in range(i, best_j, -1):
+                    seq[k] = seq[k - 1]
+            seq[best_j] = a
+            _completions(processing, seq, completion)
+            changed = True
     return changed
 
 
