@@ -20,7 +20,14 @@ import numpy as np
 from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
-from schedforge.problems.pods import PodsInstance, PodsSolution, digit_weights
+from schedforge.heuristics.pods_repair import reduce_moves
+from schedforge.problems.pods import (
+    PodsInstance,
+    PodsSolution,
+    digit_weights,
+    lower_bound,
+    objective_vector,
+)
 from schedforge.solvers.cp.pods import PodClasses, disaggregate, pod_classes
 from schedforge.solvers.mip.backend import import_pulp, solve_model
 
@@ -139,8 +146,10 @@ def mip(
     """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
 
     ``time_limit`` ``None`` means 60 s of solver time after building the
-    model. OPTIMAL when the solver proves it; otherwise FEASIBLE with the
-    solver's bound (HiGHS) or ``NO_SOLUTION``.
+    model. The plan is then repaired by
+    :func:`schedforge.heuristics.pods_repair.reduce_moves`. OPTIMAL when the
+    solver proves it and the repair finds nothing to improve; otherwise
+    FEASIBLE with the solver's bound (HiGHS) or ``NO_SOLUTION``.
     """
     if threads < 1:
         raise SolverError(f"threads must be >= 1, got {threads}")
@@ -168,6 +177,20 @@ def mip(
     for (g, n), var in y.items():
         counts[g, n] = round(var.varValue or 0)
     node = disaggregate(classes, instance, counts)
+    # Send needlessly moved pods home (never lexicographically worse).
+    repaired = reduce_moves(instance, node)
+    before = objective_vector(instance, PodsSolution(node))
+    after = objective_vector(instance, PodsSolution(repaired))
+    gain = after > before
+    stats["repair"] = {
+        "moves": [before.moves, after.moves],
+        "evictions": [before.evictions, after.evictions],
+    }
+    node = repaired
+    if status is Status.OPTIMAL and gain:
+        # The solver's "optimum" was within its tolerances only: not proven; the
+        # problem's own bound stays valid whatever the solver's tolerances.
+        status, bound = Status.FEASIBLE, lower_bound(instance)
     if status is Status.OPTIMAL:
         bound = None
     return Outcome(PodsSolution(node), status, bound=bound, stats=stats)

@@ -1,0 +1,132 @@
+"""Move-reduction repair for pod packing plans.
+
+A plan from a time-limited solver may move running pods that could just as
+well stay home: the aggregated models count moves per pod class, and when
+the disruption stage runs out of time their plans keep needless moves.
+:func:`reduce_moves` sends such pods back to their current node whenever
+every constraint still holds, so a plan is never lexicographically worse
+(:func:`schedforge.problems.pods.objective_vector`) and often better.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schedforge.problems.pods import PodsInstance, PodsSolution, validate
+
+__all__ = ["reduce_moves"]
+
+
+def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
+    """Send moved or evicted running pods home when every constraint allows.
+
+    Repeats, until nothing changes, for each running pod ``p`` whose plan
+    node differs from its current node ``c``:
+
+    - if ``p`` fits on ``c`` (every resource, ``max_pods``, anti-affinity;
+      a running pod is always admitted on its current node), it goes there:
+      one move or one eviction fewer;
+    - otherwise a movable pod ``q`` that sits on ``c`` without being home
+      there (moved or newly placed) makes room: ``p`` goes home and ``q``
+      to the first node that takes it, its own home first, then ``p``'s
+      plan node (a swap), then any other. ``q`` stays placed, so evictions
+      plus moves drop by one (two when ``q`` reaches its home).
+
+    Every step keeps the placed pods of every tier (or adds one) and never
+    adds an eviction or a move, so the result is never lexicographically
+    worse; each step lowers evictions plus moves, so it terminates. The
+    checks use the problem's own structures (``allowed``, ``allocatable``,
+    ``max_pods``, ``conflicts``) and the result is checked by
+    :func:`schedforge.problems.pods.validate`.
+
+    Parameters
+    ----------
+    instance
+        The cluster snapshot.
+    node_of_pod
+        A feasible plan: a node per pod, ``-1`` for not running.
+
+    Returns
+    -------
+    numpy.ndarray
+        The repaired plan (a new array). If ``node_of_pod`` is infeasible it
+        is returned unchanged (as a copy): the repair only keeps feasibility.
+    """
+    node = np.array(node_of_pod, dtype=np.int64, copy=True)
+    if validate(instance, PodsSolution(node)):
+        return node
+    inst = instance
+    current = inst.current_node
+    requests = inst.requests
+    # Feasibility state from the problem's own structures: allowed placements,
+    # allocatable amounts, max_pods and anti-affinity pairs.
+    placed = np.flatnonzero(node >= 0)
+    usage = np.zeros_like(inst.allocatable)
+    np.add.at(usage, node[placed], requests[placed])
+    count = np.bincount(node[placed], minlength=inst.num_nodes).astype(np.int64)
+    partners: list[list[int]] = [[] for _ in range(inst.num_pods)]
+    for p, q in inst.conflicts:
+        partners[p].append(int(q))
+        partners[q].append(int(p))
+
+    def clash(p: int, n: int, ignore: int = -1) -> bool:
+        return any(node[q] == n and q != ignore for q in partners[p])
+
+    def fits(p: int, n: int) -> bool:
+        return (
+            bool(inst.allowed[p, n])
+            and count[n] < inst.max_pods[n]
+            and bool(np.all(usage[n] + requests[p] <= inst.allocatable[n]))
+            and not clash(p, n)
+        )
+
+    def shift(p: int, n: int) -> None:
+        """Put ``p`` on node ``n`` (``-1``: take it off), keeping usage and counts."""
+        old = node[p]
+        if old >= 0:
+            usage[old] -= requests[p]
+            count[old] -= 1
+        if n >= 0:
+            usage[n] += requests[p]
+            count[n] += 1
+        node[p] = n
+
+    def make_room(p: int, home: int) -> bool:
+        """Send ``p`` home by relocating one pod that is on ``home`` but not home there."""
+        away = int(node[p])
+        for q in np.flatnonzero((node == home) & (current != home) & ~inst.fixed):
+            q = int(q)
+            shift(q, -1)
+            shift(p, -1)
+            if fits(p, home):
+                shift(p, home)
+                # q's own home first (one move fewer), then p's old node (a swap), then any.
+                targets = [int(current[q])] if current[q] >= 0 else []
+                targets += [away] if away >= 0 else []
+                targets += list(range(inst.num_nodes))
+                for m in targets:
+                    if m >= 0 and m != home and fits(q, m):
+                        shift(q, m)
+                        return True
+            shift(p, away)
+            shift(q, home)
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for p in np.flatnonzero((current >= 0) & (node != current)):
+            p = int(p)
+            home = int(current[p])
+            if node[p] == home:
+                continue  # sent home by an earlier step of this sweep
+            if fits(p, home):
+                shift(p, home)
+                changed = True
+                continue
+            if make_room(p, home):
+                changed = True
+    problems = validate(inst, PodsSolution(node))
+    if problems:  # a bug in the repair: fail loudly rather than return an infeasible plan
+        raise AssertionError(f"reduce_moves broke the plan: {problems[0]}")
+    return node
