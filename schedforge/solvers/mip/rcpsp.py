@@ -70,10 +70,7 @@ def build_model(
     # PuLP >= 3.3 attaches variables to the model; older versions construct them.
     new_var = getattr(prob, "add_variable", pulp.LpVariable)
     x = {
-        j: {
-            t: new_var(f"x_{j}_{t}", cat="Binary")
-            for t in range(earliest[j], latest[j] + 1)
-        }
+        j: {t: new_var(f"x_{j}_{t}", cat="Binary") for t in range(earliest[j], latest[j] + 1)}
         for j in range(n)
     }
     makespan = new_var("C", lowBound=min(lower_bound(instance), end), upBound=end)
