@@ -134,10 +134,15 @@ _BUILD_SIG = (
     _I64,
     _MEMO,
     _I64,
+    types.float64,
     types.int64,
     _I64,
     types.int64,
 )
+
+# Seconds the sequence rebuild may run past the deadline, so that an optimum
+# proven just before the limit is not thrown away for want of its sequence.
+REBUILD_GRACE = 0.5
 
 
 @njit(cache=True)
@@ -390,12 +395,20 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
 
 
 @njit(_BUILD_SIG, cache=True)
-def _build(jobs, spt, t, p, d, lrank, z1, z2, memo, state, memo_limit, out, pos):
-    """Write an optimal sequence of (jobs, t) into ``out[pos:]`` (after a solve)."""
+def _build(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, out, pos):
+    """Write an optimal sequence of (jobs, t) into ``out[pos:]`` (after a solve).
+
+    Replays the solved subproblems; those the memo could not hold (cap
+    reached) are solved again, which can cost as much as the search, so the
+    replay honours ``deadline`` too and sets ABORT when it runs out: ``out``
+    is then incomplete.
+    """
     m = jobs.shape[0]
-    if m == 0:
+    if m == 0 or state[ABORT]:
         return
-    code = _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, np.inf, memo_limit, BIG)[2]
+    code = _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, BIG)[2]
+    if state[ABORT]:
+        return
     if code == EDD_ORDER:
         out[pos : pos + m] = jobs
         return
@@ -410,9 +423,24 @@ def _build(jobs, spt, t, p, d, lrank, z1, z2, memo, state, memo_limit, out, pos)
     c_k = t + p[jobs[s]]
     for i in range(left.shape[0]):
         c_k += p[left[i]]
-    _build(left, left_spt, t, p, d, lrank, z1, z2, memo, state, memo_limit, out, pos)
+    _build(left, left_spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, out, pos)
     out[pos + code] = jobs[s]
-    _build(right, right_spt, c_k, p, d, lrank, z1, z2, memo, state, memo_limit, out, pos + code + 1)
+    _build(
+        right,
+        right_spt,
+        c_k,
+        p,
+        d,
+        lrank,
+        z1,
+        z2,
+        memo,
+        state,
+        deadline,
+        memo_limit,
+        out,
+        pos + code + 1,
+    )
 
 
 @dataclass
@@ -510,10 +538,31 @@ def solve_unweighted(
                 jobs, spt, 0, p, d, rank, z1, z2, memo, state, deadline, memo_limit, upper_bound
             )
             if found["root"][1] and found["root"][2] != HEURISTIC:
-                state[ABORT] = 0  # rebuilding replays solved subproblems; the clock is past
+                state[ABORT] = 0
+                rebuild_deadline = max(deadline, time.perf_counter() + REBUILD_GRACE)
                 out = np.empty(n, dtype=np.int64)
-                _build(jobs, spt, 0, p, d, rank, z1, z2, memo, state, memo_limit, out, 0)
-                found["sequence"] = edd[out]
+                _build(
+                    jobs,
+                    spt,
+                    0,
+                    p,
+                    d,
+                    rank,
+                    z1,
+                    z2,
+                    memo,
+                    state,
+                    rebuild_deadline,
+                    memo_limit,
+                    out,
+                    0,
+                )
+                if state[ABORT]:
+                    # The optimum's value is proven but its sequence could not
+                    # be rebuilt in time: report the value as a bound only.
+                    found["rebuild_cut"] = True
+                else:
+                    found["sequence"] = edd[out]
         except BaseException as exc:  # handed to the calling thread
             found["error"] = exc
 
@@ -530,6 +579,7 @@ def solve_unweighted(
     if "error" in found:
         raise found["error"]
     value, exact, _ = found["root"]
+    exact = bool(exact) and not found.get("rebuild_cut", False)
     sequence = found.get("sequence")
     return BnBResult(
         value=int(value),
