@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import schedforge as sf
 from schedforge.problems.fjsp import FJSPInstance, validate
 from schedforge.problems.fjsp_formats import load_benchmark
+from schedforge.solvers.cp.fjsp import trivial_horizon
 from tests.conftest import shared_path
 from tests.problems.test_fjsp import brute_force_makespan
 
@@ -45,15 +46,27 @@ def tiny(draw):
 @given(inst=tiny())
 @settings(max_examples=20, deadline=None)
 def test_cp_equals_brute_force(inst):
-    res = sf.solve(inst, "cp", time_limit=5, seed=0, workers=1)
-    assert res.status is sf.Status.OPTIMAL
-    assert res.objective == brute_force_makespan(inst)
+    for hint in (True, False):
+        res = sf.solve(inst, "cp", time_limit=5, seed=0, workers=1, hint=hint)
+        assert res.status is sf.Status.OPTIMAL
+        assert res.objective == brute_force_makespan(inst)
 
 
 def test_cp_without_hint_and_time_limited_run_is_honest():
     inst = sf.generate("fjsp", scheme="sd2", jobs=10, machines=5, operations_per_job=10, seed=0)
     res = sf.solve(inst, "cp", time_limit=1, seed=0, workers=1, hint=False)
     assert res.status.has_solution and validate(inst, res.solution) == []
+    assert "fallback" not in res.stats  # plain CP-SAT: no rule schedule behind it
     assert res.bound is not None and res.bound <= res.objective
     if res.status is not sf.Status.OPTIMAL:
         assert res.stats["nondeterministic"]
+
+
+@given(inst=tiny())
+@settings(max_examples=20, deadline=None)
+def test_trivial_horizon_bounds_every_rule_schedule(inst):
+    # Dispatching schedules are semi-active, so the plain model's horizon must admit them.
+    horizon = trivial_horizon(inst)
+    assert horizon >= brute_force_makespan(inst)
+    for rule in ("fifo-eet", "spt-spt", "lwkr-spt"):
+        assert sf.solve(inst, f"rule:{rule}").objective <= horizon

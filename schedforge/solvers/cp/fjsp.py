@@ -21,7 +21,7 @@ from schedforge.core.result import Outcome, Status
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound, makespan
 from schedforge.solvers.cp.runner import import_cp_model, run_cp_sat
 
-__all__ = ["FJSPModel", "build_model", "solve_window"]
+__all__ = ["FJSPModel", "build_model", "solve_window", "trivial_horizon"]
 
 
 @dataclass
@@ -174,6 +174,24 @@ def build_model(
     return built
 
 
+def trivial_horizon(instance: FJSPInstance) -> int:
+    """An upper bound on the makespan of every semi-active schedule, from the instance alone.
+
+    The latest release date plus the sum over operations of their *longest*
+    eligible processing time. In a semi-active schedule (no operation can
+    start earlier without changing a machine sequence) the last operation
+    is reached by a chain of operations that each start when their job or
+    machine predecessor ends, beginning at a release date; the chain's
+    length is at most the sum of all chosen processing times. With the
+    longest times the bound holds for every machine assignment, so this
+    horizon cuts off no semi-active schedule (the sum of the *shortest*
+    times would still keep an optimum, but would forbid slow machines in
+    loose schedules). The OR-Tools flexible job shop example uses the same.
+    """
+    longest = np.maximum.reduceat(instance.durations, instance.op_offsets[:-1])
+    return int(instance.release.max()) + int(longest.sum())
+
+
 @method("fjsp", "cp", exact=True)
 def cp_method(
     instance: FJSPInstance,
@@ -186,19 +204,30 @@ def cp_method(
     """CP-SAT interval model (optional interval per eligible machine, no-overlap per machine).
 
     ``time_limit=None`` means 60 s. Options: ``workers`` (CP-SAT workers,
-    default 2) and ``hint`` (warm start from the best of a few dispatching
-    rules; default on). The rules' makespan caps the horizon either way, and
-    is returned (``stats["fallback"]``) when CP-SAT finds nothing in time.
-    """
-    from schedforge.heuristics.dispatch import best_rule_schedule
+    default 2) and ``hint``:
 
-    incumbent = best_rule_schedule(instance)
-    horizon = makespan(instance, incumbent.machine, incumbent.start)
+    - ``hint=True`` (default): warm start from the best of a few dispatching
+      rules, whose makespan also caps the horizon; when CP-SAT finds nothing
+      better in time the rules' schedule is returned (``stats["fallback"]``).
+    - ``hint=False``: plain CP-SAT, no heuristic at all (the baseline of
+      L-RHO, Li et al. 2025). The horizon is :func:`trivial_horizon`, from the
+      instance alone; without a schedule in time the status is
+      ``NO_SOLUTION``.
+    """
+    if hint:
+        from schedforge.heuristics.dispatch import best_rule_schedule
+
+        incumbent = best_rule_schedule(instance)
+        horizon = makespan(instance, incumbent.machine, incumbent.start)
+    else:
+        incumbent, horizon = None, trivial_horizon(instance)
     built = build_model(instance, horizon=horizon)
     built.model.add(built.cmax >= lower_bound(instance))
     pairs = built.hint(instance, incumbent.machine, incumbent.start) if hint else None
     run = run_cp_sat(built.model, time_limit=time_limit, seed=seed, workers=workers, hint=pairs)
     if not run.status.has_solution:
+        if incumbent is None:
+            return Outcome(status=run.status, bound=run.bound, stats=run.stats)
         # The rule's schedule is feasible even when CP-SAT found nothing in time.
         status = Status.FEASIBLE if run.status is Status.NO_SOLUTION else run.status
         stats = {**run.stats, "fallback": "best rule"}
