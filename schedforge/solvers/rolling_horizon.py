@@ -15,7 +15,7 @@ The driver decomposes the work along time:
 
 The problem-specific half is an adapter (:class:`WindowAdapter`); the FJSP
 adapter is :class:`FJSPWindowAdapter`. An RCPSP or SMTT adapter implements
-the same six methods over its own items (activities, jobs).
+the same seven methods over its own items (activities, jobs).
 
 Fixing strategies for the overlap
 ---------------------------------
@@ -29,8 +29,20 @@ Fixing strategies for the overlap
     as the fixed hint; only the items new to the window are free.
 ``critical-path``
     overlap items on or near the critical path of the current schedule
-    (slack at most ``slack``) are free, the others held: the idea of
-    Graph-RHO's learned fixing, without a trained network.
+    (slack at most ``slack``, or the ``free_share`` lowest-slack ones) are
+    free, the others held: the idea of Graph-RHO's learned fixing, without
+    a trained network. With ``neighbours`` the job and machine neighbours of
+    the near-critical items (what a critical move would swap with) are
+    freed too.
+``stable``
+    overlap items that the previous window's solve left unchanged are held:
+    L-RHO's training label ("solution unchanged between consecutive
+    windows") used directly as the prediction.
+
+``hold`` says what holding means: ``"start"`` fixes a held item entirely
+(its resource and time), ``"machine"`` fixes only its resource choice and
+leaves its timing free, so the window keeps its sequencing freedom with far
+fewer alternatives to branch on.
 
 References
 ----------
@@ -58,7 +70,8 @@ from schedforge.problems.fjsp import FJSPInstance, FJSPSolution
 
 __all__ = ["FIXING", "FJSPWindowAdapter", "WindowAdapter", "rolling_horizon"]
 
-FIXING = ("none", "first-k", "all-with-hint", "critical-path")
+FIXING = ("none", "first-k", "all-with-hint", "critical-path", "stable")
+HOLD = ("start", "machine")
 
 
 class WindowAdapter(Protocol):
@@ -77,19 +90,36 @@ class WindowAdapter(Protocol):
     def starts(self, items: Sequence[int]) -> np.ndarray:
         """Current start time of each item."""
 
-    def critical(self, items: Sequence[int], slack: float) -> set[int]:
-        """Those ``items`` whose slack in the current schedule is at most ``slack``."""
+    def slacks(self, items: Sequence[int]) -> np.ndarray:
+        """Slack of each item in the current schedule (0 on the critical path)."""
+
+    def neighbours(self, items: Sequence[int]) -> set[int]:
+        """Items adjacent to ``items`` in the current schedule.
+
+        Their precedence predecessors and successors and their neighbours in
+        each resource's sequence: the items a local move on ``items`` would
+        swap with.
+        """
 
     def solve(
         self,
         free: Sequence[int],
         held: Sequence[int],
         *,
+        assigned: Sequence[int] = (),
         time_limit: float,
         seed: int,
         stall_time: float | None,
     ) -> dict[str, Any]:
-        """Re-optimise ``free`` with committed and ``held`` items fixed; returns stats."""
+        """Re-optimise the window; returns stats.
+
+        ``free`` items are fully free, ``held`` ones (and committed ones) are
+        fixed, ``assigned`` ones keep their resource choice (machine, mode)
+        but their timing is free; an adapter whose items have no such
+        choice treats them as free. The stats may hold ``improved`` (bool)
+        and ``changed`` (the solved items whose placement the solve changed),
+        which the ``stable`` fixing reads.
+        """
 
     def commit(self, items: Sequence[int]) -> None:
         """Freeze ``items`` for good."""
@@ -99,20 +129,33 @@ def _choose_held(
     adapter: WindowAdapter,
     overlap: list[int],
     fixing: str,
+    *,
     fix_k: int | None,
     slack: float,
+    free_share: float | None,
+    neighbours: bool,
+    unchanged: set[int],
 ) -> list[int]:
-    """The overlap items a fixing strategy holds."""
+    """The overlap items a fixing strategy holds (in full or their assignment only)."""
     if fixing == "none" or not overlap:
         return []
     if fixing == "all-with-hint":
         return list(overlap)
+    if fixing == "stable":
+        return [i for i in overlap if i in unchanged]
     if fixing == "first-k":
         k = len(overlap) // 2 if fix_k is None else min(fix_k, len(overlap))
         starts = adapter.starts(overlap)
         ranked = [overlap[i] for i in np.lexsort((np.asarray(overlap), starts))]
         return ranked[:k]
-    near = adapter.critical(overlap, slack)
+    slacks = np.asarray(adapter.slacks(overlap), dtype=float)
+    if free_share is None:
+        near = {i for i, s in zip(overlap, slacks, strict=True) if s <= slack}
+    else:
+        ranked = np.lexsort((np.asarray(overlap), slacks))
+        near = {overlap[i] for i in ranked[: math.ceil(free_share * len(overlap))]}
+    if neighbours and near:
+        near |= adapter.neighbours(sorted(near))
     return [i for i in overlap if i not in near]
 
 
@@ -124,8 +167,11 @@ def rolling_horizon(
     window_time_limit: float,
     stall_time: float | None = None,
     fixing: str = "none",
+    hold: str = "start",
     fix_k: int | None = None,
     slack: float = 0.0,
+    free_share: float | None = None,
+    neighbours: bool = False,
     time_limit: float | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -143,8 +189,12 @@ def rolling_horizon(
         Seconds per window solve.
     stall_time
         Stop a window solve after this many seconds without improvement.
-    fixing, fix_k, slack
+    fixing, fix_k, slack, free_share, neighbours
         The overlap fixing strategy (see the module docstring) and its parameters.
+    hold
+        What holding an overlap item means: ``"start"`` fixes it entirely,
+        ``"machine"`` fixes only its resource choice (``assigned`` in
+        :meth:`WindowAdapter.solve`) and leaves its timing free.
     time_limit
         Overall seconds; when they run out the loop stops and the items not
         yet committed keep their current (feasible) placement.
@@ -155,10 +205,15 @@ def rolling_horizon(
     -------
     dict
         ``windows``, ``improved_windows``, ``free_items`` and ``held_items``
-        (sums over windows), ``window_seconds`` and ``timed_out``.
+        (sums over windows; with ``hold="machine"`` the held items are the
+        assignment-fixed ones), ``window_seconds`` and ``timed_out``.
     """
     if fixing not in FIXING:
         raise InvalidOption(f"fixing must be one of {', '.join(FIXING)}, got {fixing!r}")
+    if hold not in HOLD:
+        raise InvalidOption(f"hold must be one of {', '.join(HOLD)}, got {hold!r}")
+    if free_share is not None and not 0 <= free_share <= 1:
+        raise InvalidOption(f"free_share must be in [0, 1], got {free_share}")
     if not 1 <= step <= window:
         raise InvalidOption(f"need 1 <= step <= window, got step={step}, window={window}")
     if window_time_limit <= 0:
@@ -168,6 +223,7 @@ def rolling_horizon(
     pointer = 0
     current: list[int] = []
     previous: set[int] = set()
+    unchanged: set[int] = set()  # window items the last solve left where they were
     stats: dict[str, Any] = {
         "windows": 0,
         "improved_windows": 0,
@@ -186,20 +242,37 @@ def rolling_horizon(
             stats["timed_out"] = True
             break
         overlap = [i for i in current if i in previous]
-        held = _choose_held(adapter, overlap, fixing, fix_k, slack)
-        held_set = set(held)
+        chosen = _choose_held(
+            adapter,
+            overlap,
+            fixing,
+            fix_k=fix_k,
+            slack=slack,
+            free_share=free_share,
+            neighbours=neighbours,
+            unchanged=unchanged,
+        )
+        held, assigned = (chosen, []) if hold == "start" else ([], chosen)
+        held_set = set(chosen)
         free = [i for i in current if i not in held_set]
         limit = window_time_limit if remaining is None else min(window_time_limit, remaining)
         began = time.perf_counter()
         if free:
             result = adapter.solve(
-                free, held, time_limit=limit, seed=seed + stats["windows"], stall_time=stall_time
+                free,
+                held,
+                assigned=assigned,
+                time_limit=limit,
+                seed=seed + stats["windows"],
+                stall_time=stall_time,
             )
             stats["improved_windows"] += int(bool(result.get("improved")))
+            moved = set(result.get("changed", current))
+            unchanged = {i for i in current if i not in moved}
         stats["window_seconds"] += time.perf_counter() - began
         stats["windows"] += 1
         stats["free_items"] += len(free)
-        stats["held_items"] += len(held)
+        stats["held_items"] += len(chosen)
         if pointer >= len(order):
             adapter.commit(current)
             current = []
@@ -286,8 +359,13 @@ class FJSPWindowAdapter:
         """Current start of each operation."""
         return self.start[np.asarray(items, dtype=np.int64)]
 
-    def critical(self, items: Sequence[int], slack: float) -> set[int]:
-        """Items whose slack in the schedule of placed operations is at most ``slack``."""
+    def slacks(self, items: Sequence[int]) -> np.ndarray:
+        """Total slack of each item in the schedule of the placed operations.
+
+        Latest end (backwards over job and machine successors from the
+        makespan of the placed operations) minus current end: 0 on the
+        critical path.
+        """
         placed = np.flatnonzero(self.placed)
         end = {int(o): self._end(int(o)) for o in placed}
         horizon = max(end.values())
@@ -303,21 +381,43 @@ class FJSPWindowAdapter:
             for nxt in successors[o]:
                 dur = end[nxt] - int(self.start[nxt])
                 latest_end[o] = min(latest_end[o], latest_end[nxt] - dur)
-        return {int(o) for o in items if latest_end[int(o)] - end[int(o)] <= slack}
+        return np.array([latest_end[int(o)] - end[int(o)] for o in items], dtype=float)
+
+    def neighbours(self, items: Sequence[int]) -> set[int]:
+        """Job predecessor and successor and machine predecessor and successor of each item."""
+        position = {}
+        for m, slots in enumerate(self.busy):
+            for k, (_, _, o) in enumerate(slots):
+                position[o] = (m, k)
+        found: set[int] = set()
+        for o in items:
+            o = int(o)
+            for other in (o - 1, o + 1):
+                if 0 <= other < len(self.job_of) and self.job_of[other] == self.job_of[o]:
+                    found.add(other)
+            if o in position:
+                m, k = position[o]
+                slots = self.busy[m]
+                found.update(slots[j][2] for j in (k - 1, k + 1) if 0 <= j < len(slots))
+        return found
 
     def solve(
         self,
         free: Sequence[int],
         held: Sequence[int],
         *,
+        assigned: Sequence[int] = (),
         time_limit: float,
         seed: int,
         stall_time: float | None,
     ) -> dict[str, Any]:
-        """Re-optimise the free operations with CP-SAT; committed ones that matter are held."""
+        """Re-optimise free and assigned operations with CP-SAT; committed ones that matter are held.
+
+        ``assigned`` operations stay on their machine with a free start.
+        """
         from schedforge.solvers.cp.fjsp import solve_window
 
-        free_set = set(int(o) for o in free)
+        free_set = set(int(o) for o in free) | set(int(o) for o in assigned)
         fixed = set(int(o) for o in held)
         # Committed work that can still interact: job predecessors of free
         # operations, and machine intervals ending after the free work can start.
@@ -334,10 +434,13 @@ class FJSPWindowAdapter:
             for _, e, o in slots:
                 if e > earliest and o not in free_set:
                     fixed.add(o)
+        ops = sorted(free_set)
+        before = [(int(self.machine[o]), int(self.start[o])) for o in ops]
         improved, stats = solve_window(
             self.instance,
-            free=sorted(free_set),
+            free=ops,
             fixed=sorted(fixed),
+            assigned=sorted(int(o) for o in assigned),
             machine=self.machine,
             start=self.start,
             time_limit=time_limit,
@@ -346,9 +449,14 @@ class FJSPWindowAdapter:
             stall_time=stall_time,
             sum_weight=self.sum_weight,
         )
+        changed = [
+            o
+            for o, was in zip(ops, before, strict=True)
+            if was != (int(self.machine[o]), int(self.start[o]))
+        ]
         if improved:
             self._compact()
-        return {"improved": improved, **stats}
+        return {"improved": improved, "changed": changed, **stats}
 
     def _compact(self) -> None:
         """Left-shift uncommitted placed operations, keeping every machine's sequence.
@@ -396,8 +504,11 @@ def rh_method(
     window_time_limit: float = 5.0,
     stall_time: float | None = 2.0,
     fixing: str = "none",
+    hold: str = "start",
     fix_k: int | None = None,
     slack: float | None = None,
+    free_share: float | None = None,
+    neighbours: bool = False,
     rule: str = "fifo-eet",
     workers: int = 2,
     sum_weight: int = 0,
@@ -427,8 +538,11 @@ def rh_method(
         window_time_limit=window_time_limit,
         stall_time=stall_time,
         fixing=fixing,
+        hold=hold,
         fix_k=fix_k,
         slack=slack,
+        free_share=free_share,
+        neighbours=neighbours,
         time_limit=time_limit,
         seed=seed,
     )

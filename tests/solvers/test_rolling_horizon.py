@@ -18,6 +18,7 @@ class Recorder:
         self.admitted: list[int] = []
         self.committed: list[int] = []
         self.windows: list[tuple[list[int], list[int]]] = []
+        self.assigned: list[list[int]] = []
 
     def order(self):
         return list(range(self.n))
@@ -28,13 +29,17 @@ class Recorder:
     def starts(self, items):
         return np.asarray(items, dtype=float)
 
-    def critical(self, items, slack):
-        return {i for i in items if i % 2 == 0}
+    def slacks(self, items):
+        return np.array([0.0 if i % 2 == 0 else 10.0 + i for i in items])
 
-    def solve(self, free, held, *, time_limit, seed, stall_time):
+    def neighbours(self, items):
+        return {j for i in items for j in (i - 1, i + 1) if 0 <= j < self.n}
+
+    def solve(self, free, held, *, assigned=(), time_limit, seed, stall_time):
         assert time_limit > 0
         self.windows.append((sorted(free), sorted(held)))
-        return {"improved": False}
+        self.assigned.append(sorted(assigned))
+        return {"improved": False, "changed": [i for i in free if i % 3 == 0]}
 
     def commit(self, items):
         self.committed += list(items)
@@ -56,9 +61,33 @@ def test_driver_windows_commits_and_fixing(fixing):
         "first-k": [3, 4],
         "all-with-hint": overlap,
         "critical-path": [3, 5, 7],  # odd items are "off the critical path"
+        "stable": [4, 5, 7],  # window 0 moved 0, 3 and 6
     }[fixing]
     assert held == expected
     assert stats["held_items"] == sum(len(h) for _, h in toy.windows)
+
+
+@pytest.mark.parametrize(
+    ("options", "held"),
+    [
+        ({}, [3, 5, 7]),
+        ({"free_share": 0.4}, [3, 5, 7]),  # the two lowest slacks: 4 and 6
+        ({"free_share": 0.6}, [5, 7]),  # then 3 (slack 13)
+        ({"free_share": 0.2, "neighbours": True}, [6, 7]),  # 4 and its neighbours 3, 5
+    ],
+)
+@pytest.mark.parametrize("hold", ["start", "machine"])
+def test_driver_critical_path_options(options, held, hold):
+    toy = Recorder(20)
+    rolling_horizon(
+        toy, window=8, step=3, window_time_limit=1.0, fixing="critical-path", hold=hold, **options
+    )
+    free, fixed = toy.windows[1]
+    if hold == "start":
+        assert fixed == held and toy.assigned[1] == []
+    else:  # held items keep only their assignment: they reach the adapter as `assigned`
+        assert fixed == [] and toy.assigned[1] == held
+    assert sorted(free + held) == list(range(3, 11))
 
 
 def test_driver_rejects_bad_options():
@@ -66,11 +95,15 @@ def test_driver_rejects_bad_options():
         rolling_horizon(Recorder(3), window=2, step=1, window_time_limit=1, fixing="some")
     with pytest.raises(sf.InvalidOption, match="step <= window"):
         rolling_horizon(Recorder(3), window=2, step=3, window_time_limit=1)
+    with pytest.raises(sf.InvalidOption, match="hold must be one of"):
+        rolling_horizon(Recorder(3), window=2, step=1, window_time_limit=1, hold="job")
+    with pytest.raises(sf.InvalidOption, match="free_share"):
+        rolling_horizon(Recorder(3), window=2, step=1, window_time_limit=1, free_share=2)
 
 
 def test_driver_stops_on_the_overall_time_limit():
     class Slow(Recorder):
-        def solve(self, free, held, *, time_limit, seed, stall_time):
+        def solve(self, free, held, *, assigned=(), time_limit, seed, stall_time):
             import time
 
             time.sleep(min(time_limit, 0.2))
@@ -109,3 +142,42 @@ def test_rh_cp_improves_on_its_initial_rule_and_honours_time_limit():
     assert res.objective <= rule.objective
     cut = sf.solve(inst, "rh:cp", time_limit=0.5, seed=0, window=20, step=2, window_time_limit=0.3)
     assert validate(inst, cut.solution) == [] and cut.runtime < 3.0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"fixing": "critical-path", "hold": "machine", "neighbours": True},
+        {"fixing": "critical-path", "free_share": 0.3},
+        {"fixing": "stable", "hold": "machine"},
+    ],
+)
+def test_rh_cp_fixing_options_give_valid_schedules(options):
+    inst = sf.generate("fjsp", scheme="sd2", jobs=5, machines=3, operations_per_job=8, seed=2)
+    res = sf.solve(
+        inst, "rh:cp", seed=0, window=15, step=5, window_time_limit=0.5, stall_time=0.2, **options
+    )
+    assert validate(inst, res.solution) == [] and res.stats["windows"] >= 6
+
+
+def test_solve_window_keeps_the_machines_of_assigned_operations():
+    from schedforge.problems.fjsp import FJSPSolution, makespan
+    from schedforge.solvers.cp.fjsp import solve_window
+
+    inst = sf.generate("fjsp", scheme="sd2", jobs=4, machines=4, operations_per_job=5, seed=4)
+    rule = sf.solve(inst, "rule:spt-spt").solution
+    machine, start = np.array(rule.machine), np.array(rule.start)
+    ops = list(range(inst.num_operations))
+    solve_window(
+        inst,
+        free=ops,
+        fixed=[],
+        assigned=ops,
+        machine=machine,
+        start=start,
+        time_limit=2.0,
+        seed=0,
+    )
+    assert machine.tolist() == list(rule.machine)  # only the timing was free
+    assert validate(inst, FJSPSolution(machine=machine, start=start)) == []
+    assert makespan(inst, machine, start) <= makespan(inst, rule.machine, rule.start)

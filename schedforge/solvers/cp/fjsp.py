@@ -76,6 +76,7 @@ def build_model(
     *,
     free: Sequence[int] | None = None,
     fixed: Sequence[int] = (),
+    assigned: Sequence[int] = (),
     machine: np.ndarray | None = None,
     start: np.ndarray | None = None,
     horizon: int,
@@ -108,8 +109,13 @@ def build_model(
     fixed
         Operations whose ``machine`` and ``start`` are given: they occupy
         their machine and release their job successor.
+    assigned
+        Free operations whose machine is given by ``machine``: one interval
+        on that machine with a free start (no machine choice), so the
+        window keeps their sequencing freedom with fewer optional intervals.
     machine, start
-        Arrays over all operations holding the fixed operations' values.
+        Arrays over all operations holding the fixed operations' values
+        (and the assigned operations' machines).
     horizon
         Upper bound on every end time (e.g. a heuristic's makespan).
     sum_weight
@@ -128,9 +134,12 @@ def build_model(
         p = instance.alternatives(int(o))[m]
         fixed_end[int(o)] = s + p
         per_machine[m].append(model.new_fixed_size_interval_var(s, p, f"fixed{o}"))
+    pinned = {int(o) for o in assigned}
     # Variables: one interval per operation, one optional interval per machine.
     for o in ops:
         alts = instance.alternatives(o)
+        if o in pinned:
+            alts = {int(machine[o]): alts[int(machine[o])]}
         low = int(instance.release[job_of[o]])
         prev = o - 1
         if o > instance.job_offsets[job_of[o]] and prev in fixed_end:
@@ -252,6 +261,7 @@ def solve_window(
     machine: np.ndarray,
     start: np.ndarray,
     time_limit: float,
+    assigned: Sequence[int] = (),
     seed: int,
     workers: int = 1,
     stall_time: float | None = None,
@@ -263,7 +273,8 @@ def solve_window(
     ``fixed`` (the warm start); the improved values of the free operations
     are written into them in place. The window objective is the makespan of
     the free operations, plus ``sum_weight`` times the sum of their end times
-    (see :func:`build_model`).
+    (see :func:`build_model`). ``assigned`` operations (a subset of ``free``)
+    keep their machine; only their start is free.
 
     Parameters
     ----------
@@ -285,6 +296,7 @@ def solve_window(
         instance,
         free=free,
         fixed=fixed,
+        assigned=assigned,
         machine=machine,
         start=start,
         horizon=horizon,
