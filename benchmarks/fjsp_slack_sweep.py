@@ -38,7 +38,7 @@ def parse_setting(text: str) -> tuple[str, dict]:
             options[key] = None
         elif value in ("start", "machine"):
             options[key] = value
-        elif key == "neighbours":
+        elif key in ("neighbours", "stable_only"):
             options[key] = bool(int(value))
         else:
             options[key] = float(value)

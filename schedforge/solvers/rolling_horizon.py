@@ -31,13 +31,17 @@ Fixing strategies for the overlap
     overlap items on or near the critical path of the current schedule
     (slack at most ``slack``, or the ``free_share`` lowest-slack ones) are
     free, the others held: the idea of Graph-RHO's learned fixing, without
-    a trained network. With ``neighbours`` the job and machine neighbours of
-    the near-critical items (what a critical move would swap with) are
-    freed too.
+    a trained network. With ``neighbours`` (default) the job and machine
+    neighbours of the near-critical items (what a critical move would swap
+    with) are freed too; by default the others keep only their machine
+    (``hold="machine"``), as Graph-RHO fixes assignments. With ``stable_only`` only those of the others that the
+    previous solve left unchanged (see ``stable``) are held.
 ``stable``
     overlap items that the previous window's solve left unchanged are held:
     L-RHO's training label ("solution unchanged between consecutive
-    windows") used directly as the prediction.
+    windows") used directly as the prediction. Unchanged means the same
+    placement with ``hold="start"`` and the same machine with
+    ``hold="machine"``.
 
 ``hold`` says what holding means: ``"start"`` fixes a held item entirely
 (its resource and time), ``"machine"`` fixes only its resource choice and
@@ -68,10 +72,28 @@ from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution
 
-__all__ = ["FIXING", "FJSPWindowAdapter", "WindowAdapter", "rolling_horizon"]
+__all__ = [
+    "DEFAULT_HOLD",
+    "FIXING",
+    "HOLD",
+    "FJSPWindowAdapter",
+    "WindowAdapter",
+    "rolling_horizon",
+]
 
 FIXING = ("none", "first-k", "all-with-hint", "critical-path", "stable")
 HOLD = ("start", "machine")
+# What each strategy holds by default: first-k and all-with-hint keep the
+# issue's meaning (held = fixed at the previous value); critical-path and
+# stable hold only the assignment, the best trade-off measured
+# (benchmarks/results/fjsp_long_horizon.md, "overlap fixing exploration").
+DEFAULT_HOLD = {
+    "none": "start",
+    "first-k": "start",
+    "all-with-hint": "start",
+    "critical-path": "machine",
+    "stable": "machine",
+}
 
 
 class WindowAdapter(Protocol):
@@ -116,9 +138,10 @@ class WindowAdapter(Protocol):
         ``free`` items are fully free, ``held`` ones (and committed ones) are
         fixed, ``assigned`` ones keep their resource choice (machine, mode)
         but their timing is free; an adapter whose items have no such
-        choice treats them as free. The stats may hold ``improved`` (bool)
-        and ``changed`` (the solved items whose placement the solve changed),
-        which the ``stable`` fixing reads.
+        choice treats them as free. The stats may hold ``improved`` (bool),
+        ``changed`` (the solved items whose placement the solve changed) and
+        ``reassigned`` (those whose resource choice it changed), which the
+        ``stable`` fixing reads.
         """
 
     def commit(self, items: Sequence[int]) -> None:
@@ -134,6 +157,7 @@ def _choose_held(
     slack: float,
     free_share: float | None,
     neighbours: bool,
+    stable_only: bool,
     unchanged: set[int],
 ) -> list[int]:
     """The overlap items a fixing strategy holds (in full or their assignment only)."""
@@ -156,7 +180,7 @@ def _choose_held(
         near = {overlap[i] for i in ranked[: math.ceil(free_share * len(overlap))]}
     if neighbours and near:
         near |= adapter.neighbours(sorted(near))
-    return [i for i in overlap if i not in near]
+    return [i for i in overlap if i not in near and (not stable_only or i in unchanged)]
 
 
 def rolling_horizon(
@@ -167,11 +191,12 @@ def rolling_horizon(
     window_time_limit: float,
     stall_time: float | None = None,
     fixing: str = "none",
-    hold: str = "start",
+    hold: str | None = None,
     fix_k: int | None = None,
     slack: float = 0.0,
     free_share: float | None = None,
-    neighbours: bool = False,
+    neighbours: bool = True,
+    stable_only: bool = False,
     time_limit: float | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -189,12 +214,13 @@ def rolling_horizon(
         Seconds per window solve.
     stall_time
         Stop a window solve after this many seconds without improvement.
-    fixing, fix_k, slack, free_share, neighbours
+    fixing, fix_k, slack, free_share, neighbours, stable_only
         The overlap fixing strategy (see the module docstring) and its parameters.
     hold
         What holding an overlap item means: ``"start"`` fixes it entirely,
         ``"machine"`` fixes only its resource choice (``assigned`` in
-        :meth:`WindowAdapter.solve`) and leaves its timing free.
+        :meth:`WindowAdapter.solve`) and leaves its timing free; ``None``
+        is the strategy's default (:data:`DEFAULT_HOLD`).
     time_limit
         Overall seconds; when they run out the loop stops and the items not
         yet committed keep their current (feasible) placement.
@@ -210,6 +236,8 @@ def rolling_horizon(
     """
     if fixing not in FIXING:
         raise InvalidOption(f"fixing must be one of {', '.join(FIXING)}, got {fixing!r}")
+    if fixing in DEFAULT_HOLD and hold is None:
+        hold = DEFAULT_HOLD[fixing]
     if hold not in HOLD:
         raise InvalidOption(f"hold must be one of {', '.join(HOLD)}, got {hold!r}")
     if free_share is not None and not 0 <= free_share <= 1:
@@ -250,6 +278,7 @@ def rolling_horizon(
             slack=slack,
             free_share=free_share,
             neighbours=neighbours,
+            stable_only=stable_only,
             unchanged=unchanged,
         )
         held, assigned = (chosen, []) if hold == "start" else ([], chosen)
@@ -267,7 +296,8 @@ def rolling_horizon(
                 stall_time=stall_time,
             )
             stats["improved_windows"] += int(bool(result.get("improved")))
-            moved = set(result.get("changed", current))
+            # "Unchanged" in the sense of what a hold keeps: placement or assignment.
+            moved = set(result.get("changed" if hold == "start" else "reassigned", current))
             unchanged = {i for i in current if i not in moved}
         stats["window_seconds"] += time.perf_counter() - began
         stats["windows"] += 1
@@ -449,14 +479,13 @@ class FJSPWindowAdapter:
             stall_time=stall_time,
             sum_weight=self.sum_weight,
         )
-        changed = [
-            o
-            for o, was in zip(ops, before, strict=True)
-            if was != (int(self.machine[o]), int(self.start[o]))
-        ]
+        after = [(int(self.machine[o]), int(self.start[o])) for o in ops]
+        pairs = list(zip(ops, before, after, strict=True))
+        changed = [o for o, was, now in pairs if was != now]
+        reassigned = [o for o, was, now in pairs if was[0] != now[0]]
         if improved:
             self._compact()
-        return {"improved": improved, "changed": changed, **stats}
+        return {"improved": improved, "changed": changed, "reassigned": reassigned, **stats}
 
     def _compact(self) -> None:
         """Left-shift uncommitted placed operations, keeping every machine's sequence.
@@ -504,11 +533,12 @@ def rh_method(
     window_time_limit: float = 5.0,
     stall_time: float | None = 2.0,
     fixing: str = "none",
-    hold: str = "start",
+    hold: str | None = None,
     fix_k: int | None = None,
     slack: float | None = None,
     free_share: float | None = None,
-    neighbours: bool = False,
+    neighbours: bool = True,
+    stable_only: bool = False,
     rule: str = "fifo-eet",
     workers: int = 2,
     sum_weight: int = 0,
@@ -520,8 +550,11 @@ def rh_method(
     ``stall_time`` s without improvement) with ``workers`` workers; the
     initial order comes from dispatching rule ``rule`` (active builder).
     ``fixing`` is one of none, first-k (``fix_k``), all-with-hint,
-    critical-path (``slack``, default the mean shortest processing time).
-    ``sum_weight`` adds that weight times the sum of end times to each
+    critical-path (``slack``, default the mean shortest processing time, or
+    ``free_share``; ``neighbours``, default on; ``stable_only``) and stable
+    (see the module docstring); ``hold`` is ``"start"`` or ``"machine"``,
+    default per strategy (:data:`DEFAULT_HOLD`: the assignment only for
+    critical-path and stable). ``sum_weight`` adds that weight times the sum of end times to each
     window's makespan objective (times the window size).
     ``time_limit=None`` means no overall limit (the windows bound the time).
     """
@@ -543,6 +576,7 @@ def rh_method(
         slack=slack,
         free_share=free_share,
         neighbours=neighbours,
+        stable_only=stable_only,
         time_limit=time_limit,
         seed=seed,
     )

@@ -39,7 +39,8 @@ class Recorder:
         assert time_limit > 0
         self.windows.append((sorted(free), sorted(held)))
         self.assigned.append(sorted(assigned))
-        return {"improved": False, "changed": [i for i in free if i % 3 == 0]}
+        changed = [i for i in list(free) + list(assigned) if i % 3 == 0]
+        return {"improved": False, "changed": changed, "reassigned": changed[:1]}
 
     def commit(self, items):
         self.committed += list(items)
@@ -48,12 +49,17 @@ class Recorder:
 @pytest.mark.parametrize("fixing", FIXING)
 def test_driver_windows_commits_and_fixing(fixing):
     toy = Recorder(20)
-    stats = rolling_horizon(toy, window=8, step=3, window_time_limit=1.0, fixing=fixing, fix_k=2)
+    stats = rolling_horizon(
+        toy, window=8, step=3, window_time_limit=1.0, fixing=fixing, fix_k=2, neighbours=False
+    )
     assert sorted(toy.committed) == list(range(20)) and sorted(toy.admitted) == list(range(20))
     assert stats["windows"] == len(toy.windows) == 5  # 8, then 3 new per window until 20
     first_free, first_held = toy.windows[0]
     assert first_free == list(range(8)) and first_held == []
     free, held = toy.windows[1]
+    # critical-path and stable hold the machine only by default: held items come as `assigned`.
+    assert held == [] or toy.assigned[1] == []
+    held = sorted(held + toy.assigned[1])
     overlap = list(range(3, 8))  # the previous window minus the 3 committed
     assert sorted(free + held) == list(range(3, 11))
     expected = {
@@ -61,19 +67,21 @@ def test_driver_windows_commits_and_fixing(fixing):
         "first-k": [3, 4],
         "all-with-hint": overlap,
         "critical-path": [3, 5, 7],  # odd items are "off the critical path"
-        "stable": [4, 5, 7],  # window 0 moved 0, 3 and 6
+        "stable": overlap,  # window 0 reassigned only item 0
     }[fixing]
     assert held == expected
-    assert stats["held_items"] == sum(len(h) for _, h in toy.windows)
+    assert stats["held_items"] == sum(
+        len(h) + len(a) for (_, h), a in zip(toy.windows, toy.assigned, strict=True)
+    )
 
 
 @pytest.mark.parametrize(
     ("options", "held"),
     [
-        ({}, [3, 5, 7]),
-        ({"free_share": 0.4}, [3, 5, 7]),  # the two lowest slacks: 4 and 6
-        ({"free_share": 0.6}, [5, 7]),  # then 3 (slack 13)
-        ({"free_share": 0.2, "neighbours": True}, [6, 7]),  # 4 and its neighbours 3, 5
+        ({"neighbours": False}, [3, 5, 7]),
+        ({"free_share": 0.4, "neighbours": False}, [3, 5, 7]),  # the two lowest slacks: 4, 6
+        ({"free_share": 0.6, "neighbours": False}, [5, 7]),  # then 3 (slack 13)
+        ({"free_share": 0.2}, [6, 7]),  # 4 and its neighbours 3, 5 (neighbours by default)
     ],
 )
 @pytest.mark.parametrize("hold", ["start", "machine"])
@@ -88,6 +96,26 @@ def test_driver_critical_path_options(options, held, hold):
     else:  # held items keep only their assignment: they reach the adapter as `assigned`
         assert fixed == [] and toy.assigned[1] == held
     assert sorted(free + held) == list(range(3, 11))
+
+
+def test_driver_stable_with_machine_hold_reads_reassignments():
+    toy = Recorder(20)
+    rolling_horizon(toy, window=8, step=3, window_time_limit=1.0, fixing="stable", hold="machine")
+    # Window 0 reassigned only item 0, so the whole overlap 3..7 keeps its machines.
+    assert toy.windows[1] == ([8, 9, 10], []) and toy.assigned[1] == [3, 4, 5, 6, 7]
+    # critical-path holds 3, 5, 7; stable_only keeps those window 0 did not move (0, 3, 6 moved).
+    toy = Recorder(20)
+    rolling_horizon(
+        toy,
+        window=8,
+        step=3,
+        window_time_limit=1.0,
+        fixing="critical-path",
+        hold="start",
+        neighbours=False,
+        stable_only=True,
+    )
+    assert toy.windows[1][1] == [5, 7]
 
 
 def test_driver_rejects_bad_options():
