@@ -108,20 +108,47 @@ def run_heuristic(table: Table, set_name: str, insts: list, spec: str, limit: st
     )  # fmt: skip
 
 
-def run_cp(table: Table, set_name: str, insts: list, seconds: float, workers: int):
-    devs, times, proven, failed = [], [], 0, 0
+def run_cp(table: Table, set_name: str, insts: list, seconds: float, workers: int, options: dict):
+    devs, times, proven, failed, open_ = [], [], 0, 0, []
     for inst in insts:
-        res = sf.solve(inst, "cp", time_limit=seconds, seed=0, workers=workers)
+        res = sf.solve(inst, "cp", time_limit=seconds, seed=0, workers=workers, **options)
         times.append(res.runtime)
         if not res.status.has_solution:
             failed += 1
             continue
         proven += res.status == sf.Status.OPTIMAL
+        if res.status != sf.Status.OPTIMAL:
+            open_.append(inst.name)
         devs.append(deviation(res.objective, inst.metadata["best_known"]))
+    label = ", ".join([f"workers={workers}", *(f"{k}={v}" for k, v in options.items())])
     table.add(
-        set_name, f"cp (workers={workers}) vs best known", f"{seconds:g} s", len(insts),
+        set_name, f"cp ({label}) vs best known", f"{seconds:g} s", len(insts),
         f"{statistics.fmean(devs):.2f}", proven, f"{statistics.fmean(times):.2f}", failed,
     )  # fmt: skip
+    shown = ", ".join(open_[:20]) + (f" and {len(open_) - 20} more" if len(open_) > 20 else "")
+    table.note(
+        f"{set_name}, cp ({label}), {seconds:g} s: longest run {max(times):.2f} s; "
+        f"not proven optimal: {shown or 'none'}."
+    )
+
+
+def parse_options(text: str) -> dict:
+    """``"a=1,b=false"`` -> ``{"a": 1, "b": False}`` (ints, floats, booleans, strings)."""
+    options = {}
+    for item in filter(None, text.split(",")):
+        key, _, raw = item.partition("=")
+        value: object = raw
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(raw)
+                    break
+                except ValueError:
+                    pass
+        options[key.strip()] = value
+    return options
 
 
 def sgs_throughput(insts: list, seconds: float = 3.0) -> tuple[float, float]:
@@ -171,6 +198,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cp-times", default="1,10", help="cp time limits, seconds")
     parser.add_argument("--cp-sets", default="j30,j120")
     parser.add_argument("--workers", type=int, default=1, help="CP-SAT workers")
+    parser.add_argument(
+        "--cp-options",
+        default="",
+        help="further cp options, e.g. 'order_literals=false,linearization_level=1'",
+    )
     parser.add_argument("--budgets", default="1000,5000")
     parser.add_argument("--sets", default="j30,j120")
     parser.add_argument("--sample-rules", default="lft", help="comma list or 'all'")
@@ -219,7 +251,9 @@ def main(argv: list[str] | None = None) -> None:
         for set_name in args.cp_sets.split(","):
             insts = load(set_name, args.cp_limit)
             for seconds in (float(s) for s in args.cp_times.split(",")):
-                run_cp(table, set_name, insts, seconds, args.workers)
+                run_cp(
+                    table, set_name, insts, seconds, args.workers, parse_options(args.cp_options)
+                )
                 table.write(args.out)
     if "speed" not in skip:
         j120 = load("j120", 60)
