@@ -34,8 +34,9 @@ Fixing strategies for the overlap
     a trained network. With ``neighbours`` (default) the job and machine
     neighbours of the near-critical items (what a critical move would swap
     with) are freed too; by default the others keep only their machine
-    (``hold="machine"``), as Graph-RHO fixes assignments. With ``stable_only`` only those of the others that the
-    previous solve left unchanged (see ``stable``) are held.
+    (``hold="machine"``), as Graph-RHO fixes assignments. With
+    ``stable_only`` only those of the others that the previous solve left
+    unchanged (see ``stable``) are held.
 ``stable``
     overlap items that the previous window's solve left unchanged are held:
     L-RHO's training label ("solution unchanged between consecutive
@@ -441,7 +442,7 @@ class FJSPWindowAdapter:
         seed: int,
         stall_time: float | None,
     ) -> dict[str, Any]:
-        """Re-optimise free and assigned operations with CP-SAT; committed ones that matter are held.
+        """Re-optimise free and assigned operations with CP-SAT, holding committed ones that matter.
 
         ``assigned`` operations stay on their machine with a free start.
         """
