@@ -23,6 +23,7 @@ heuristics for resource-constrained project scheduling: an update. EJOR 174, 23-
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -128,7 +129,8 @@ def run_cp(table: Table, set_name: str, insts: list, seconds: float, workers: in
     shown = ", ".join(open_[:20]) + (f" and {len(open_) - 20} more" if len(open_) > 20 else "")
     table.note(
         f"{set_name}, cp ({label}), {seconds:g} s: longest run {max(times):.2f} s; "
-        f"not proven optimal: {shown or 'none'}."
+        f"not proven optimal: {shown or 'none'}; 1-minute load average at the end "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
     )
 
 
