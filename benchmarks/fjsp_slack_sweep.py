@@ -7,7 +7,7 @@ window 80, step 30, window_time_limit 5 s, stall_time 2 s, 2 workers.
 
 A setting is ``fixing`` or ``fixing:option=value,...`` with any ``rh:cp``
 option (``hold=machine``, ``slack=60``, ``free_share=0.5``,
-``neighbours=1``, ``stall_time=1``...); ``slack=default`` means the mean
+``neighbours=1``, ``stall_time=1``, ``step=40``...); ``slack=default`` means the mean
 shortest processing time.
 
 Usage::
@@ -41,7 +41,9 @@ def parse_setting(text: str) -> tuple[str, dict]:
         elif key in ("neighbours", "stable_only"):
             options[key] = bool(int(value))
         else:
-            options[key] = float(value)
+            number = float(value)
+            # window/step must be integers; slack and shares may be fractions.
+            options[key] = int(number) if number.is_integer() and "." not in value else number
     return fixing, options
 
 
