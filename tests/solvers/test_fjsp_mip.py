@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 import schedforge as sf
+from schedforge.problems.fjsp import FJSPInstance
 from tests.conftest import shared_path
 from tests.problems.test_fjsp import brute_force_makespan
 from tests.solvers.test_fjsp_cp import tiny
@@ -35,3 +36,37 @@ def test_time_limited_mip_falls_back_to_a_valid_schedule():
     if res.status is not sf.Status.OPTIMAL:
         assert res.stats["nondeterministic"]
         assert res.bound is None or res.bound <= res.objective
+
+
+def test_single_threaded_cbc_runs_serially(monkeypatch):
+    # "-threads 1" made the bundled CBC deadlock until the time limit in about
+    # 1 run in 60 on this very instance; serial mode (no option) never did.
+    from schedforge.solvers.mip import backend
+
+    seen = []
+    real = backend._cbc_class
+
+    def recording(pulp):
+        make = real(pulp)
+
+        def build(**kwargs):
+            seen.append(kwargs)
+            return make(**kwargs)
+
+        return build
+
+    monkeypatch.setattr(backend, "_cbc_class", recording)
+    inst = FJSPInstance.from_dict(
+        {
+            "problem": "fjsp",
+            "num_machines": 1,
+            "job_offsets": [0, 2, 4, 5],
+            "op_offsets": [0, 1, 2, 3, 4, 5],
+            "machines": [0, 0, 0, 0, 0],
+            "durations": [6, 6, 5, 9, 2],
+            "release": [1, 4, 4],
+        }
+    )
+    res = sf.solve(inst, "mip:cbc", time_limit=10, seed=0)
+    assert res.status is sf.Status.OPTIMAL and res.objective == brute_force_makespan(inst)
+    assert seen and all(kwargs["threads"] is None for kwargs in seen)

@@ -144,7 +144,11 @@ def _run_cbc(prob: Any, limit: float, seed: int, threads: int, warm: bool, gaps:
         solver = _cbc_class(pulp)(
             msg=False,
             timeLimit=limit,
-            threads=threads,
+            # "-threads 1" starts CBC's threaded mode with one worker, which
+            # now and then deadlocks until the time limit ("Thread 0 used 0
+            # times, waiting to start"; about 1 run in 60 on a tiny model).
+            # Without the option CBC runs serially and never did in 600 runs.
+            threads=threads if threads > 1 else None,
             warmStart=warm,
             logPath=log_path,
             options=[f"randomCbcSeed {seed + 1}"],  # CBC treats seed 0 as "from the clock"
