@@ -39,11 +39,12 @@ RESULTS = ROOT / "benchmarks" / "results" / "rcpsp_psplib.md"
 RULES = ("lft", "lst", "mts", "grpw", "mslk", "spt", "lpt")
 
 
-def load(name: str, limit: int | None) -> list:
+def load(name: str, limit: int | None, offset: int = 0) -> list:
+    """The set's instances in PSPLIB order; ``limit`` evenly spaced ones, shifted by ``offset``."""
     files = sorted((PSPLIB / name).glob("*.sm"), key=lambda p: _order(p.stem))
     if limit is not None and limit < len(files):
         step = len(files) / limit
-        files = [files[int(k * step)] for k in range(limit)]
+        files = [files[min(int(k * step) + offset, len(files) - 1)] for k in range(limit)]
     return [sf.read(f) for f in files]
 
 
@@ -197,6 +198,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--limit", type=int, default=None, help="instances per set (evenly spaced)")
     parser.add_argument("--cp-limit", type=int, default=48, help="instances per set for cp")
+    parser.add_argument(
+        "--cp-offset",
+        type=int,
+        default=0,
+        help="shift the cp sample (--cp-limit 300 --cp-offset 1: the other half)",
+    )
     parser.add_argument("--cp-times", default="1,10", help="cp time limits, seconds")
     parser.add_argument("--cp-sets", default="j30,j120")
     parser.add_argument("--workers", type=int, default=1, help="CP-SAT workers")
@@ -251,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         table.write(args.out)
     if "cp" not in skip:
         for set_name in args.cp_sets.split(","):
-            insts = load(set_name, args.cp_limit)
+            insts = load(set_name, args.cp_limit, args.cp_offset)
             for seconds in (float(s) for s in args.cp_times.split(",")):
                 run_cp(
                     table, set_name, insts, seconds, args.workers, parse_options(args.cp_options)
