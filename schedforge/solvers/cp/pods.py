@@ -38,13 +38,12 @@ import numpy as np
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.heuristics.kube import simulate
-from schedforge.heuristics.pods_repair import reduce_moves
+from schedforge.heuristics.pods_repair import repair_plan
 from schedforge.problems.pods import (
     PodsInstance,
     PodsSolution,
     digit_weights,
     objective,
-    objective_vector,
     tier_upper_bounds,
 )
 from schedforge.solvers.cp.runner import import_cp_model, run_cp_sat
@@ -770,15 +769,7 @@ def cp(
     if objective(inst, PodsSolution(start_node)) < value:
         node = start_node
     # Send needlessly moved pods home (never lexicographically worse).
-    repaired = reduce_moves(inst, node)
-    before = objective_vector(inst, PodsSolution(node))
-    after = objective_vector(inst, PodsSolution(repaired))
-    gain = after > before
-    stats["repair"] = {
-        "moves": [before.moves, after.moves],
-        "evictions": [before.evictions, after.evictions],
-    }
-    node = repaired
+    node, gain = repair_plan(inst, node, stats)
     stats["nondeterministic"] = nondeterministic
     stats["tiers_proven"] = first_open is None
     # A plan the repair improves was not optimal: claim OPTIMAL only when it changed nothing.

@@ -108,7 +108,9 @@ MAX_VALUE = np.int64(1) << 46
 # time limit compiling.
 _I64 = types.int64[::1]
 _MEMO = types.DictType(_KEY, _VALUE)
-_SOLVE_SIG = (
+# (jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit),
+# shared by the search and the sequence rebuild.
+_SUBPROBLEM_ARGS = (
     _I64,
     _I64,
     types.int64,
@@ -121,24 +123,9 @@ _SOLVE_SIG = (
     _I64,
     types.float64,
     types.int64,
-    types.int64,
 )
-_BUILD_SIG = (
-    _I64,
-    _I64,
-    types.int64,
-    _I64,
-    _I64,
-    _I64,
-    _I64,
-    _I64,
-    _MEMO,
-    _I64,
-    types.float64,
-    types.int64,
-    _I64,
-    types.int64,
-)
+_SOLVE_SIG = (*_SUBPROBLEM_ARGS, types.int64)  # + root_ub
+_BUILD_SIG = (*_SUBPROBLEM_ARGS, _I64, types.int64)  # + out, pos
 
 # Seconds the sequence rebuild may run past the deadline, so that an optimum
 # proven just before the limit is not thrown away for want of its sequence.

@@ -20,13 +20,12 @@ import numpy as np
 from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
-from schedforge.heuristics.pods_repair import reduce_moves
+from schedforge.heuristics.pods_repair import repair_plan
 from schedforge.problems.pods import (
     PodsInstance,
     PodsSolution,
     digit_weights,
     lower_bound,
-    objective_vector,
 )
 from schedforge.solvers.cp.pods import PodClasses, disaggregate, pod_classes
 from schedforge.solvers.mip.backend import import_pulp, solve_model
@@ -178,15 +177,7 @@ def mip(
         counts[g, n] = round(var.varValue or 0)
     node = disaggregate(classes, instance, counts)
     # Send needlessly moved pods home (never lexicographically worse).
-    repaired = reduce_moves(instance, node)
-    before = objective_vector(instance, PodsSolution(node))
-    after = objective_vector(instance, PodsSolution(repaired))
-    gain = after > before
-    stats["repair"] = {
-        "moves": [before.moves, after.moves],
-        "evictions": [before.evictions, after.evictions],
-    }
-    node = repaired
+    node, gain = repair_plan(instance, node, stats)
     if status is Status.OPTIMAL and gain:
         # The solver's "optimum" was within its tolerances only: not proven; the
         # problem's own bound stays valid whatever the solver's tolerances.
