@@ -237,7 +237,7 @@ def rolling_horizon(
     """
     if fixing not in FIXING:
         raise InvalidOption(f"fixing must be one of {', '.join(FIXING)}, got {fixing!r}")
-    if fixing in DEFAULT_HOLD and hold is None:
+    if hold is None:
         hold = DEFAULT_HOLD[fixing]
     if hold not in HOLD:
         raise InvalidOption(f"hold must be one of {', '.join(HOLD)}, got {hold!r}")
@@ -555,8 +555,9 @@ def rh_method(
     ``free_share``; ``neighbours``, default on; ``stable_only``) and stable
     (see the module docstring); ``hold`` is ``"start"`` or ``"machine"``,
     default per strategy (:data:`DEFAULT_HOLD`: the assignment only for
-    critical-path and stable). ``sum_weight`` adds that weight times the sum of end times to each
-    window's makespan objective (times the window size).
+    critical-path and stable). ``sum_weight`` adds that weight times the
+    sum of end times to each window's makespan objective (times the window
+    size).
     ``time_limit=None`` means no overall limit (the windows bound the time).
     """
     from schedforge.heuristics.dispatch import dispatch
