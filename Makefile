@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # left to do, same table. `schedforge report .demo-run` then writes the report.
 demo: $(STAMP)
 	$(BIN)/schedforge bench suite:smtt-demo --method rule:edd --method rule:atc --method rule:mddc \
-		--method ls:mddc --method ils:mddc --method exact --method "cp?workers=1" --method mip:highs \
+		--method ls:mddc --method ils:mddc --method exact --method "cp?threads=1" --method mip:highs \
 		--time-limit 0.5 --grace 2 --jobs 2 --out .demo-run
 
 test: $(STAMP)

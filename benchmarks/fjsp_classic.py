@@ -107,7 +107,7 @@ def main() -> None:
                 for t in times:
                     for spec, opts in (
                         ("ls", {"iterations": 10**9}),
-                        ("cp", {"workers": args.workers}),
+                        ("cp", {"threads": args.workers}),
                     ):
                         res = sf.solve(inst, spec, time_limit=t, seed=0, **opts)
                         key = f"{spec}@{t:g}s"

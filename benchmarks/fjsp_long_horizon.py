@@ -65,7 +65,7 @@ def run_instance(jobs: int, ops: int, seed: int, fixings, args) -> dict:
             "rh:cp",
             seed=seed,
             fixing=fixing,
-            workers=args.workers,
+            threads=args.workers,
             window_time_limit=args.window_time_limit,
             stall_time=args.stall_time,
         )
@@ -73,7 +73,7 @@ def run_instance(jobs: int, ops: int, seed: int, fixings, args) -> dict:
         print(f"    {inst.name} rh:cp {fixing}: {res.objective} in {res.runtime:.0f} s", flush=True)
     budget = max(t for k, (_, t) in row.items() if k.startswith("rh:"))
     for label, hint in (("cp (hinted)", True), ("cp (plain)", False)):
-        res = sf.solve(inst, "cp", time_limit=budget, seed=seed, workers=args.workers, hint=hint)
+        res = sf.solve(inst, "cp", time_limit=budget, seed=seed, threads=args.workers, hint=hint)
         found = res.objective is not None and "fallback" not in res.stats
         # Without a CP-SAT schedule (plain: none; hinted: the rules' came back) -> nan.
         row[label] = (res.objective if found else float("nan"), res.runtime)

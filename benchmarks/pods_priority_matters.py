@@ -68,7 +68,7 @@ def run_cell(params: dict, seeds: range, windows: list[float], workers: int) -> 
         base = objective_vector(snapshot, kube.solution)
         for window in windows:
             start = time.perf_counter()
-            res = sf.solve(snapshot, "cp", time_limit=window, seed=seed, workers=workers)
+            res = sf.solve(snapshot, "cp", time_limit=window, seed=seed, threads=workers)
             wall = time.perf_counter() - start
             ok = res.solution is not None and wall <= window
             value = objective_vector(snapshot, res.solution) if res.solution is not None else None

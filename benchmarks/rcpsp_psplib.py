@@ -113,7 +113,7 @@ def run_heuristic(table: Table, set_name: str, insts: list, spec: str, limit: st
 def run_cp(table: Table, set_name: str, insts: list, seconds: float, workers: int, options: dict):
     devs, times, proven, failed, open_ = [], [], 0, 0, []
     for inst in insts:
-        res = sf.solve(inst, "cp", time_limit=seconds, seed=0, workers=workers, **options)
+        res = sf.solve(inst, "cp", time_limit=seconds, seed=0, threads=workers, **options)
         times.append(res.runtime)
         if not res.status.has_solution:
             failed += 1

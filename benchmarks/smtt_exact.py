@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             "|---|---|---|---|---|",
         ]
         for method in ("exact", "cp", "mip:highs"):
-            options = {"workers": 1} if method == "cp" else {}
+            options = {"threads": 1} if method == "cp" else {}
             results = run(subset, method, args.compare_limit, **options)
             s = summary(results, subset)
             gap = "—" if s["gap"] is None else f"{s['gap']:.3f}"

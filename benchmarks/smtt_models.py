@@ -30,7 +30,7 @@ import schedforge as sf
 ROOT = Path(__file__).resolve().parents[1]
 ORLIB = ROOT.parent / "shared" / "instances" / "orlib-wt"
 RESULTS = ROOT / "benchmarks" / "results"
-METHODS = (("exact", {}), ("cp", {"workers": 2}), ("mip:cbc", {}), ("mip:highs", {}))
+METHODS = (("exact", {}), ("cp", {"threads": 2}), ("mip:cbc", {}), ("mip:highs", {}))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,23 +21,18 @@ from schedforge.core.errors import SchedforgeError
 OnResult = Callable[[dict[str, Any], dict[str, Any]], None]
 OnStart = Callable[[dict[str, Any]], None]
 
-# Option names through which methods take a number of solver threads.
-THREAD_OPTIONS = ("workers", "num_workers", "threads")
-
 
 def solver_threads(method_specs: Sequence[Any], problems: Iterable[str]) -> int:
-    """The most threads any of the methods uses (from its options or their defaults)."""
+    """The most threads any of the methods uses (its ``threads`` option, else its default)."""
     from schedforge.core.registry import resolve
 
     most = 1
     for problem in problems:
         for spec in method_specs:
             entry, _ = resolve(problem, spec.spec)
-            given = dict(spec.options)
-            for name in THREAD_OPTIONS:
-                value = given.get(name, entry.options.get(name))
-                if isinstance(value, int) and not isinstance(value, bool):
-                    most = max(most, value)
+            value = dict(spec.options).get("threads", entry.threads)
+            if isinstance(value, int) and not isinstance(value, bool):
+                most = max(most, value)
     return most
 
 

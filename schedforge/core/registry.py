@@ -1,17 +1,18 @@
 """The registry of problems, file formats and methods.
 
 Problem modules register a :class:`Problem` and their :class:`Format` s;
-method modules register functions with the :func:`method` decorator. Nothing
-is listed by hand: on first use the registry imports every module under the
-plugin packages, and each module registers itself when imported. Heavy
-backends (ortools, pulp, numba) are imported inside the functions that use
-them, so discovery stays cheap.
+method modules register functions with the :func:`method` decorator. Modules
+register themselves when imported, and they are imported lazily: the problem
+modules (data model and formats, no solver code) when a problem or format is
+first looked up, a family's method modules (:data:`METHOD_MODULES`) when its
+methods are first looked up. ``import schedforge`` imports no family.
 
 A *method spec* is ``NAME`` or ``NAME:VARIANT`` (``cp``, ``mip:highs``,
 ``rule:edd``, ``heuristic:my_rule``). A registered method function has the
-signature ``f(instance, [variant,] *, time_limit, seed, **options)``; its
-keyword-only parameters after ``seed`` are its options, so an unknown option
-is detected from the signature and never silently swallowed.
+signature ``f(instance, [variant,] *, budget, **options)``, where ``budget``
+is the :class:`~schedforge.core.budget.Budget` of the call (time limit, seed,
+threads); its other keyword-only parameters are its options, so an unknown
+option is detected from the signature and never silently swallowed.
 """
 
 from __future__ import annotations
@@ -26,16 +27,47 @@ from typing import Any
 
 from schedforge.core.errors import InvalidOption, UnknownMethod, UnknownProblem
 
-# Packages whose modules register problems and methods when imported.
-PLUGIN_PACKAGES = (
-    "schedforge.problems",
-    "schedforge.heuristics",
-    "schedforge.solvers",
-    "schedforge.discovery",
-)
+# The package whose modules register the problems and their formats (data
+# models, readers, generators: no solver code, so importing all is cheap).
+PROBLEM_PACKAGE = "schedforge.problems"
 
-# Arguments every method receives from solve(); never options.
-_RESERVED = ("instance", "variant", "time_limit", "seed")
+# Per problem, the modules that register its methods; imported on first use.
+# tests/core/test_registry.py checks that every module using @method is here.
+METHOD_MODULES: dict[str, tuple[str, ...]] = {
+    "smtt": (
+        "schedforge.heuristics.smtt",
+        "schedforge.heuristics.local_search.smtt",
+        "schedforge.solvers.cp.smtt",
+        "schedforge.solvers.mip.smtt",
+        "schedforge.solvers.exact.smtt",
+        "schedforge.discovery.export",
+    ),
+    "rcpsp": (
+        "schedforge.heuristics.rcpsp",
+        "schedforge.heuristics.rcpsp_ga",
+        "schedforge.solvers.cp.rcpsp",
+        "schedforge.solvers.mip.rcpsp",
+        "schedforge.discovery.export",
+    ),
+    "fjsp": (
+        "schedforge.heuristics.dispatch",
+        "schedforge.heuristics.local_search.fjsp",
+        "schedforge.solvers.cp.fjsp",
+        "schedforge.solvers.mip.fjsp",
+        "schedforge.solvers.rolling_horizon",
+        "schedforge.discovery.export",
+    ),
+    "pods": (
+        "schedforge.heuristics.kube",
+        "schedforge.solvers.cp.pods",
+        "schedforge.solvers.mip.pods",
+        "schedforge.discovery.export",
+    ),
+}
+
+# Arguments every method receives from solve(); never options. ``time_limit``,
+# ``seed`` and ``threads`` reach a method only inside its budget.
+_RESERVED = ("instance", "variant", "budget", "time_limit", "seed", "threads")
 
 
 @dataclass(frozen=True)
@@ -118,6 +150,8 @@ class Method:
     variants: tuple[str, ...] | Callable[[], Iterable[str]] | None = None
     exact: bool = False
     summary: str = ""
+    default_stop: str = ""
+    threads: int = 1
     _options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def variant_names(self) -> tuple[str, ...]:
@@ -144,8 +178,8 @@ class Method:
 _problems: dict[str, Problem] = {}
 _formats: list[Format] = []
 _methods: dict[tuple[str, str], Method] = {}
-_loaded = False
-_loading = False
+_loaded_problems = False
+_loaded_methods: set[str] = set()
 
 
 def register_problem(problem: Problem) -> Problem:
@@ -166,6 +200,8 @@ def method(
     *,
     variants: Sequence[str] | Callable[[], Iterable[str]] | None = None,
     exact: bool = False,
+    default_stop: str,
+    threads: int = 1,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering a method function for ``problem`` under ``name``.
 
@@ -180,6 +216,13 @@ def method(
         them (for dynamic sets such as discovered heuristics), or ``None``.
     exact
         Whether the method can prove optimality.
+    default_stop
+        One line saying when the method stops without a time limit
+        (``solve(..., time_limit=None)``): the README's stopping-rule table
+        is generated from it.
+    threads
+        The thread count the method uses when ``solve()`` is given none
+        (``threads=None``); more than 1 must be said in its docstring.
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -189,9 +232,14 @@ def method(
             for p in sig.parameters.values()
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in _RESERVED
         }
-        for required in ("time_limit", "seed"):
-            if required not in sig.parameters:
-                raise TypeError(f"method {problem}/{name}: missing parameter {required!r}")
+        budget = sig.parameters.get("budget")
+        if budget is None or budget.kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(f"method {problem}/{name}: missing keyword-only parameter 'budget'")
+        clash = sorted(set(opts) & {"time_limit", "seed", "threads", "workers", "num_workers"})
+        if clash:
+            raise TypeError(f"method {problem}/{name}: {clash} belong to the budget, not options")
+        if not default_stop.strip() or "\n" in default_stop:
+            raise TypeError(f"method {problem}/{name}: default_stop must be one line")
         if (variants is not None) != ("variant" in sig.parameters):
             raise TypeError(f"method {problem}/{name}: 'variant' parameter iff variants given")
         doc = inspect.getdoc(func) or ""
@@ -201,6 +249,8 @@ def method(
             func=func,
             variants=tuple(variants) if isinstance(variants, list | tuple) else variants,
             exact=exact,
+            default_stop=default_stop.strip(),
+            threads=threads,
             summary=doc.splitlines()[0] if doc else "",
             _options=opts,
         )
@@ -209,31 +259,46 @@ def method(
     return decorate
 
 
-def load_plugins() -> None:
-    """Import every module of the plugin packages once (they self-register)."""
-    global _loaded, _loading
-    if _loaded or _loading:
+def load_problems() -> None:
+    """Import the problem modules once (they register problems and formats)."""
+    global _loaded_problems
+    if not _loaded_problems:
+        package = importlib.import_module(PROBLEM_PACKAGE)
+        for info in pkgutil.iter_modules(package.__path__, PROBLEM_PACKAGE + "."):
+            importlib.import_module(info.name)
+        _loaded_problems = True
+
+
+def load_methods(problem: str) -> None:
+    """Import the method modules of ``problem`` once (they self-register)."""
+    if problem in _loaded_methods:
         return
-    _loading = True
+    # Marked first: a method module may look up its own problem while loading.
+    _loaded_methods.add(problem)
     try:
-        for package_name in PLUGIN_PACKAGES:
-            package = importlib.import_module(package_name)
-            for info in pkgutil.walk_packages(package.__path__, package_name + "."):
-                importlib.import_module(info.name)
-        _loaded = True
-    finally:
-        _loading = False
+        for module in METHOD_MODULES.get(problem, ()):
+            importlib.import_module(module)
+    except BaseException:
+        _loaded_methods.discard(problem)
+        raise
+
+
+def load_plugins() -> None:
+    """Import every problem and method module (for listings of everything)."""
+    load_problems()
+    for name in list(_problems):
+        load_methods(name)
 
 
 def problems() -> list[str]:
     """Names of all registered problems."""
-    load_plugins()
+    load_problems()
     return sorted(_problems)
 
 
 def get_problem(name: str) -> Problem:
     """The registered :class:`Problem` called ``name``."""
-    load_plugins()
+    load_problems()
     try:
         return _problems[name]
     except KeyError:
@@ -252,7 +317,7 @@ def problem_of(instance: Any) -> Problem:
 
 def formats(problem: str | None = None) -> list[Format]:
     """Registered formats, optionally of one problem."""
-    load_plugins()
+    load_problems()
     return [f for f in _formats if problem is None or f.problem == problem]
 
 
@@ -265,6 +330,7 @@ def methods(problem: str) -> list[str]:
     True
     """
     get_problem(problem)
+    load_methods(problem)
     specs = [s for m in _methods.values() if m.problem == problem for s in m.specs()]
     return sorted(specs)
 
@@ -272,6 +338,7 @@ def methods(problem: str) -> list[str]:
 def method_entries(problem: str) -> list[Method]:
     """The registered :class:`Method` entries of ``problem``."""
     get_problem(problem)
+    load_methods(problem)
     return sorted((m for m in _methods.values() if m.problem == problem), key=lambda m: m.name)
 
 
@@ -284,6 +351,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 def resolve(problem: str, spec: str) -> tuple[Method, str | None]:
     """Look up a method spec; raise :class:`UnknownMethod` listing the valid ones."""
     get_problem(problem)
+    load_methods(problem)
     name, variant = parse_spec(spec)
     entry = _methods.get((problem, name))
     valid = methods(problem)
@@ -317,5 +385,5 @@ def check_options(entry: Method, spec: str, options: dict[str, Any]) -> None:
         accepted = ", ".join(sorted(entry.options)) or "none"
         raise InvalidOption(
             f"method {spec!r} does not accept option(s) {', '.join(unknown)}; "
-            f"accepted: {accepted} (plus time_limit, seed)"
+            f"accepted: {accepted} (plus time_limit, seed, threads)"
         )

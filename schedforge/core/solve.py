@@ -6,9 +6,11 @@ import math
 import time
 from typing import Any
 
-from schedforge.core.errors import InfeasibleSolution, InvalidOption, SolverError
+from schedforge.core.budget import Budget
+from schedforge.core.errors import InfeasibleSolution, SolverError
 from schedforge.core.registry import check_options, problem_of, resolve
 from schedforge.core.result import Outcome, Result, Status, relative_gap
+from schedforge.core.warmup import compile_method
 
 
 def solve(
@@ -17,6 +19,7 @@ def solve(
     *,
     time_limit: float | None = None,
     seed: int = 0,
+    threads: int | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` with ``method`` and return a checked :class:`Result`.
@@ -26,7 +29,10 @@ def solve(
     validator, evaluates its objective independently, takes the method's
     bound (or the problem's own lower bound when the method has none) and
     fills ``gap``. A heuristic whose objective meets a valid bound is
-    reported ``OPTIMAL``: the bound proves it.
+    reported ``OPTIMAL``: the bound proves it. Before the clock starts it
+    compiles the numba kernels the method needs (once per process, see
+    :mod:`schedforge.core.warmup`) and reports the seconds in
+    ``stats["compile_s"]``; ``runtime`` never includes them.
 
     Parameters
     ----------
@@ -36,11 +42,16 @@ def solve(
         A method spec: ``"cp"``, ``"mip:highs"``, ``"rule:edd"``, ...
         (``schedforge.methods(problem)`` lists them).
     time_limit
-        Wall-clock seconds for the method, or ``None`` for its default
-        (constructive rules finish on their own; search methods document
-        their stopping rule).
+        Wall-clock seconds for the whole method call (every phase: warm
+        start, model building, solver, local search, repair), or ``None``
+        for the method's own stopping rule (``Method.default_stop``; the
+        README's table lists them).
     seed
-        Seed for every random choice; the same seed gives the same result.
+        Seed for every random choice, ``0 <= seed < 2**31``; the same seed
+        with ``threads=1`` gives the same result.
+    threads
+        Threads the method may use (>= 1), or ``None`` for its documented
+        default.
     **options
         Method-specific options; names the method does not accept raise
         :class:`~schedforge.core.errors.InvalidOption`.
@@ -54,27 +65,34 @@ def solve(
     UnknownMethod
         The spec is not registered for the instance's problem.
     InvalidOption
-        An option name the method does not accept, or a bad time limit.
+        An option name the method does not accept, or a bad time limit,
+        seed or thread count.
     InfeasibleSolution
         The method returned a solution that fails validation (a bug).
     """
     problem = problem_of(instance)
     entry, variant = resolve(problem.name, method)
     check_options(entry, method, options)
-    if time_limit is not None and (not math.isfinite(time_limit) or time_limit <= 0):
-        raise InvalidOption(f"time_limit must be a positive number of seconds, got {time_limit}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise InvalidOption(f"seed must be an integer, got {seed!r}")
+    # Validates the limit, seed and threads before anything runs.
+    Budget(time_limit=time_limit, seed=seed, threads=threads)
 
-    kwargs: dict[str, Any] = {"time_limit": time_limit, "seed": seed, **options}
+    kwargs: dict[str, Any] = dict(options)
     if variant is not None:
         kwargs["variant"] = variant
-    start = time.perf_counter()
-    outcome = entry.func(instance, **kwargs)
-    runtime = time.perf_counter() - start
+    # Compilation happens here, before the clock, once per process and method.
+    compile_s = compile_method(problem.name, method, options)
+    # The clock starts here, after lookup and validation: one budget for the call.
+    budget = Budget(
+        time_limit=time_limit, seed=seed, threads=entry.threads if threads is None else threads
+    )
+    outcome = entry.func(instance, budget=budget, **kwargs)
+    runtime = time.perf_counter() - budget.start
     if not isinstance(outcome, Outcome):
         raise SolverError(f"method {method!r} returned {type(outcome).__name__}, not Outcome")
-    return _checked_result(instance, problem, method, seed, outcome, runtime)
+    result = _checked_result(instance, problem, method, seed, outcome, runtime)
+    # Kept out of runtime; stats tell how long compiling took (0 when cached in this process).
+    result.stats["compile_s"] = round(compile_s, 4)
+    return result
 
 
 def _checked_result(instance, problem, spec: str, seed: int, outcome: Outcome, runtime: float):

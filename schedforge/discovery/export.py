@@ -224,14 +224,12 @@ def _load(problem: str, name: str) -> tuple[Any, Any, str | None]:
     return func, compiled, error
 
 
-def run_heuristic(
-    instance: Any, variant: str, *, time_limit: float | None = None, seed: int = 0
-) -> Outcome:
+def run_heuristic(instance: Any, variant: str, *, budget: Any) -> Outcome:
     """Run an exported discovered heuristic (``heuristic:<name>``) through its skeleton.
 
     A constructive rule: one pass of the template's dispatch skeleton, so it
-    finishes on its own and ``time_limit`` is never binding; deterministic,
-    so ``seed`` is unused. The code is verified again when first loaded in a
+    finishes on its own and the budget's time limit is never binding;
+    deterministic, so the seed is unused; single-threaded. The code is verified again when first loaded in a
     process; ``stats["engine"]`` says whether numba compiled it.
     """
     from schedforge.discovery.templates import CandidateError, get_template
@@ -257,7 +255,12 @@ def _register() -> None:
     from schedforge.discovery.templates import template_names
 
     for problem in template_names():
-        method(problem, "heuristic", variants=lambda p=problem: names(p))(run_heuristic)
+        method(
+            problem,
+            "heuristic",
+            variants=lambda p=problem: names(p),
+            default_stop="one pass of the dispatch skeleton",
+        )(run_heuristic)
 
 
 _register()

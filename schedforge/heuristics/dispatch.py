@@ -62,6 +62,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
@@ -391,19 +392,18 @@ def best_rule_schedule(
     return best[1]
 
 
-@method("fjsp", "rule", variants=RULES)
+@method("fjsp", "rule", variants=RULES, default_stop="one constructive pass")
 def rule_method(
     instance: FJSPInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     builder: str = "active",
 ) -> Outcome:
     """Dispatching rule ``<operation>-<machine>`` (FIFO/SPT/MOR/LOR/MWKR/LWKR x EET/SPT).
 
-    Deterministic and constructive: ``time_limit`` and ``seed`` do not change
-    the result (one schedule is built). Option ``builder``: ``active``
+    Deterministic, constructive and single-threaded: the budget's time limit
+    and seed do not change the result (one schedule is built). Option ``builder``: ``active``
     (insertion into idle gaps, the default), ``append`` or ``non-delay``.
     """
     solution = dispatch(instance, variant, builder=builder)

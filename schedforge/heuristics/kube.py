@@ -56,6 +56,7 @@ import time
 import numpy as np
 from numba import njit
 
+from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.pods import PodsInstance, PodsSolution
@@ -480,32 +481,35 @@ def simulate(
     return state.node, stats
 
 
-@method("pods", "kube")
+@method("pods", "kube", default_stop="when every pending pod is placed or left pending")
 def kube(
     instance: PodsInstance,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     preemption: bool = True,
 ) -> Outcome:
     """Default kube-scheduler simulation (filters, default scores, DefaultPreemption).
 
-    Deterministic (ties by node name), so ``seed`` is unused. ``time_limit``
-    ``None`` runs to the end; otherwise pods not reached in time stay
-    pending. ``preemption=False`` switches DefaultPreemption off.
+    Deterministic (ties by node name), so the seed is unused;
+    single-threaded. Without a time limit it runs to the end; otherwise pods
+    not reached by the budget's deadline stay pending. ``preemption=False``
+    switches DefaultPreemption off.
     """
-    deadline = None if time_limit is None else time.perf_counter() + time_limit
-    node, stats = simulate(instance, preemption=preemption, deadline=deadline)
+    node, stats = simulate(instance, preemption=preemption, deadline=budget.deadline)
     return Outcome(PodsSolution(node), stats=stats)
 
 
-@method("pods", "rule", variants=("ffd", "bfd", "most-allocated"))
-def rule(instance: PodsInstance, variant: str, *, time_limit: float | None, seed: int) -> Outcome:
+@method(
+    "pods",
+    "rule",
+    variants=("ffd", "bfd", "most-allocated"),
+    default_stop="when every pending pod is placed or left pending",
+)
+def rule(instance: PodsInstance, variant: str, *, budget: Budget) -> Outcome:
     """Packing rules: first/best fit decreasing (priority, size), or MostAllocated scoring.
 
     Running pods stay; pending pods are placed one by one, without
-    preemption. Deterministic; ``time_limit`` as for ``kube``.
+    preemption. Deterministic; the budget as for ``kube``.
     """
-    deadline = None if time_limit is None else time.perf_counter() + time_limit
-    node, stats = simulate(instance, preemption=False, strategy=variant, deadline=deadline)
+    node, stats = simulate(instance, preemption=False, strategy=variant, deadline=budget.deadline)
     return Outcome(PodsSolution(node), stats=stats)

@@ -20,11 +20,10 @@ activity in ``stats["failed_activity"]``; it never returns an invalid schedule.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from numba import njit
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
@@ -203,13 +202,12 @@ def _outcome(start: np.ndarray, makespan: int, stats: dict) -> Outcome:
     return Outcome(RCPSPSolution(start.copy()), objective=int(makespan), stats=stats)
 
 
-@method("rcpsp", "rule", variants=RULES)
+@method("rcpsp", "rule", variants=RULES, default_stop="one constructive pass")
 def rule(
     instance: RCPSPInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     sgs: str = "serial",
     justify: bool = False,
 ) -> Outcome:
@@ -222,7 +220,8 @@ def rule(
     justify
         Apply forward-backward improvement to the schedule.
 
-    Deterministic; finishes on its own (``time_limit`` is not needed). Returns
+    Deterministic and single-threaded; finishes on its own (the budget's
+    time limit is not needed). Returns
     ``NO_SOLUTION`` with ``stats["failed_activity"]`` when a deadline cannot be met.
     """
     scheme = _check_scheme(sgs)
@@ -252,13 +251,17 @@ def rule(
     return _outcome(start, makespan, stats)
 
 
-@method("rcpsp", "sample", variants=RULES)
+@method(
+    "rcpsp",
+    "sample",
+    variants=RULES,
+    default_stop="after `schedules` generated schedules (default 1,000)",
+)
 def sample(
     instance: RCPSPInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     sgs: str = "serial",
     schedules: int = 1000,
     alpha: float = 1.0,
@@ -272,8 +275,8 @@ def sample(
         ``"serial"`` or ``"parallel"`` schedule-generation scheme.
     schedules
         Budget of generated schedules (each justification counts two, as in
-        Kolisch & Hartmann 2006). ``time_limit`` stops earlier if given;
-        with ``time_limit=None`` only the budget stops it.
+        Kolisch & Hartmann 2006). The budget's time limit stops earlier if
+        given; without one only the schedule count stops it.
     alpha
         Bias exponent: 0 is uniform sampling, large values approach the rule.
     justify
@@ -284,8 +287,7 @@ def sample(
         raise InvalidOption(f"schedules must be >= 1, got {schedules}")
     data = SGSData.from_instance(instance)
     priority = priorities(instance, variant)
-    clock = time.perf_counter()
-    seed_numba(seed & 0xFFFFFFFF)
+    seed_numba(budget.seed)
     best = np.array([-1], dtype=np.int64)
     best_start = np.zeros(data.num_activities, dtype=np.int64)
     tail = data.justify_tail()
@@ -299,7 +301,7 @@ def sample(
             count, scheme, priority, float(alpha), _EPS, do_just,
             data.decode_args(), data.parallel_args(), tail, best_start, best,
         )  # fmt: skip
-        if time_limit is not None and time.perf_counter() - clock > time_limit:
+        if budget.expired():
             stopped_by_time = used < schedules
             break
         chunk = min(chunk * 2, 512)
@@ -308,7 +310,7 @@ def sample(
 
 
 def heuristic_schedule(
-    instance: RCPSPInstance, *, seed: int = 0, schedules: int = 1000
+    instance: RCPSPInstance, *, budget: Budget, schedules: int = 1000
 ) -> np.ndarray | None:
     """Start times of a good schedule for hints and horizons, or ``None``.
 
@@ -316,13 +318,14 @@ def heuristic_schedule(
     :mod:`schedforge.heuristics.rcpsp_ga` with ``schedules`` schedules (tens
     of milliseconds on j120; as a CP-SAT hint it cut the 1 s gap to the best
     known j120 makespans from 5.5 % to 4.1 % on a sample). ``None`` when every
-    attempt misses a deadline (the instance may still be feasible).
+    attempt misses a deadline (the instance may still be feasible). The GA
+    stops early at the deadline of ``budget`` (a share of the caller's).
     """
     from schedforge.heuristics.rcpsp_ga import ga  # the GA module imports this one
 
     found = [
-        rule(instance, "lft", time_limit=None, seed=seed, sgs="parallel", justify=True),
-        ga(instance, time_limit=None, seed=seed, schedules=schedules),
+        rule(instance, "lft", budget=budget, sgs="parallel", justify=True),
+        ga(instance, budget=budget, schedules=schedules),
     ]
     starts = [o.solution.start for o in found if o.solution is not None]
     if not starts:

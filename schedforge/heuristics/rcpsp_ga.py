@@ -24,11 +24,10 @@ Operational Research 174(1), 23-37.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from numba import njit
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
@@ -221,12 +220,11 @@ def ga_generation(pop, fitness, starts, budget, rate, do_justify, decode_args, j
     return used
 
 
-@method("rcpsp", "ga")
+@method("rcpsp", "ga", default_stop="after `schedules` generated schedules (default 1,000)")
 def ga(
     instance: RCPSPInstance,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     schedules: int = 1000,
     population: int = 40,
     mutation: float = 0.05,
@@ -245,7 +243,8 @@ def ga(
     justify
         Apply forward-backward improvement to every decoded list.
 
-    ``time_limit`` stops earlier if given; ``None`` means the budget alone.
+    The budget's time limit stops earlier if given; without one the
+    schedule count alone stops it. Single-threaded.
     Returns ``NO_SOLUTION`` when no decoded list meets every deadline.
     """
     if schedules < 1 or population < 2:
@@ -254,12 +253,11 @@ def ga(
         )
     if not 0 <= mutation <= 1:
         raise InvalidOption(f"mutation must lie in [0, 1], got {mutation}")
-    clock = time.perf_counter()
     data = SGSData.from_instance(instance)
     n = data.num_activities
     cost = 3 if justify else 1
     size = max(2, min(population, schedules // cost))
-    seed_numba(seed & 0xFFFFFFFF)
+    seed_numba(budget.seed)
     pop = np.empty((size, n), dtype=np.int64)
     fitness = np.empty(size, dtype=np.int64)
     starts = np.zeros((size, n), dtype=np.int64)
@@ -273,7 +271,7 @@ def ga(
     _keep_best(fitness, starts, best_start, best)
     generations, stopped_by_time = 0, False
     while used < schedules:
-        if time_limit is not None and time.perf_counter() - clock > time_limit:
+        if budget.expired():
             stopped_by_time = True
             break
         spent = ga_generation(

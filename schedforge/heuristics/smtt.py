@@ -110,8 +110,8 @@ from typing import Any
 
 import numpy as np
 from numba import njit
-from numba import types as nbtypes
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
@@ -510,13 +510,11 @@ def _mddc(processing, due):  # pragma: no cover - compiled
     return seq
 
 
-# Entry kernels carry explicit signatures: they compile (or load from the
-# cache) when the module is imported, so a first solve() does not spend its
-# time limit compiling.
-_I64 = nbtypes.int64[::1]
+# Entry kernels compile lazily; solve() compiles them before its clock starts
+# (schedforge.core.warmup), so a first call does not spend its time limit compiling.
 
 
-@njit((_I64, _I64, _I64, _I64), cache=True)
+@njit(cache=True)
 def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
     """Bean & Hall augmentation of an append order (see the module docstring).
 
@@ -595,7 +593,7 @@ def augment(processing, due, weight, sequence):  # pragma: no cover - compiled
     return out
 
 
-@njit((_I64, _I64, _I64, nbtypes.int64, nbtypes.float64, nbtypes.boolean), cache=True)
+@njit(cache=True)
 def kernel_sequence(processing, due, weight, code, k, augmented):  # pragma: no cover - compiled
     """The sequence of a built-in rule from plain arrays (the compiled entry point).
 
@@ -707,21 +705,19 @@ def _tardiness(instance: SMTTInstance, sequence: np.ndarray) -> int:
     return int(np.dot(instance.weight[sequence], late))
 
 
-@method("smtt", "rule", variants=RULES)
+@method("smtt", "rule", variants=RULES, default_stop="one constructive pass")
 def solve_rule(
     instance: SMTTInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     k: float | None = None,
 ) -> Outcome:
     """Constructive dispatching rule (numba); ``k`` is ATC's look-ahead (default 1.0).
 
-    Rules finish in microseconds, so ``time_limit`` never binds and ``seed``
-    is unused (the rules are deterministic).
+    Rules finish in microseconds, so the budget's time limit never binds and
+    its seed is unused (the rules are deterministic); single-threaded.
     """
-    del time_limit, seed
     sequence = rule_sequence(instance, variant, **({} if k is None else {"k": k}))
     return Outcome(
         solution=SMTTSolution(sequence),

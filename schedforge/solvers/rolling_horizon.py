@@ -68,6 +68,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from schedforge.core.budget import SEED_LIMIT, Budget
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
@@ -81,6 +82,9 @@ __all__ = [
     "WindowAdapter",
     "rolling_horizon",
 ]
+
+# CP-SAT workers per window when the budget names no thread count.
+DEFAULT_THREADS = 2
 
 FIXING = ("none", "first-k", "all-with-hint", "critical-path", "stable")
 HOLD = ("start", "machine")
@@ -198,8 +202,7 @@ def rolling_horizon(
     free_share: float | None = None,
     neighbours: bool = True,
     stable_only: bool = False,
-    time_limit: float | None = None,
-    seed: int = 0,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
     """Run the rolling-horizon loop on ``adapter``; the adapter holds the result.
 
@@ -222,11 +225,12 @@ def rolling_horizon(
         ``"machine"`` fixes only its resource choice (``assigned`` in
         :meth:`WindowAdapter.solve`) and leaves its timing free; ``None``
         is the strategy's default (:data:`DEFAULT_HOLD`).
-    time_limit
-        Overall seconds; when they run out the loop stops and the items not
-        yet committed keep their current (feasible) placement.
-    seed
-        Base seed; window ``k`` uses ``seed + k``.
+    budget
+        The overall :class:`~schedforge.core.budget.Budget` (default: no
+        time limit, seed 0); each window gets at most what is left of it,
+        and when it runs out the loop stops and the items not yet committed
+        keep their current (feasible) placement. Window ``k`` uses seed
+        ``budget.seed + k``.
 
     Returns
     -------
@@ -247,7 +251,7 @@ def rolling_horizon(
         raise InvalidOption(f"need 1 <= step <= window, got step={step}, window={window}")
     if window_time_limit <= 0:
         raise InvalidOption(f"window_time_limit must be positive, got {window_time_limit}")
-    clock = time.perf_counter()
+    budget = Budget() if budget is None else budget
     order = list(adapter.order())
     pointer = 0
     current: list[int] = []
@@ -266,7 +270,7 @@ def rolling_horizon(
         pointer += len(entering)
         adapter.admit(entering)
         current += entering
-        remaining = None if time_limit is None else time_limit - (time.perf_counter() - clock)
+        remaining = budget.remaining()
         if remaining is not None and remaining <= 0.05:
             stats["timed_out"] = True
             break
@@ -293,7 +297,7 @@ def rolling_horizon(
                 held,
                 assigned=assigned,
                 time_limit=limit,
-                seed=seed + stats["windows"],
+                seed=(budget.seed + stats["windows"]) % SEED_LIMIT,
                 stall_time=stall_time,
             )
             stats["improved_windows"] += int(bool(result.get("improved")))
@@ -334,11 +338,11 @@ class FJSPWindowAdapter:
         instance: FJSPInstance,
         initial: FJSPSolution,
         *,
-        workers: int = 1,
+        threads: int = 1,
         sum_weight: int = 0,
     ):
         self.instance = instance
-        self.workers = workers
+        self.threads = threads
         self.sum_weight = sum_weight
         self.machine = np.array(initial.machine, dtype=np.int64)
         self.start = np.array(initial.start, dtype=np.int64)
@@ -476,7 +480,7 @@ class FJSPWindowAdapter:
             start=self.start,
             time_limit=time_limit,
             seed=seed,
-            workers=self.workers,
+            threads=self.threads,
             stall_time=stall_time,
             sum_weight=self.sum_weight,
         )
@@ -522,13 +526,18 @@ class FJSPWindowAdapter:
         return FJSPSolution(machine=self.machine.copy(), start=self.start.copy())
 
 
-@method("fjsp", "rh", variants=("cp",))
+@method(
+    "fjsp",
+    "rh",
+    variants=("cp",),
+    default_stop="after the last window (each at most `window_time_limit`, default 5 s)",
+    threads=DEFAULT_THREADS,
+)
 def rh_method(
     instance: FJSPInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     window: int = 80,
     step: int = 30,
     window_time_limit: float = 5.0,
@@ -541,14 +550,14 @@ def rh_method(
     neighbours: bool = True,
     stable_only: bool = False,
     rule: str = "fifo-eet",
-    workers: int = 2,
     sum_weight: int = 0,
 ) -> Outcome:
     """Rolling-horizon decomposition with CP-SAT windows (L-RHO without learning).
 
     Windows of ``window`` operations, ``step`` committed per window, each
     solved by CP-SAT for at most ``window_time_limit`` s (stopped after
-    ``stall_time`` s without improvement) with ``workers`` workers; the
+    ``stall_time`` s without improvement) with the budget's threads as
+    CP-SAT workers (**2 by default**: multi-threaded); the
     initial order comes from dispatching rule ``rule`` (active builder).
     ``fixing`` is one of none, first-k (``fix_k``), all-with-hint,
     critical-path (``slack``, default the mean shortest processing time, or
@@ -558,12 +567,15 @@ def rh_method(
     critical-path and stable). ``sum_weight`` adds that weight times the
     sum of end times to each window's makespan objective (times the window
     size).
-    ``time_limit=None`` means no overall limit (the windows bound the time).
+    Every window takes its time from the budget: no time limit means no
+    overall limit (the windows bound the time).
     """
     from schedforge.heuristics.dispatch import dispatch
 
     initial = dispatch(instance, rule, builder="active")
-    adapter = FJSPWindowAdapter(instance, initial, workers=workers, sum_weight=sum_weight)
+    adapter = FJSPWindowAdapter(
+        instance, initial, threads=budget.threads_or(DEFAULT_THREADS), sum_weight=sum_weight
+    )
     if slack is None:
         slack = float(instance.min_duration.mean())
     stats = rolling_horizon(
@@ -579,8 +591,7 @@ def rh_method(
         free_share=free_share,
         neighbours=neighbours,
         stable_only=stable_only,
-        time_limit=time_limit,
-        seed=seed,
+        budget=budget,
     )
     stats["nondeterministic"] = True  # window solves stop on the clock
     return Outcome(solution=adapter.solution(), stats=stats)

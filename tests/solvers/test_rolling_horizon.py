@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import schedforge as sf
+from schedforge.core.budget import Budget
 from schedforge.problems.fjsp import validate
 from schedforge.solvers.rolling_horizon import FIXING, rolling_horizon
 
@@ -140,7 +141,9 @@ def test_driver_stops_on_the_overall_time_limit():
             )
 
     toy = Slow(100)
-    stats = rolling_horizon(toy, window=10, step=2, window_time_limit=1.0, time_limit=0.5)
+    stats = rolling_horizon(
+        toy, window=10, step=2, window_time_limit=1.0, budget=Budget(time_limit=0.5)
+    )
     assert stats["timed_out"] and sorted(toy.committed) == list(range(100))
 
 

@@ -20,7 +20,7 @@ def test_agrees_with_brute_force(weighted):
     @HYPO
     @given(tiny_instances(weighted=weighted, max_jobs=8))
     def check(instance):
-        result = sf.solve(instance, "cp", time_limit=20, seed=0, workers=1)
+        result = sf.solve(instance, "cp", time_limit=20, seed=0, threads=1)
         assert result.status is Status.OPTIMAL
         assert result.objective == brute_force(instance)
         assert result.stats["cp_status"] == "OPTIMAL"
@@ -30,8 +30,8 @@ def test_agrees_with_brute_force(weighted):
 
 def test_without_hint_same_optimum():
     instance = sf.generate("smtt", jobs=8, weighted=True, seed=5)
-    hinted = sf.solve(instance, "cp", time_limit=20, workers=1)
-    plain = sf.solve(instance, "cp", time_limit=20, workers=1, hint=False)
+    hinted = sf.solve(instance, "cp", time_limit=20, threads=1)
+    plain = sf.solve(instance, "cp", time_limit=20, threads=1, hint=False)
     assert hinted.objective == plain.objective == brute_force(instance)
     assert plain.stats["hinted"] == 0 and hinted.stats["hinted"] > 0
 
@@ -40,7 +40,7 @@ def test_tiny_time_limit_is_honest():
     (instance,) = [
         i for k, i in enumerate(sf.read_all(shared_path("orlib-wt", "wt40.txt"))) if k == 60
     ]
-    result = sf.solve(instance, "cp", time_limit=0.05, seed=0, workers=1)
+    result = sf.solve(instance, "cp", time_limit=0.05, seed=0, threads=1)
     assert result.status in (Status.FEASIBLE, Status.NO_SOLUTION)
     assert result.bound is not None and result.bound <= instance.metadata["optimum"]
     if result.status is Status.FEASIBLE:
@@ -50,7 +50,7 @@ def test_tiny_time_limit_is_honest():
 
 def test_same_seed_same_result_single_worker():
     instance = sf.generate("smtt", jobs=8, seed=2)
-    a = sf.solve(instance, "cp", time_limit=20, seed=3, workers=1)
-    b = sf.solve(instance, "cp", time_limit=20, seed=3, workers=1)
+    a = sf.solve(instance, "cp", time_limit=20, seed=3, threads=1)
+    b = sf.solve(instance, "cp", time_limit=20, seed=3, threads=1)
     assert a.objective == b.objective and a.status is Status.OPTIMAL
     assert a.stats["nondeterministic"] is False

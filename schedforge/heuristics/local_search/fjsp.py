@@ -33,6 +33,7 @@ import time
 import numpy as np
 from numba import njit
 
+from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.heuristics.dispatch import best_rule_schedule
@@ -488,20 +489,24 @@ def tabu_search(
     return FJSPSolution(machine=machine, start=head), stats
 
 
-@method("fjsp", "ls")
+@method(
+    "fjsp",
+    "ls",
+    default_stop="after `iterations` (default 50,000) or at the lower bound",
+)
 def ls_method(
     instance: FJSPInstance,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     iterations: int = 50_000,
     restart_after: int = 2000,
 ) -> Outcome:
     """Tabu search on the critical path (block swaps + machine reassignments).
 
     Starts from the best of a few dispatching rules and stops after
-    ``iterations`` (default 50,000), at ``time_limit``, or when the makespan
-    meets the lower bound. Runs not cut by the time limit are reproducible.
+    ``iterations`` (default 50,000), at the budget's deadline, or when the
+    makespan meets the lower bound. Single-threaded; runs not cut by the
+    time limit are reproducible.
     Option ``restart_after``: iterations without improvement before a
     perturbed restart from the best schedule.
     """
@@ -509,8 +514,8 @@ def ls_method(
     solution, stats = tabu_search(
         instance,
         initial,
-        time_limit=time_limit,
-        seed=seed,
+        time_limit=budget.remaining(),
+        seed=budget.seed,
         iterations=iterations,
         restart_after=restart_after,
     )

@@ -55,8 +55,8 @@ from typing import Any
 
 import numpy as np
 from numba import njit
-from numba import types as nbtypes
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
@@ -67,11 +67,8 @@ __all__ = ["DEFAULT_STALL", "improve", "local_search", "sequence_cost"]
 
 DEFAULT_STALL = 500
 _RESTART = 100  # kicks without a new best before a restart from the best
-# Entry kernels carry explicit signatures: they compile (or load from the
-# cache) when the module is imported, so a first solve() does not spend its
-# time limit compiling.
-_I64 = nbtypes.int64[::1]
-_INT = nbtypes.int64
+# Entry kernels compile lazily; solve() compiles them before its clock starts
+# (schedforge.core.warmup), so a first call does not spend its time limit compiling.
 # One compiled chunk of kicks should take about this long, so that a time
 # limit is met closely without paying the Python round trip per kick.
 _CHUNK_SECONDS = 0.01
@@ -81,7 +78,7 @@ _CHUNK_SECONDS = 0.01
 # Kernels
 
 
-@njit((_I64, _I64, _I64, _I64), cache=True)
+@njit(cache=True)
 def sequence_cost(processing, due, weight, sequence):  # pragma: no cover - compiled
     """Total weighted tardiness of ``sequence`` (int64 arrays)."""
     time_ = 0
@@ -251,7 +248,7 @@ def _dynasearch_step(processing, due, weight, seq):  # pragma: no cover - compil
     return True
 
 
-@njit((_I64, _I64, _I64, _I64, _INT, _INT), cache=True)
+@njit(cache=True)
 def local_search(processing, due, weight, seq, bound, max_rounds):  # pragma: no cover - compiled
     """Rounds of adjacent, insertion and dynasearch moves on ``seq`` (in place).
 
@@ -318,7 +315,7 @@ def _kick(seq, rng, big):  # pragma: no cover - compiled
         seq[j] = tmp
 
 
-@njit((_I64, _I64, _I64, _I64, _I64, _I64, nbtypes.uint64[::1], _I64, _INT, _INT, _INT), cache=True)
+@njit(cache=True)
 def _ils_chunk(
     processing, due, weight, current, best, costs, rng, counters, kicks, stall, bound
 ):  # pragma: no cover - compiled
@@ -504,44 +501,55 @@ def _outcome(instance: SMTTInstance, sequence: np.ndarray, stats: dict[str, Any]
     )
 
 
-@method("smtt", "ls", variants=BASE_RULES)
+@method("smtt", "ls", variants=BASE_RULES, default_stop="at a local optimum")
 def solve_ls(
     instance: SMTTInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     k: float | None = None,
 ) -> Outcome:
     """Descent (adjacent interchange, insertion, dynasearch) from ``rule:<variant>``.
 
-    Runs to a local optimum unless ``time_limit`` stops it first; ``seed`` is
-    unused; ``k`` is the ATC look-ahead for ``ls:atc``.
+    Runs to a local optimum unless the budget's deadline stops it first; the
+    seed is unused; single-threaded; ``k`` is the ATC look-ahead for ``ls:atc``.
     """
     start = _start(instance, variant, k)
-    sequence, stats = _improve(instance, start, time_limit=time_limit, seed=seed, iterated=False)
+    sequence, stats = _improve(
+        instance, start, time_limit=budget.remaining(), seed=budget.seed, iterated=False
+    )
     return _outcome(instance, sequence, {"start": variant, **stats})
 
 
-@method("smtt", "ils", variants=BASE_RULES)
+@method(
+    "smtt",
+    "ils",
+    variants=BASE_RULES,
+    default_stop="after `stall` kicks without improvement (default 500)",
+)
 def solve_ils(
     instance: SMTTInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     k: float | None = None,
     stall: int | None = DEFAULT_STALL,
 ) -> Outcome:
     """Iterated dynasearch with seeded random kicks from ``rule:<variant>``.
 
-    Stops at ``time_limit``, after ``stall`` kicks without improvement
-    (default 500; ``None``: only the time limit), or at the lower bound.
+    Stops at the budget's deadline, after ``stall`` kicks without
+    improvement (default 500; ``None``: only the time limit), or at the
+    lower bound. Single-threaded.
     """
     if stall is not None and (not isinstance(stall, int) or stall < 1):
         raise InvalidOption(f"stall must be a positive integer or None, got {stall!r}")
     start = _start(instance, variant, k)
     sequence, stats = _improve(
-        instance, start, time_limit=time_limit, seed=seed, iterated=True, stall=stall
+        instance,
+        start,
+        time_limit=budget.remaining(),
+        seed=budget.seed,
+        iterated=True,
+        stall=stall,
     )
     return _outcome(instance, sequence, {"start": variant, **stats})

@@ -16,12 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound, makespan
 from schedforge.solvers.cp.runner import import_cp_model, run_cp_sat
 
 __all__ = ["FJSPModel", "build_model", "solve_window", "trivial_horizon"]
+
+# Without a time limit (registered as default_stop), and CP-SAT's workers.
+DEFAULT_TIME_LIMIT = 60.0
+DEFAULT_THREADS = 2
 
 
 @dataclass
@@ -201,19 +206,24 @@ def trivial_horizon(instance: FJSPInstance) -> int:
     return int(instance.release.max()) + int(longest.sum())
 
 
-@method("fjsp", "cp", exact=True)
+@method(
+    "fjsp",
+    "cp",
+    exact=True,
+    default_stop="60 s, or a proven optimum",
+    threads=DEFAULT_THREADS,
+)
 def cp_method(
     instance: FJSPInstance,
     *,
-    time_limit: float | None,
-    seed: int,
-    workers: int = 2,
+    budget: Budget,
     hint: bool = True,
 ) -> Outcome:
     """CP-SAT interval model (optional interval per eligible machine, no-overlap per machine).
 
-    ``time_limit=None`` means 60 s. Options: ``workers`` (CP-SAT workers,
-    default 2) and ``hint``:
+    The budget covers the rules, the model and CP-SAT (no time limit means
+    60 s); its threads are CP-SAT workers, **2 by default**
+    (multi-threaded). Option ``hint``:
 
     - ``hint=True`` (default): warm start from the best of a few dispatching
       rules, whose makespan also caps the horizon; when CP-SAT finds nothing
@@ -223,6 +233,7 @@ def cp_method(
       instance alone; without a schedule in time the status is
       ``NO_SOLUTION``.
     """
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
     if hint:
         from schedforge.heuristics.dispatch import best_rule_schedule
 
@@ -233,7 +244,13 @@ def cp_method(
     built = build_model(instance, horizon=horizon)
     built.model.add(built.cmax >= lower_bound(instance))
     pairs = built.hint(instance, incumbent.machine, incumbent.start) if hint else None
-    run = run_cp_sat(built.model, time_limit=time_limit, seed=seed, workers=workers, hint=pairs)
+    run = run_cp_sat(
+        built.model,
+        time_limit=budget.remaining(),
+        seed=budget.seed,
+        threads=budget.threads_or(DEFAULT_THREADS),
+        hint=pairs,
+    )
     if not run.status.has_solution:
         if incumbent is None:
             return Outcome(status=run.status, bound=run.bound, stats=run.stats)
@@ -263,7 +280,7 @@ def solve_window(
     time_limit: float,
     assigned: Sequence[int] = (),
     seed: int,
-    workers: int = 1,
+    threads: int = 1,
     stall_time: float | None = None,
     sum_weight: int = 0,
 ) -> tuple[bool, dict[str, Any]]:
@@ -307,7 +324,7 @@ def solve_window(
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.random_seed = int(seed)
-    solver.parameters.num_workers = int(workers)
+    solver.parameters.num_workers = int(threads)
     watcher = _StallWatcher(solver, stall_time)
     code = solver.solve(built.model, watcher.callback)
     watcher.stop()

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.heuristics.kube import simulate
@@ -542,7 +543,7 @@ def _lns(
     target: int,
     deadline: float,
     rng: np.random.Generator,
-    workers: int,
+    threads: int,
     reserve: float = 0.0,
 ) -> tuple[np.ndarray, int]:
     """Large neighbourhood search from counts ``y`` on one stage.
@@ -598,7 +599,7 @@ def _lns(
             model.model,
             time_limit=min(LNS_STEP, remaining),
             seed=int(rng.integers(1 << 30)),
-            workers=workers,
+            threads=threads,
             hint=model.hint(y[:, nodes]),
             params={"symmetry_level": 0},
         )
@@ -617,30 +618,28 @@ def _lns(
     return y, rounds
 
 
-@method("pods", "cp", exact=True)
+@method("pods", "cp", exact=True, default_stop="10 s, or every stage proven")
 def cp(
     instance: PodsInstance,
     *,
-    time_limit: float | None,
-    seed: int,
-    workers: int = 1,
+    budget: Budget,
     lns: bool = True,
 ) -> Outcome:
     """Lexicographic CP-SAT: one model per tier, then evictions and moves.
 
-    ``time_limit`` ``None`` means 10 s; the whole window (model building
-    included) is shared among the stages still to solve, a stage that ends
+    No time limit means 10 s; the whole budget (warm start and model
+    building included) is shared among the stages still to solve, a stage that ends
     early handing its time on. A tier the global model does not close in
     its share is improved by large neighbourhood search (``lns``). The plan
     is then repaired by :func:`schedforge.heuristics.pods_repair.reduce_moves`
     (``stats["repair"]`` holds moves and evictions before and after). OPTIMAL
     when every stage is proven and the repair finds nothing to improve; the
     bound is exact on the proven tiers.
-    ``workers`` is CP-SAT's ``num_workers``.
+    The budget's threads are CP-SAT's ``num_workers`` (default 1).
     """
-    start = time.perf_counter()
-    window = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-    deadline = start + window
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
+    window, deadline, seed = budget.time_limit, budget.deadline, budget.seed
+    threads = budget.threads_or(1)
     # Kept free for disaggregation and checks, and for CP-SAT's overshoot on a busy machine.
     safety = SAFETY + min(0.2 * window, 0.5)
     inst = instance
@@ -653,15 +652,17 @@ def cp(
     params = {"symmetry_level": 0}
 
     # Warm start: the better kube plan (with or without preemption).
-    starts = [simulate(inst, preemption=flag)[0] for flag in (False, True)]
+    starts = [
+        simulate(inst, preemption=flag, deadline=deadline - safety)[0] for flag in (False, True)
+    ]
     start_node = min(starts, key=lambda node: objective(inst, PodsSolution(node)))
     start_y = aggregate(classes, inst, start_node)
     start_counts = _tier_counts(classes, start_y, num_tiers)
     best_y = start_y
-    stats: dict[str, Any] = {"classes": classes.num_classes, "stages": [], "workers": workers}
+    stats: dict[str, Any] = {"classes": classes.num_classes, "stages": [], "threads": threads}
     floors: dict[int, int] = {}
     first_open: tuple[int, int | None] | None = None  # (tier, CP-SAT bound) of the first unproven
-    nondeterministic = workers > 1
+    nondeterministic = threads > 1
 
     for tier in range(num_tiers):
         new = [g for g in range(classes.num_classes) if classes.tier[g] == tier]
@@ -698,7 +699,7 @@ def cp(
                 model.model,
                 time_limit=max(share * (GLOBAL_SHARE if lns else 1.0), 0.005),
                 seed=seed,
-                workers=workers,
+                threads=threads,
                 hint=model.hint(hint_y),
                 params=params,
             )
@@ -715,7 +716,7 @@ def cp(
                 target = min(target, int(tiers.movable[tier]) - max(least, 0))
             if not proven and lns and have < target:
                 hint_y, rounds = _lns(
-                    classes, hint_y, tier, floors, target, tier_deadline, rng, workers, reserve
+                    classes, hint_y, tier, floors, target, tier_deadline, rng, threads, reserve
                 )
                 have = int(_tier_counts(classes, hint_y, num_tiers)[tier])
                 stage["lns_rounds"] = rounds
@@ -746,7 +747,7 @@ def cp(
                 model.model,
                 time_limit=remaining * (GLOBAL_SHARE if lns else 1.0),
                 seed=seed,
-                workers=workers,
+                threads=threads,
                 hint=model.hint(best_y),
                 params=params,
             )
@@ -758,7 +759,7 @@ def cp(
             done = run.status is Status.OPTIMAL
         if not done and lns:
             best_y, stage["lns_rounds"] = _lns(
-                classes, best_y, None, floors, 0, deadline - safety, rng, workers
+                classes, best_y, None, floors, 0, deadline - safety, rng, threads
             )
             done = _disruption(classes, best_y) == (0, -int(classes.running.sum()))
         stats["stages"].append(stage)

@@ -6,12 +6,12 @@ Variables, constraints, objective in that order, as in the other
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.heuristics.rcpsp import heuristic_schedule, latest_finishes
@@ -27,6 +27,9 @@ from schedforge.problems.rcpsp import (
 from schedforge.solvers.cp.runner import import_cp_model, run_cp_sat
 
 __all__ = ["RCPSPModel", "build_model", "time_windows"]
+
+# The stopping rule without a time limit (registered as default_stop).
+DEFAULT_TIME_LIMIT = 60.0
 
 
 def time_windows(instance: RCPSPInstance, end: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,13 +183,11 @@ def build_model(
     return RCPSPModel(model=model, start=start, makespan=makespan)
 
 
-@method("rcpsp", "cp", exact=True)
+@method("rcpsp", "cp", exact=True, default_stop="60 s, or a proven optimum")
 def cp(
     instance: RCPSPInstance,
     *,
-    time_limit: float | None,
-    seed: int,
-    workers: int = 1,
+    budget: Budget,
     hint: bool = True,
     order_literals: bool = True,
     below_heuristic: bool = True,
@@ -206,11 +207,14 @@ def cp(
 
     Parameters
     ----------
-    workers
-        CP-SAT ``num_workers``; more than 1 makes runs nondeterministic.
+    budget
+        Time for the heuristic, the model and CP-SAT together (no time limit
+        means 60 s); threads are CP-SAT workers (default 1), more than 1
+        makes runs nondeterministic.
     hint
         Compute a heuristic schedule to bound the horizon (and, without
-        ``below_heuristic``, to hint the search).
+        ``below_heuristic``, to hint the search), in at most a quarter of
+        the budget.
     order_literals
         Add the redundant order literal of every conflicting pair (see
         :func:`build_model`).
@@ -220,11 +224,9 @@ def cp(
         CP-SAT's LP relaxation: 0 none, 1 CP-SAT's default, 2 with cuts. On
         the hardest j30 instances the LP cost more than its bound saved: no
         LP proved them about twice as fast as level 1, level 2 was slower.
-
-    ``time_limit=None`` means 60 s.
     """
-    clock = time.perf_counter()
-    start_guess = heuristic_schedule(instance, seed=seed) if hint else None
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
+    start_guess = heuristic_schedule(instance, budget=budget.share(0.25)) if hint else None
     stats: dict[str, Any] = {"heuristic_makespan": None}
     if start_guess is None:
         end = horizon(instance)
@@ -255,12 +257,11 @@ def cp(
     pairs = None
     if start_guess is not None and not below_heuristic:
         pairs = [(built.makespan, end), *zip(built.start, start_guess.tolist(), strict=True)]
-    left = None if time_limit is None else max(0.05, time_limit - (time.perf_counter() - clock))
     run = run_cp_sat(
         built.model,
-        time_limit=left,
-        seed=seed,
-        workers=workers,
+        time_limit=budget.remaining(),
+        seed=budget.seed,
+        threads=budget.threads_or(1),
         hint=pairs,
         params={"linearization_level": linearization_level},
     )

@@ -1,7 +1,7 @@
 """A small shared runner for OR-Tools CP-SAT models.
 
 Every CP-SAT method builds its own ``cp_model.CpModel`` and hands it to
-:func:`run_cp_sat`, which sets the parameters (time limit, seed, workers),
+:func:`run_cp_sat`, which sets the parameters (time limit, seed, threads),
 adds a solution hint, solves, and maps CP-SAT's status and bound onto
 schedforge's honest :class:`~schedforge.core.result.Status`:
 
@@ -20,7 +20,7 @@ Example
 >>> from ortools.sat.python import cp_model            # doctest: +SKIP
 >>> model = cp_model.CpModel(); x = model.new_int_var(0, 9, "x")
 >>> model.minimize(x)
->>> run = run_cp_sat(model, time_limit=1.0, seed=0, hint=[(x, 3)])
+>>> run = run_cp_sat(model, time_limit=1.0, seed=0, threads=1, hint=[(x, 3)])
 >>> run.status, run.objective, run.value(x)
 (<Status.OPTIMAL: 'OPTIMAL'>, 0.0, 0)
 """
@@ -87,9 +87,8 @@ def run_cp_sat(
     *,
     time_limit: float | None,
     seed: int,
-    workers: int = 2,
+    threads: int,
     hint: Iterable[tuple[Any, int]] | None = None,
-    default_time_limit: float | None = 60.0,
     params: Mapping[str, Any] | None = None,
 ) -> CPRun:
     """Solve a CP-SAT ``model`` with schedforge's conventions.
@@ -99,17 +98,16 @@ def run_cp_sat(
     model
         A ``cp_model.CpModel``, minimising its objective if it has one.
     time_limit
-        Wall-clock seconds, or ``None`` for ``default_time_limit``.
+        Wall-clock seconds for the solver call (what is left of the
+        caller's budget), or ``None`` for no limit.
     seed
         CP-SAT ``random_seed``. With one worker and a proven result the run
         is reproducible; otherwise ``stats["nondeterministic"]`` is set.
-    workers
+    threads
         CP-SAT ``num_workers`` (>= 1). Keep it small on shared machines.
     hint
         ``(variable, value)`` pairs passed to ``model.add_hint``, e.g. the
         start times of a heuristic schedule.
-    default_time_limit
-        Used when ``time_limit`` is ``None``; ``None`` means no limit.
     params
         Further ``SatParameters`` fields by name (``{"log_search_progress":
         True}``); an unknown name raises :class:`SolverError`.
@@ -124,8 +122,8 @@ def run_cp_sat(
         CP-SAT rejected the model (``MODEL_INVALID``) or a parameter.
     """
     cp_model = import_cp_model()
-    if workers < 1:
-        raise SolverError(f"workers must be >= 1, got {workers}")
+    if threads < 1:
+        raise SolverError(f"threads must be >= 1, got {threads}")
     hinted = 0
     if hint is not None:
         model.clear_hints()
@@ -133,11 +131,12 @@ def run_cp_sat(
             model.add_hint(var, int(value))
             hinted += 1
     solver = cp_model.CpSolver()
-    limit = default_time_limit if time_limit is None else time_limit
-    if limit is not None:
-        solver.parameters.max_time_in_seconds = float(limit)
+    if time_limit is not None:
+        # CP-SAT treats 0 as "no time at all"; a spent budget still gets a
+        # token slice so the status comes back as "no solution in time".
+        solver.parameters.max_time_in_seconds = max(float(time_limit), 1e-3)
     solver.parameters.random_seed = int(seed)
-    solver.parameters.num_workers = int(workers)
+    solver.parameters.num_workers = int(threads)
     for name, value in (params or {}).items():
         if not hasattr(solver.parameters, name):
             raise SolverError(f"unknown CP-SAT parameter {name!r}")
@@ -165,10 +164,10 @@ def run_cp_sat(
         "wall_time": solver.wall_time,
         "branches": solver.num_branches,
         "conflicts": solver.num_conflicts,
-        "workers": workers,
+        "threads": threads,
         "hinted": hinted,
         # Several workers race, and a time limit stops the search at a
         # wall-clock-dependent point: the same seed may then give another answer.
-        "nondeterministic": workers > 1 or status not in (Status.OPTIMAL, Status.INFEASIBLE),
+        "nondeterministic": threads > 1 or status not in (Status.OPTIMAL, Status.INFEASIBLE),
     }
     return CPRun(status=status, objective=objective, bound=bound, solver=solver, stats=stats)

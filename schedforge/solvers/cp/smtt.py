@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.smtt import SMTTInstance, SMTTSolution
@@ -14,6 +15,7 @@ from schedforge.solvers.cp.runner import import_cp_model, run_cp_sat
 __all__ = ["build_model", "cp", "solve_from"]
 
 DEFAULT_TIME_LIMIT = 60.0
+DEFAULT_THREADS = 2
 
 
 def build_model(instance: SMTTInstance) -> tuple[Any, list[Any], list[Any]]:
@@ -65,13 +67,17 @@ def build_model(instance: SMTTInstance) -> tuple[Any, list[Any], list[Any]]:
     return model, starts, tardiness
 
 
-@method("smtt", "cp", exact=True)
+@method(
+    "smtt",
+    "cp",
+    exact=True,
+    default_stop="60 s, or a proven optimum",
+    threads=DEFAULT_THREADS,
+)
 def cp(
     instance: SMTTInstance,
     *,
-    time_limit: float | None,
-    seed: int,
-    workers: int = 2,
+    budget: Budget,
     hint: bool = True,
 ) -> Outcome:
     """CP-SAT: intervals on one machine, no overlap, Σ w·T, a heuristic hint.
@@ -83,13 +89,11 @@ def cp(
     ----------
     instance
         The instance.
-    time_limit
-        CP-SAT seconds; ``None`` means 60 s.
-    seed
-        CP-SAT random seed (runs with several workers or a time limit that is
-        hit may still differ: ``stats["nondeterministic"]`` says so).
-    workers
-        CP-SAT workers (``num_workers``).
+    budget
+        Time for the hint and CP-SAT together (no time limit means 60 s);
+        the seed is CP-SAT's random seed; threads are CP-SAT workers,
+        **2 by default** (multi-threaded). Runs with several threads or a
+        time limit that is hit may differ: ``stats["nondeterministic"]``.
     hint
         Hint CP-SAT with the best heuristic sequence
         (:func:`~schedforge.solvers.exact.smtt_heuristic.heuristic_sequence`).
@@ -100,13 +104,20 @@ def cp(
     """
     stats: dict[str, Any] = {}
     sequence = None
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
     if hint:
         from schedforge.solvers.exact.smtt_heuristic import heuristic_sequence
 
-        limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-        sequence, info = heuristic_sequence(instance, time_limit=min(0.05 * limit, 0.5), seed=seed)
+        share = min(0.05 * budget.remaining(), 0.5)
+        sequence, info = heuristic_sequence(instance, time_limit=share, seed=budget.seed)
         stats.update(info)
-    outcome = solve_from(instance, sequence, time_limit=time_limit, seed=seed, workers=workers)
+    outcome = solve_from(
+        instance,
+        sequence,
+        time_limit=budget.remaining(),
+        seed=budget.seed,
+        threads=budget.threads_or(DEFAULT_THREADS),
+    )
     stats.update(outcome.stats)
     return Outcome(
         solution=outcome.solution, status=outcome.status, bound=outcome.bound, stats=stats
@@ -119,7 +130,7 @@ def solve_from(
     *,
     time_limit: float | None,
     seed: int,
-    workers: int,
+    threads: int,
 ) -> Outcome:
     """Solve the CP-SAT model, hinted with ``sequence`` when given.
 
@@ -131,8 +142,8 @@ def solve_from(
         The instance.
     sequence
         A job sequence for the hint (start times and tardiness), or ``None``.
-    time_limit, seed, workers
-        As for :func:`cp`.
+    time_limit, seed, threads
+        Seconds (``None``: no limit), CP-SAT random seed and workers.
 
     Returns
     -------
@@ -155,9 +166,8 @@ def solve_from(
         model,
         time_limit=time_limit,
         seed=seed,
-        workers=workers,
+        threads=threads,
         hint=pairs,
-        default_time_limit=DEFAULT_TIME_LIMIT,
     )
     stats = dict(run.stats)
     if not run.status.has_solution:

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption, SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
@@ -44,12 +45,11 @@ def _memo_message(limit: int) -> str:
     )
 
 
-@method("smtt", "exact", exact=True)
+@method("smtt", "exact", exact=True, default_stop="300 s, or a proven optimum")
 def exact(
     instance: SMTTInstance,
     *,
-    time_limit: float | None,
-    seed: int,
+    budget: Budget,
     memo_limit: int = 4_000_000,
     dp_max_jobs: int = 20,
     start_time_limit: float | None = None,
@@ -65,11 +65,10 @@ def exact(
     ----------
     instance
         The instance.
-    time_limit
-        Wall-clock seconds including the start heuristic; ``None`` means
-        300 s.
-    seed
-        Seed of the start heuristic's local search.
+    budget
+        Wall time including the start heuristic (no time limit means
+        300 s); the seed is the start heuristic's local search seed.
+        Single-threaded.
     memo_limit
         Most subproblems (unweighted) or DP states (weighted) kept in
         memory; about 100 bytes each. Reaching it is reported in
@@ -100,9 +99,9 @@ def exact(
         raise InvalidOption(f"dp_max_jobs must lie in 1..{MAX_JOBS}, got {dp_max_jobs}")
     if memo_limit < 0:
         raise InvalidOption(f"memo_limit must be >= 0, got {memo_limit}")
-    begin = time.perf_counter()
-    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
-    deadline = begin + limit
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
+    seed = budget.seed
+    begin, limit, deadline = budget.start, budget.time_limit, budget.deadline
     n = instance.num_jobs
     weights = instance.weight
     if np.all(weights == 0):
@@ -176,7 +175,9 @@ def exact(
         # with few late jobs on which the DP's bound is weak (wt40 #26).
         cp_time = min(0.1 * limit, 1.0) if cp_slice is None else cp_slice
         if cp_time > 0:
-            cp_out = solve_from(instance, start, time_limit=cp_time, seed=seed, workers=1)
+            cp_out = solve_from(
+                instance, start, time_limit=min(cp_time, budget.remaining()), seed=seed, threads=1
+            )
             stats["cp_slice_status"] = str(cp_out.status)
             if cp_out.solution is not None:
                 cost = sequence_cost(instance, cp_out.solution.sequence)

@@ -103,29 +103,8 @@ CODE_SPAN = np.int64(1) << 16
 MAX_JOBS = int(CODE_SPAN) + HEURISTIC - 1
 MAX_VALUE = np.int64(1) << 46
 
-# Entry kernels carry explicit signatures: they compile (or load from numba's
-# cache) when the module is imported, so a first solve() does not spend its
-# time limit compiling.
-_I64 = types.int64[::1]
-_MEMO = types.DictType(_KEY, _VALUE)
-# (jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit),
-# shared by the search and the sequence rebuild.
-_SUBPROBLEM_ARGS = (
-    _I64,
-    _I64,
-    types.int64,
-    _I64,
-    _I64,
-    _I64,
-    _I64,
-    _I64,
-    _MEMO,
-    _I64,
-    types.float64,
-    types.int64,
-)
-_SOLVE_SIG = (*_SUBPROBLEM_ARGS, types.int64)  # + root_ub
-_BUILD_SIG = (*_SUBPROBLEM_ARGS, _I64, types.int64)  # + out, pos
+# Entry kernels compile lazily; solve() compiles them before its clock starts
+# (schedforge.core.warmup), so a first call does not spend its time limit compiling.
 
 # Seconds the sequence rebuild may run past the deadline, so that an optimum
 # proven just before the limit is not thrown away for want of its sequence.
@@ -277,7 +256,7 @@ def _split(jobs, spt, s, r):
     return left, left_spt, right, right_spt
 
 
-@njit(_SOLVE_SIG, cache=True)
+@njit(cache=True)
 def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, root_ub):
     """(value, exact, code) of subproblem (jobs, t); see the module docstring.
 
@@ -381,7 +360,7 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
     return best, True, best_code
 
 
-@njit(_BUILD_SIG, cache=True)
+@njit(cache=True)
 def _build(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, out, pos):
     """Write an optimal sequence of (jobs, t) into ``out[pos:]`` (after a solve).
 

@@ -21,16 +21,15 @@ sequencing problems. J. SIAM 10(1), 196-210.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import njit
 
 __all__ = ["MAX_JOBS", "subset_dp"]
 
 MAX_JOBS = 25
-_I64 = types.int64[::1]
 
 
 # Explicit signature: compiled (or loaded from the cache) at import.
-@njit((_I64, _I64, _I64), cache=True)
+@njit(cache=True)
 def subset_dp_kernel(
     processing: np.ndarray, due: np.ndarray, weight: np.ndarray
 ) -> tuple[int, np.ndarray]:

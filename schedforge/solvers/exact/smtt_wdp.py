@@ -54,15 +54,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numba import njit, objmode, types
+from numba import njit, objmode
 
 __all__ = ["WDPResult", "precedences", "solve_weighted"]
 
 MAX_JOBS = 63  # job sets are int64 bit masks
 BIG = np.int64(1) << 62
-# Entry kernels carry explicit signatures: compiled (or loaded from numba's
-# cache) at import, so a first solve() does not spend its time limit compiling.
-_I64 = types.int64[::1]
+# Entry kernels compile lazily; solve() compiles them before its clock starts
+# (schedforge.core.warmup), so a first call does not spend its time limit compiling.
 
 
 @njit(cache=True)
@@ -83,7 +82,7 @@ def _close(before, i, j):
                     before[a, b] = True
 
 
-@njit((_I64, _I64, _I64), cache=True)
+@njit(cache=True)
 def precedence_kernel(p, d, w):
     """``before[i, j]``: job i precedes job j (transitively closed)."""
     n = p.shape[0]
@@ -224,7 +223,7 @@ def _rest_bound(mask, t, p, d, w, spt, edd, wspt, work, succ_mask):
     return best
 
 
-@njit((_I64, _I64, _I64, _I64, _I64, types.int64, types.float64, types.int64), cache=True)
+@njit(cache=True)
 def _dp(p, d, w, pred_mask, succ_mask, upper, deadline, state_limit):
     """Layered DP; returns (value, exact, sequence or empty, layers, states, cap_hit)."""
     n = p.shape[0]

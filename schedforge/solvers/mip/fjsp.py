@@ -11,10 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound, makespan
 from schedforge.solvers.mip.backend import import_pulp, solve_model
+
+# The stopping rule without a time limit (registered as default_stop).
+DEFAULT_TIME_LIMIT = 60.0
 
 __all__ = ["build_model"]
 
@@ -102,30 +106,40 @@ def _schedule(instance: FJSPInstance, x: dict, start: dict) -> FJSPSolution:
     return FJSPSolution(machine=machine, start=begin)
 
 
-@method("fjsp", "mip", variants=("cbc", "highs"), exact=True)
+@method(
+    "fjsp",
+    "mip",
+    variants=("cbc", "highs"),
+    exact=True,
+    default_stop="60 s, or a proven optimum",
+)
 def mip_method(
     instance: FJSPInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
-    threads: int = 1,
+    budget: Budget,
 ) -> Outcome:
     """Disjunctive big-M MIP (Özgüven et al. 2010) with CBC or HiGHS; small instances only.
 
-    ``time_limit=None`` means 60 s. The big-M is the makespan of a
+    The budget covers the rule, the model and the solver (no time limit
+    means 60 s); threads default to 1. The big-M is the makespan of a
     dispatching rule, which also serves as the fallback solution when the
-    solver finds none in time. Option ``threads`` (default 1).
+    solver finds none in time.
     """
     from schedforge.heuristics.dispatch import dispatch
 
-    limit = 60.0 if time_limit is None else float(time_limit)
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
     incumbent = dispatch(instance, "mwkr-eet")
     horizon = makespan(instance, incumbent.machine, incumbent.start)
     prob, x, start, _ = build_model(instance, horizon)
     stats: dict[str, Any] = {"backend": variant}
     status, bound = solve_model(
-        prob, variant, time_limit=limit, seed=seed, threads=threads, stats=stats
+        prob,
+        variant,
+        time_limit=max(0.05, budget.remaining()),
+        seed=budget.seed,
+        threads=budget.threads_or(1),
+        stats=stats,
     )
     # A limit stops the search at a clock-dependent point.
     stats["nondeterministic"] = status is not Status.OPTIMAL

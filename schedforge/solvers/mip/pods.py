@@ -12,11 +12,11 @@ sizes, and a solver's tolerances then decide what "optimal" means: prefer
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
@@ -133,27 +133,28 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
     return prob, y, offset
 
 
-@method("pods", "mip", variants=("highs", "cbc"), exact=True)
+@method(
+    "pods",
+    "mip",
+    variants=("highs", "cbc"),
+    exact=True,
+    default_stop="60 s, or a proven optimum",
+)
 def mip(
     instance: PodsInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
-    threads: int = 1,
+    budget: Budget,
 ) -> Outcome:
     """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
 
-    ``time_limit`` ``None`` means 60 s of solver time after building the
-    model. The plan is then repaired by
+    The budget covers model building and the solver (no time limit means
+    60 s); threads default to 1. The plan is then repaired by
     :func:`schedforge.heuristics.pods_repair.reduce_moves`. OPTIMAL when the
     solver proves it and the repair finds nothing to improve; otherwise
     FEASIBLE with the solver's bound (HiGHS) or ``NO_SOLUTION``.
     """
-    if threads < 1:
-        raise SolverError(f"threads must be >= 1, got {threads}")
-    begin = time.perf_counter()
-    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
     classes = pod_classes(instance)
     prob, y, offset = build_model(instance, classes)
     stats: dict[str, Any] = {
@@ -162,9 +163,13 @@ def mip(
         "constraints": prob.numConstraints(),
         "classes": classes.num_classes,
     }
-    remaining = max(0.05, limit - (time.perf_counter() - begin))
     status, bound = solve_model(
-        prob, variant, time_limit=remaining, seed=seed, threads=threads, stats=stats
+        prob,
+        variant,
+        time_limit=max(0.05, budget.remaining()),
+        seed=budget.seed,
+        threads=budget.threads_or(1),
+        stats=stats,
     )
     if bound is not None:
         bound += offset

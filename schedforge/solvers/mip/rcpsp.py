@@ -11,12 +11,11 @@ with the SMTT MIP in :mod:`schedforge.solvers.mip.smtt`.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
-from schedforge.core.errors import SolverError
+from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.heuristics.rcpsp import heuristic_schedule
@@ -117,14 +116,18 @@ def build_model(
     return prob, x, makespan
 
 
-@method("rcpsp", "mip", variants=("cbc", "highs"), exact=True)
+@method(
+    "rcpsp",
+    "mip",
+    variants=("cbc", "highs"),
+    exact=True,
+    default_stop="60 s, or a proven optimum",
+)
 def mip(
     instance: RCPSPInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
-    threads: int = 1,
+    budget: Budget,
     warm_start: bool = True,
 ) -> Outcome:
     """Time-indexed MIP (Pritsker et al. 1969) with CBC or HiGHS; horizon from a heuristic.
@@ -137,20 +140,14 @@ def mip(
     ----------
     variant
         ``"cbc"`` or ``"highs"``.
-    time_limit
-        Seconds for heuristic, model and solver; ``None`` means 60 s.
-    seed
-        Solver and heuristic seed.
-    threads
-        Solver threads.
+    budget
+        Time for heuristic, model and solver (no time limit means 60 s);
+        its seed is the solver's and the heuristic's; threads default to 1.
     warm_start
         Give the heuristic schedule to the solver as a start.
     """
-    if threads < 1:
-        raise SolverError(f"threads must be >= 1, got {threads}")
-    begin = time.perf_counter()
-    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
-    guess = heuristic_schedule(instance, seed=seed, schedules=100)
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
+    guess = heuristic_schedule(instance, budget=budget.share(0.25), schedules=100)
     end = int(np.max(guess + instance.duration)) if guess is not None else horizon(instance)
     stats: dict[str, Any] = {"backend": variant, "horizon": end}
     built = build_model(instance, end)
@@ -166,13 +163,12 @@ def mip(
         makespan.setInitialValue(end)
     stats["variables"] = len(prob.variables())
     stats["constraints"] = prob.numConstraints()
-    remaining = max(0.05, limit - (time.perf_counter() - begin))
     status, bound = solve_model(
         prob,
         variant,
-        time_limit=remaining,
-        seed=seed,
-        threads=threads,
+        time_limit=max(0.05, budget.remaining()),
+        seed=budget.seed,
+        threads=budget.threads_or(1),
         warm_start=warm,
         stats=stats,
     )

@@ -7,11 +7,11 @@ formulation is in :func:`build_model`.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
@@ -135,14 +135,18 @@ def _sequence(x: dict[tuple[int, int], Any], n: int) -> np.ndarray:
     return sequence
 
 
-@method("smtt", "mip", variants=("cbc", "highs"), exact=True)
+@method(
+    "smtt",
+    "mip",
+    variants=("cbc", "highs"),
+    exact=True,
+    default_stop="60 s, or a proven optimum",
+)
 def mip(
     instance: SMTTInstance,
     variant: str,
     *,
-    time_limit: float | None,
-    seed: int,
-    threads: int = 1,
+    budget: Budget,
     warm_start: bool = True,
 ) -> Outcome:
     """Positional-assignment MIP (Keha et al. 2009) solved by CBC or HiGHS.
@@ -157,13 +161,10 @@ def mip(
         The instance.
     variant
         ``"cbc"`` or ``"highs"``.
-    time_limit
-        Solver seconds; ``None`` means 60 s. Model building and the warm
-        start's heuristic come on top (a few ms to 0.1 s).
-    seed
-        Solver random seed.
-    threads
-        Solver threads.
+    budget
+        Wall time of model building, the warm start's heuristic and the
+        solver together (no time limit means 60 s); the seed is the
+        solver's random seed; threads default to 1.
     warm_start
         Start from the best heuristic sequence
         (:func:`~schedforge.solvers.exact.smtt_heuristic.heuristic_sequence`).
@@ -174,28 +175,25 @@ def mip(
         ``stats`` holds ``backend``, ``variables``, ``constraints``,
         ``solver_status`` and the warm start's cost.
     """
-    if threads < 1:
-        raise SolverError(f"threads must be >= 1, got {threads}")
-    begin = time.perf_counter()
-    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
     prob, x = build_model(instance)
     stats: dict[str, Any] = {"backend": variant}
     if warm_start:
         from schedforge.solvers.exact.smtt_heuristic import heuristic_sequence
 
-        start, info = heuristic_sequence(instance, time_limit=min(0.05 * limit, 0.5), seed=seed)
+        share = min(0.05 * budget.remaining(), 0.5)
+        start, info = heuristic_sequence(instance, time_limit=share, seed=budget.seed)
         _warm_start(x, start)
         stats.update(info)
     stats["variables"] = len(prob.variables())
     stats["constraints"] = prob.numConstraints()
     # The solver gets what is left after building the model and the start.
-    remaining = max(0.05, limit - (time.perf_counter() - begin))
     status, bound = solve_model(
         prob,
         variant,
-        time_limit=remaining,
-        seed=seed,
-        threads=threads,
+        time_limit=max(0.05, budget.remaining()),
+        seed=budget.seed,
+        threads=budget.threads_or(1),
         warm_start=warm_start,
         stats=stats,
     )

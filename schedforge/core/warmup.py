@@ -1,0 +1,138 @@
+"""Compile a method's numba kernels before its clock starts.
+
+numba compiles a kernel on its first call (and stores it in its on-disk
+cache, so later processes only load it). A first call inside a timed method
+would spend the time limit compiling, so :func:`schedforge.solve` first runs
+the chosen method, with the same options, on a few tiny generated instances
+of its family (:data:`TINY`): that compiles exactly the kernels the method's
+code paths use, with the dtypes every instance has (instances normalise
+their arrays to ``int64`` when constructed). This happens once per process
+and method; ``Result.stats["compile_s"]`` reports the seconds it took, and
+the method's ``runtime`` never includes them. ``schedforge warmup`` runs it
+ahead of time for every method of a family.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+from schedforge.core.budget import Budget
+from schedforge.core.errors import SchedforgeError
+
+# Tiny instances per family (generator parameters) that between them reach
+# every compiled code path of the family's methods: unweighted and weighted
+# SMTT (the weighted exact method switches from the subset DP to the
+# dominance DP above 20 jobs), plain and extended RCPSP, Brandimarte and
+# sd2 FJSP, pods with and without GPUs and anti-affinity.
+TINY: dict[str, tuple[dict[str, Any], ...]] = {
+    "smtt": (
+        {"jobs": 8, "tf": 0.6, "rdd": 0.4, "seed": 3},
+        {"jobs": 9, "weighted": True, "seed": 4},
+        {"jobs": 22, "weighted": True, "tf": 0.2, "rdd": 0.2, "seed": 5},
+    ),
+    "rcpsp": (
+        {"jobs": 8, "nc": 1.8, "rf": 0.5, "rs": 0.3, "seed": 1},
+        {
+            "kind": "rconstraint",
+            "jobs": 8,
+            "levels": 3,
+            "p_downtime": 0.7,
+            "p_window": 0.4,
+            "p_disjunctive": 0.3,
+            "p_lag": 0.3,
+            "tightness": 1.8,
+            "seed": 2,
+        },
+    ),
+    "fjsp": (
+        {"jobs": 3, "machines": 3, "operations_per_job": (2, 3), "seed": 1},
+        {"scheme": "sd2", "jobs": 3, "machines": 3, "operations_per_job": 3, "seed": 2},
+    ),
+    "pods": (
+        {"nodes": 4, "pods_per_node": 4, "priorities": 2, "utilisation": 1.05, "seed": 1},
+        {
+            "nodes": 4,
+            "pods_per_node": 3,
+            "priorities": 2,
+            "gpus": True,
+            "anti_affinity": True,
+            "seed": 2,
+        },
+    ),
+}
+
+# Methods whose first call compiles nothing of the family's kernels (a
+# discovered heuristic compiles its own code when loaded).
+NO_WARMUP = frozenset({"heuristic"})
+
+Reporter = Callable[[str], AbstractContextManager[Any]]
+
+
+def _silent(problem: str) -> AbstractContextManager[Any]:
+    return contextlib.nullcontext()
+
+
+# What the CLI shows while a family compiles (a spinner); silent in the library.
+_reporter: Reporter = _silent
+_done: set[tuple[str, str, str]] = set()
+_instances: dict[str, list[Any]] = {}
+
+
+@contextlib.contextmanager
+def reporting(reporter: Reporter) -> Iterator[None]:
+    """Show ``reporter(problem)`` (a context manager) around every compilation."""
+    global _reporter
+    previous, _reporter = _reporter, reporter
+    try:
+        yield
+    finally:
+        _reporter = previous
+
+
+def tiny_instances(problem: str) -> list[Any]:
+    """The tiny warm-up instances of ``problem`` (generated once per process)."""
+    from schedforge.core.io import generate
+
+    if problem not in _instances:
+        _instances[problem] = [generate(problem, **params) for params in TINY.get(problem, ())]
+    return _instances[problem]
+
+
+def compile_method(problem: str, spec: str, options: dict[str, Any] | None = None) -> float:
+    """Compile what ``spec`` (with ``options``) needs; seconds spent, 0 when done before.
+
+    Runs the method on the tiny instances of its family with an unbounded,
+    single-threaded budget and discards the results. Errors are left to the
+    real call, which raises them with its own instance.
+    """
+    from schedforge.core.registry import parse_spec, resolve
+
+    options = dict(options or {})
+    key = (problem, spec, json.dumps(options, sort_keys=True, default=str))
+    name, _ = parse_spec(spec)
+    if key in _done or name in NO_WARMUP:
+        return 0.0
+    entry, variant = resolve(problem, spec)
+    kwargs = dict(options)
+    if variant is not None:
+        kwargs["variant"] = variant
+    start = time.perf_counter()
+    with _reporter(problem):
+        for instance in tiny_instances(problem):
+            budget = Budget(time_limit=None, seed=0, threads=1)
+            with contextlib.suppress(SchedforgeError):
+                entry.func(instance, budget=budget, **kwargs)
+    _done.add(key)
+    return time.perf_counter() - start
+
+
+def compile_family(problem: str) -> float:
+    """Compile every method of ``problem`` (``schedforge warmup``); seconds spent."""
+    from schedforge.core.registry import methods
+
+    return sum(compile_method(problem, spec) for spec in methods(problem))
