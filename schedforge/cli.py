@@ -6,8 +6,12 @@ non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,8 +22,15 @@ from rich.table import Table
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import generate as generate_instance
 from schedforge.core.io import read_all, write
-from schedforge.core.registry import get_problem, method_entries, parse_value, problems
+from schedforge.core.registry import (
+    get_problem,
+    method_entries,
+    parse_value,
+    problems,
+    stopping_rules_markdown,
+)
 from schedforge.core.solve import solve as solve_instance
+from schedforge.core.warmup import compile_family, reporting
 
 app = typer.Typer(
     name="schedforge",
@@ -30,6 +41,8 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+# Seconds before the compile spinner appears (a cache load is done by then).
+SPINNER_DELAY = 0.7
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -77,6 +90,10 @@ def solve(
         float | None, typer.Option("--time-limit", "-t", help="Seconds for the method.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 0,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="Solver threads (default: the method's own)."),
+    ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option("--option", "-o", help="Method option name=value (repeatable)."),
@@ -92,9 +109,10 @@ def solve(
 ) -> None:
     """Solve one instance with one method and print the result."""
     instance = load_instance(file, index, fmt)
-    result = solve_instance(
-        instance, method, time_limit=time_limit, seed=seed, **parse_options(option or [])
-    )
+    options = parse_options(option or [])
+    if threads is not None:
+        options["threads"] = threads
+    result = solve_instance(instance, method, time_limit=time_limit, seed=seed, **options)
     if gantt is not None and result.solution is not None:
         from schedforge.plot import gantt as draw_gantt
 
@@ -117,8 +135,17 @@ def solve(
 @app.command("methods")
 def list_methods(
     problem: Annotated[str | None, typer.Argument(help="Problem name; all when omitted.")] = None,
+    stopping_rules: Annotated[
+        bool,
+        typer.Option(
+            "--stopping-rules", help="Print the Markdown table of stopping rules (README)."
+        ),
+    ] = False,
 ) -> None:
     """List the methods (and their options) of one or every problem."""
+    if stopping_rules:
+        sys.stdout.write(stopping_rules_markdown())
+        return
     names = [problem] if problem else problems()
     table = Table(title="schedforge methods")
     for col in ("problem", "method", "exact", "options", "summary"):
@@ -549,10 +576,51 @@ def heuristics_export(
     )
 
 
+@app.command()
+def warmup(
+    families: Annotated[
+        list[str] | None, typer.Argument(help="Problem families; all when omitted.")
+    ] = None,
+) -> None:
+    """Compile the numba kernels of every method of the families ahead of time."""
+    names = families or problems()
+    for name in names:
+        get_problem(name)
+    for name in names:
+        seconds = compile_family(name)
+        console.print(f"{name}: ready ({seconds:.1f} s)", highlight=False)
+
+
+@contextlib.contextmanager
+def _compile_spinner(problem: str) -> Iterator[None]:
+    """A spinner while ``problem``'s kernels compile; quiet when they load quickly.
+
+    Loading compiled kernels from numba's cache takes well under a second;
+    only a real compilation lasts long enough for the spinner to appear.
+    """
+    text = f"compiling kernels for {problem}, once per machine …"
+    status = err_console.status(text)
+    timer = threading.Timer(SPINNER_DELAY, status.start)
+    timer.start()
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        status.stop()
+        if time.perf_counter() - began >= SPINNER_DELAY:
+            err_console.print(
+                f"compiled kernels for {problem} in {time.perf_counter() - began:.1f} s "
+                "(cached for later runs)",
+                highlight=False,
+            )
+
+
 def main() -> None:
     """Console entry point: run the app, turning library errors into one line."""
     try:
-        code = app(standalone_mode=False)
+        with reporting(_compile_spinner):
+            code = app(standalone_mode=False)
         # Without standalone mode Typer returns (not raises) the exit code of
         # an interrupted command (130 on Ctrl-C); pass it on.
         if isinstance(code, int) and code != 0:

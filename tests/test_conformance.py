@@ -2,8 +2,9 @@
 
 For each method spec: the result is a valid ``Result``, the solution passes
 the independent validator (``solve`` raises otherwise), the objective equals
-the evaluator, the time limit is honoured, and the same seed gives the same
-result (scikit-learn ``check_estimator``, pymoo determinism tests).
+the evaluator, the time limit is honoured (also a tiny one, compilation kept
+out of it), and the same seed with one thread gives the same result
+(scikit-learn ``check_estimator``, pymoo determinism tests).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ TINY = {
 
 TIME_LIMIT = 2.0
 SLACK = 3.0  # seconds of model building and process noise tolerated on top
+TINY_LIMIT = 0.05  # far below what most methods would like to spend
 
 
 def _cases():
@@ -56,7 +58,7 @@ def test_method_conformance(problem, spec):
     assert problem in TINY, f"add tiny instances for {problem} to TINY"
     for params in TINY[problem]:
         instance = sf.generate(problem, **params)
-        result = sf.solve(instance, spec, time_limit=TIME_LIMIT, seed=7)
+        result = sf.solve(instance, spec, time_limit=TIME_LIMIT, seed=7, threads=1)
         assert isinstance(result, sf.Result)
         assert result.method == spec and result.problem == problem
         assert result.runtime >= 0
@@ -67,9 +69,22 @@ def test_method_conformance(problem, spec):
             assert result.objective == pb.objective(instance, result.solution)
             if result.bound is not None:
                 assert result.bound <= result.objective + 1e-6
-        again = sf.solve(instance, spec, time_limit=TIME_LIMIT, seed=7)
+        again = sf.solve(instance, spec, time_limit=TIME_LIMIT, seed=7, threads=1)
         if result.status.has_solution and not result.stats.get("nondeterministic"):
             assert again.objective == result.objective, f"{spec}: same seed, different result"
+
+
+@pytest.mark.parametrize(("problem", "spec"), list(_cases()))
+def test_method_honours_a_tiny_limit(problem, spec):
+    """Every phase takes its time from the budget: a tiny limit is overrun by
+    seconds only if some phase ignores it. Compiling is reported apart."""
+    for params in TINY[problem]:
+        instance = sf.generate(problem, **params)
+        result = sf.solve(instance, spec, time_limit=TINY_LIMIT, seed=1)
+        assert result.runtime <= TINY_LIMIT + SLACK, f"{spec} overran a tiny limit"
+        assert result.stats["compile_s"] >= 0
+        if result.status.has_solution:
+            assert sf.get_problem(problem).validate(instance, result.solution) == []
 
 
 def test_every_problem_has_methods():

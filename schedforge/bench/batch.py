@@ -33,6 +33,7 @@ from schedforge.bench.storage import FAILED, Store
 from schedforge.bench.worker import import_plugins
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import load_plugins
+from schedforge.core.warmup import compile_method
 
 
 @dataclass
@@ -187,6 +188,12 @@ def run_batch(
             outcome.failed += record["status"] in FAILED
             progress.finished(task, record)
 
+        # Compile in this process first (numba's on-disk cache then serves
+        # every worker), so that no worker compiles inside a timed run.
+        for problem, spec, options in sorted(
+            {(t.instance.problem, t.method.spec, t.method.options) for t in todo}, key=repr
+        ):
+            compile_method(problem, spec, dict(options))
         slot_options = {
             "plugins": [_absolute(p) for p in config.plugins],
             "warmup": config.warmup,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption, UnknownMethod, UnknownProblem
 
 # The package whose modules register the problems and their formats (data
@@ -340,6 +341,29 @@ def method_entries(problem: str) -> list[Method]:
     get_problem(problem)
     load_methods(problem)
     return sorted((m for m in _methods.values() if m.problem == problem), key=lambda m: m.name)
+
+
+def stopping_rules_markdown() -> str:
+    """The Markdown table of every method's stopping rule and default threads.
+
+    One row per built-in method (variants shown as ``name:<variant>``;
+    methods registered by plugins are left out):
+    what stops it when ``solve()`` gets no ``time_limit``, and its thread
+    count when it gets no ``threads``. The README carries this table
+    (``schedforge methods --stopping-rules`` prints it; a test keeps the two
+    equal).
+    """
+    lines = [
+        "| problem | method | without `time_limit` it stops | default `threads` |",
+        "|---|---|---|---|",
+    ]
+    for problem in problems():
+        for entry in method_entries(problem):
+            if not entry.func.__module__.startswith("schedforge."):
+                continue
+            shown = entry.name if entry.variants is None else f"{entry.name}:<variant>"
+            lines.append(f"| {problem} | `{shown}` | {entry.default_stop} | {entry.threads} |")
+    return "\n".join(lines) + "\n"
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:

@@ -108,16 +108,24 @@ def compile_method(problem: str, spec: str, options: dict[str, Any] | None = Non
 
     Runs the method on the tiny instances of its family with an unbounded,
     single-threaded budget and discards the results. Errors are left to the
-    real call, which raises them with its own instance.
+    real call, which raises them with its own instance. Methods registered
+    by plugins (outside the ``schedforge`` package) are not run.
     """
     from schedforge.core.registry import parse_spec, resolve
 
-    options = dict(options or {})
+    # The budget's own settings are not method options; threads do not change kernels.
+    options = {
+        k: v for k, v in (options or {}).items() if k not in ("time_limit", "seed", "threads")
+    }
     key = (problem, spec, json.dumps(options, sort_keys=True, default=str))
     name, _ = parse_spec(spec)
     if key in _done or name in NO_WARMUP:
         return 0.0
     entry, variant = resolve(problem, spec)
+    if not entry.func.__module__.startswith("schedforge."):
+        # A plugin's method: its code is unknown here, and running it on
+        # other instances could cost anything (or never return).
+        return 0.0
     kwargs = dict(options)
     if variant is not None:
         kwargs["variant"] = variant
