@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption, UnknownMethod, UnknownProblem
 
 # The package whose modules register the problems and their formats (data
