@@ -31,6 +31,13 @@ def run(*args: str) -> subprocess.CompletedProcess:
         (["solve", str(DATA / "smtt" / "tiny3.txt"), "-m", "rule:edd", "-o", "zz"], "name=value"),
         (["solve", str(DATA / "smtt" / "tiny3.txt"), "-m", "rule:edd", "--bogus"], "bogus"),
         (["methods", "nope"], "unknown problem"),
+        (["warmup", "nope"], "unknown problem"),
+        (["solve", str(DATA / "smtt" / "tiny3.txt"), "-m", "rule:edd", "-t", "0"], "time_limit"),
+        (["solve", str(DATA / "smtt" / "tiny3.txt"), "-m", "rule:edd", "-t", "nan"], "time_limit"),
+        (
+            ["solve", str(DATA / "smtt" / "tiny3.txt"), "-m", "rule:edd", "--threads", "0"],
+            "threads",
+        ),
         (["generate", "smtt", "--jobz", "3"], "jobz"),
     ],
 )
@@ -54,6 +61,20 @@ def test_solve_json_and_gantt(tmp_path):
     assert sorted(result["solution"]["sequence"]) == [0, 1, 2]
     assert result["objective"] == sf.solve(inst, "rule:edd").objective
     assert png.stat().st_size > 1000
+
+
+def test_warmup_and_stopping_rules():
+    proc = run("warmup", "smtt")
+    assert proc.returncode == 0 and "smtt: ready" in proc.stdout
+    proc = run(
+        "solve", str(DATA / "smtt" / "tiny3.txt"), "-m", "ls:edd", "--threads", "1", "--json"
+    )
+    assert proc.returncode == 0
+    assert "compile_s" in json.loads(proc.stdout)["stats"]
+    proc = run("methods", "--stopping-rules")
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[0].startswith("| problem | method |")
+    assert "| smtt | `exact` | 300 s, or a proven optimum | 1 |" in proc.stdout
 
 
 def test_methods_lists_smtt_rules():

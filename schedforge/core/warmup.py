@@ -66,10 +66,6 @@ TINY: dict[str, tuple[dict[str, Any], ...]] = {
     ),
 }
 
-# Methods whose first call compiles nothing of the family's kernels (a
-# discovered heuristic compiles its own code when loaded).
-NO_WARMUP = frozenset({"heuristic"})
-
 Reporter = Callable[[str], AbstractContextManager[Any]]
 
 
@@ -111,15 +107,14 @@ def compile_method(problem: str, spec: str, options: dict[str, Any] | None = Non
     real call, which raises them with its own instance. Methods registered
     by plugins (outside the ``schedforge`` package) are not run.
     """
-    from schedforge.core.registry import parse_spec, resolve
+    from schedforge.core.registry import resolve
 
     # The budget's own settings are not method options; threads do not change kernels.
     options = {
         k: v for k, v in (options or {}).items() if k not in ("time_limit", "seed", "threads")
     }
     key = (problem, spec, json.dumps(options, sort_keys=True, default=str))
-    name, _ = parse_spec(spec)
-    if key in _done or name in NO_WARMUP:
+    if key in _done:
         return 0.0
     entry, variant = resolve(problem, spec)
     if not entry.func.__module__.startswith("schedforge."):
