@@ -287,7 +287,9 @@ def test_rule_options_are_checked():
 def test_rule_kernels_are_compiled():
     inst = sf.generate("smtt", jobs=6, seed=0)
     rules.rule_sequence(inst, "mddc")
-    rules.rule_sequence(inst, "aug-mddc")  # kernels compile on first use
+    # Kernels compile on first call (a cached caller does not compile its callee).
+    arrays = [np.array(a, dtype=np.int64) for a in (inst.processing, inst.due, inst.weight)]
+    rules.augment(*arrays, np.arange(inst.num_jobs, dtype=np.int64))
     for kernel in (rules.kernel_sequence, rules.augment):
         assert kernel.nopython_signatures, f"{kernel.__name__} did not compile"
     p = np.array(inst.processing, dtype=np.int64)
