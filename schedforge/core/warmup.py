@@ -66,6 +66,11 @@ TINY: dict[str, tuple[dict[str, Any], ...]] = {
     ),
 }
 
+# Seconds a tiny run may take: far more than compiling needs, so no phase is
+# skipped for lack of time, but a bound for options that would make even a
+# tiny run long (``iterations=10**9``).
+TINY_RUN_LIMIT = 120.0
+
 Reporter = Callable[[str], AbstractContextManager[Any]]
 
 
@@ -102,8 +107,9 @@ def tiny_instances(problem: str) -> list[Any]:
 def compile_method(problem: str, spec: str, options: dict[str, Any] | None = None) -> float:
     """Compile what ``spec`` (with ``options``) needs; seconds spent, 0 when done before.
 
-    Runs the method on the tiny instances of its family with an unbounded,
-    single-threaded budget and discards the results. Errors are left to the
+    Runs the method on the tiny instances of its family with a generous
+    (:data:`TINY_RUN_LIMIT`), single-threaded budget and discards the
+    results. Errors are left to the
     real call, which raises them with its own instance. Methods registered
     by plugins (outside the ``schedforge`` package) are not run.
     """
@@ -127,7 +133,7 @@ def compile_method(problem: str, spec: str, options: dict[str, Any] | None = Non
     start = time.perf_counter()
     with _reporter(problem):
         for instance in tiny_instances(problem):
-            budget = Budget(time_limit=None, seed=0, threads=1)
+            budget = Budget(time_limit=TINY_RUN_LIMIT, seed=0, threads=1)
             with contextlib.suppress(SchedforgeError):
                 entry.func(instance, budget=budget, **kwargs)
     _done.add(key)
