@@ -67,7 +67,7 @@ class CPRun:
         The ``CpSolver`` used; read variable values with :meth:`value`.
     stats
         ``cp_status``, ``wall_time``, ``branches``, ``conflicts``,
-        ``workers``, ``hinted`` and ``nondeterministic``: ready to merge into
+        ``threads``, ``hinted`` and ``nondeterministic``: ready to merge into
         a method's ``Outcome.stats``.
     """
 
