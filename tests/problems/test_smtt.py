@@ -19,7 +19,7 @@ from schedforge.problems.smtt import (
     read_orlib_optima,
     validate,
 )
-from tests.conftest import DATA
+from tests.conftest import DATA, bundled_path
 
 MALFORMED = {
     "Empty.txt": "empty",
@@ -137,7 +137,7 @@ def test_generator_is_seeded_and_follows_potts_van_wassenhove():
 
 
 def test_orlib_reader_attaches_optima():
-    path = "orlib:wt40"
+    path = bundled_path("orlib-wt", "wt40.txt")
     insts = list(sf.read_all(path))
     assert len(insts) == 125
     first = insts[0]
