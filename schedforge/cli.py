@@ -152,23 +152,39 @@ def list_methods(
     if stopping_rules:
         sys.stdout.write(stopping_rules_markdown())
         return
+    from rich import box
+    from rich.markup import escape
+
+    from schedforge.core.variants import describe
+
     names = [problem] if problem else problems()
-    table = Table(title="schedforge methods")
-    for col in ("problem", "method", "exact", "options", "summary"):
-        table.add_column(col)
     for name in names:
-        get_problem(name)
+        spec = get_problem(name)
+        table = Table(
+            title=f"{name}: {spec.title}",
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+            title_style="bold",
+        )
+        table.add_column("method", no_wrap=True)
+        table.add_column("exact")
+        table.add_column("what it does (options with their defaults)")
         for entry in method_entries(name):
-            specs = entry.specs()
-            if not specs:  # a dynamic family with no member yet (no exported heuristic)
-                shown = f"{entry.name}:<none yet>"
-            elif len(specs) <= 8:
-                shown = ", ".join(specs)
-            else:
-                shown = f"{entry.name}:<{len(specs)} variants>"
-            opts = ", ".join(f"{k}={v!r}" for k, v in entry.options.items())
-            table.add_row(name, shown, "yes" if entry.exact else "", opts, entry.summary)
-    console.print(table)
+            variants = entry.variant_names()
+            if entry.variants is None:
+                shown = entry.name
+            elif variants:
+                shown = f"{entry.name}:<variant>"
+            else:  # a dynamic family with no member yet (no exported heuristic)
+                shown = f"{entry.name}:<name> (none yet)"
+            text = escape(entry.summary.replace("``", ""))
+            if entry.options:
+                options = ", ".join(f"{k}={v!r}" for k, v in entry.options.items())
+                text += f"\n[dim]options: {escape(options)}[/dim]"
+            table.add_row(shown, "yes" if entry.exact else "", text)
+            for variant in variants:
+                table.add_row(f"  {entry.name}:{variant}", "", describe(name, entry.name, variant))
+        console.print(table)
 
 
 @app.command(
