@@ -122,7 +122,7 @@ def solve(
     if gantt is not None and result.solution is not None:
         from schedforge.plot import gantt as draw_gantt
 
-        draw_gantt(instance, result.solution, gantt, title=f"{instance.name} — {method}")
+        draw_gantt(instance, result.solution, gantt, method=method)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict()) + "\n")
         return
@@ -526,7 +526,9 @@ def discover(
     from schedforge.plot import convergence
 
     convergence(
-        generations_done, run_dir / "convergence.png", title=f"{cfg.problem} ({cfg.proposer})"
+        generations_done,
+        run_dir / "convergence.png",
+        title=f"discovery for {cfg.problem} with {cfg.proposer}: best gap per generation",
     )
     console.print(f"convergence plot: {run_dir / 'convergence.png'}", highlight=False)
     if no_export:

@@ -105,11 +105,12 @@ def build_report(
         return report
     methods = sorted({r["method"] for r in rows})
     gaps = {m: [r["gap"] for r in rows if r["method"] == m] for m in methods}
+    scope = _scope(rows)
     report.figures.append(
         Figure(
             "Performance profile of the gap to the reference",
             "profile.png",
-            _png(plot.performance_profile(gaps)),
+            _png(plot.performance_profile(gaps, title=f"performance profile: {scope}")),
         )
     )
     points = {
@@ -121,7 +122,11 @@ def build_report(
         for m in methods
     }
     report.figures.append(
-        Figure("Gap against runtime", "gap_vs_time.png", _png(plot.gap_vs_time(points)))
+        Figure(
+            "Gap against runtime",
+            "gap_vs_time.png",
+            _png(plot.gap_vs_time(points, title=f"gap vs runtime (large dots: means): {scope}")),
+        )
     )
     name = instance or choose_instance(rows)
     if instance is not None and not any(r["instance"] == instance for r in rows):
@@ -130,6 +135,15 @@ def build_report(
     if name is not None:
         report.figures.extend(_gantts(store, rows, name, methods[:max_gantt]))
     return report
+
+
+def _scope(rows: Sequence[dict[str, Any]]) -> str:
+    """What a plot over many runs covers: the instance (or how many) and the methods."""
+    instances = sorted({r["instance"] for r in rows})
+    problems = ", ".join(sorted({r["problem"] for r in rows}))
+    methods = len({r["method"] for r in rows})
+    what = instances[0] if len(instances) == 1 else f"{len(instances)} {problems} instances"
+    return f"{what}, {methods} method{'s' if methods != 1 else ''}"
 
 
 def _gantts(store: Store, rows, name: str, methods: Sequence[str]) -> list[Figure]:
@@ -155,10 +169,9 @@ def _gantts(store: Store, rows, name: str, methods: Sequence[str]) -> list[Figur
         best = min(runs, key=lambda r: r["objective"])
         solution = problem.solution_type.from_dict(json.loads(best["solution"]))
         title = f"{name} — {method} (objective {best['objective']:g}, seed {best['seed']})"
+        chart = plot.gantt(inst, solution, title=title)
         slug = "".join(c if c.isalnum() else "_" for c in method)
-        figures.append(
-            Figure(title, f"gantt_{slug}.png", _png(plot.gantt(inst, solution, title=title)))
-        )
+        figures.append(Figure(title, f"gantt_{slug}.png", _png(chart)))
     return figures
 
 
