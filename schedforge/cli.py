@@ -350,10 +350,19 @@ def bench(
             "interrupted: finished runs are stored; run the same command again to resume"
         )
         sys.exit(130)
+    from schedforge.bench import pods_table
+
     with Store(outcome.database) as store:
         rows = [row for row in store.runs() if row["key"] in outcome.keys]
-    console.print(to_rich(summarize(rows)))
-    sources = sorted({r["reference_source"] for r in with_gaps(rows) if r["reference_source"]})
+        # A pods objective folds placed pods per tier, evictions and moves into
+        # one number; the pods table shows those instead of a gap.
+        pods = pods_table.pods_lines(rows, store.instance_data)
+    others = [row for row in rows if row["problem"] != "pods"]
+    if others or not pods:
+        console.print(to_rich(summarize(others)))
+    if pods:
+        console.print(pods_table.to_rich(pods))
+    sources = sorted({r["reference_source"] for r in with_gaps(others) if r["reference_source"]})
     if sources:
         console.print(f"gap reference: {'; '.join(sources)}", highlight=False)
     failed = failures(rows, limit=5)

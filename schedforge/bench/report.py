@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schedforge.bench import pods_table
 from schedforge.bench.storage import Store
 from schedforge.bench.summary import (
     HEADERS,
@@ -50,6 +51,7 @@ class Report:
     rows: list[dict[str, Any]]
     figures: list[Figure] = field(default_factory=list)
     gantt_instance: str | None = None
+    pods: list[pods_table.PodsLine] = field(default_factory=list)
 
 
 def _png(fig: Any) -> bytes:
@@ -100,7 +102,7 @@ def build_report(
     rows = with_gaps(store.runs())
     if not rows:
         raise SchedforgeError(f"{store.path}: the database holds no run yet")
-    report = Report(rows)
+    report = Report(rows, pods=pods_table.pods_lines(rows, store.instance_data))
     if not plots:
         return report
     methods = sorted({r["method"] for r in rows})
@@ -255,8 +257,16 @@ def _intro(report: Report) -> str:
 
 def to_markdown_report(report: Report, figure_dir: str) -> str:
     """The report as Markdown, with figures linked from ``figure_dir``."""
-    summary = summarize(report.rows)
-    parts = ["# Benchmark report", "", _intro(report), "", "## Summary", "", to_markdown(summary)]
+    parts = ["# Benchmark report", "", _intro(report), "", "## Summary", ""]
+    others = [r for r in report.rows if r["problem"] != "pods"]
+    if others or not report.pods:
+        parts.append(to_markdown(summarize(others)))
+    if report.pods:
+        parts += [
+            "Pods: placed per priority, evictions and moves",
+            "",
+            pods_table.to_markdown(report.pods),
+        ]
     for figure in report.figures:
         parts += [f"## {figure.title}", "", f"![{figure.title}]({figure_dir}/{figure.name})", ""]
     header, body = per_instance(report.rows)
@@ -285,15 +295,19 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 
 def to_html_report(report: Report) -> str:
     """The report as one self-contained HTML page (figures embedded)."""
-    summary = summarize(report.rows)
+    others = [r for r in report.rows if r["problem"] != "pods"]
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>schedforge benchmark</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>Benchmark report</h1>",
         f"<p class='note'>{html.escape(_intro(report))}</p>",
         "<h2>Summary</h2>",
-        _html_table(HEADERS, table_rows(summary)),
     ]
+    if others or not report.pods:
+        parts.append(_html_table(HEADERS, table_rows(summarize(others))))
+    if report.pods:
+        parts.append("<p>Pods: placed per priority, evictions and moves</p>")
+        parts.append(_html_table(pods_table.HEADERS, pods_table.table_rows(report.pods)))
     for figure in report.figures:
         data = base64.b64encode(figure.png).decode("ascii")
         parts.append(f"<h2>{html.escape(figure.title)}</h2>")
