@@ -231,7 +231,7 @@ _PSPLIB = dict(
     "tables and the OR&S RCPSP Solutions Update 2024 (tables/bounds.csv)",
     citation="Kolisch & Sprecher (1997), PSPLIB - A project scheduling problem library, "
     "European Journal of Operational Research 96:205-216",
-    license="free for research use (PSPLIB)",
+    license="not stated by PSPLIB or the copy",
     extras=("README.md", "tables/bounds.csv"),
 )
 _FJSP_SOURCE = (
