@@ -630,6 +630,7 @@ def serve_job(
         reply = {"verdict": "error", "message": "MemoryError: the memory limit was reached"}
     changed = state.changes({"instance data": _digest(sets)})
     if changed:
+        state.restore()  # so that the code below runs on intact built-ins
         shown = ", ".join(changed[:5]) + (", ..." if len(changed) > 5 else "")
         reply = {
             "verdict": "tampered",
@@ -754,6 +755,48 @@ class Evaluation:
         return float(np.mean(self.gaps)) if self.ok and self.gaps else math.inf
 
 
+class LineReader:
+    """Lines from a file descriptor, with a deadline per line and a length limit.
+
+    Linear in the line's length: each chunk is searched once for the end of
+    line. A line longer than ``limit`` is not read further: :meth:`read_line`
+    returns ``None`` and :attr:`oversized` is set (the worker caps its
+    replies, so only a broken worker sends one).
+    """
+
+    def __init__(self, fd: int, limit: int = MAX_REPLY_BYTES + 4096):
+        self.fd = fd
+        self.limit = limit
+        self.oversized = False
+        self._buffer = bytearray()  # bytes read past the last complete line
+
+    def read_line(self, timeout: float) -> bytes | None:
+        """The next line without its end of line; ``None`` on timeout, end of file or overflow."""
+        deadline = time.monotonic() + timeout
+        buffer = self._buffer
+        searched = 0
+        while True:
+            end = buffer.find(b"\n", searched)
+            if end >= 0:
+                line = bytes(buffer[:end])
+                del buffer[: end + 1]
+                return line
+            searched = len(buffer)
+            if searched > self.limit:
+                self.oversized = True
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                return None
+            buffer += chunk
+
+
 class _Worker:
     """One sandbox worker process, driven by one thread at a time."""
 
@@ -775,7 +818,7 @@ class _Worker:
             cwd=self.workdir.name,
             start_new_session=True,  # own process group, killed as a whole
         )
-        self._pending = bytearray()  # bytes read past the last complete line
+        self.reader: LineReader | None = None
         self._send(init_blob)
         ready = self._read_line(120.0)
         if ready is None:
@@ -792,37 +835,10 @@ class _Worker:
         self.proc.stdin.flush()
 
     def _read_line(self, timeout: float) -> bytes | None:
-        """One line from the worker, or ``None`` on timeout, end of file or an oversized line.
-
-        Linear in the line's length: each chunk is searched once for the end
-        of line. A line longer than :data:`MAX_REPLY_BYTES` (the worker caps
-        its replies, so only a broken worker sends one) is not read further.
-        """
         assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        buffer = self._pending
-        searched = 0
-        while True:
-            end = buffer.find(b"\n", searched)
-            if end >= 0:
-                line = bytes(buffer[:end])
-                self._pending = buffer[end + 1 :]
-                return line
-            searched = len(buffer)
-            if searched > MAX_REPLY_BYTES + 4096:
-                self.oversized = True
-                return None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return None
-            buffer += chunk
+        if self.reader is None:
+            self.reader = LineReader(self.proc.stdout.fileno())
+        return self.reader.read_line(timeout)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -844,7 +860,6 @@ class _Worker:
         except (BrokenPipeError, OSError):
             self.kill()
             return {"verdict": "crashed", "message": "the sandbox worker died before the run"}
-        self.oversized = False
         line = self._read_line(self.limits.wall_seconds)
         if line is not None:
             try:
@@ -859,7 +874,7 @@ class _Worker:
         timed_out = self.alive()
         self.kill()
         code = self.proc.returncode
-        if self.oversized:
+        if self.reader is not None and self.reader.oversized:
             return {
                 "verdict": "error",
                 "message": f"the reply is longer than {MAX_REPLY_BYTES / 1e6:.0f} MB",
