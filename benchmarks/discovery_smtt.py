@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 
 import schedforge as sf
+from schedforge.benchsets import unpacked
 from schedforge.discovery.evolve import DiscoveryConfig, Evolution, best_candidate
 from schedforge.discovery.prompts import OPERATORS, Parent, Request
 from schedforge.discovery.proposers import GPProposer
 from schedforge.discovery.sandbox import SandboxPool, compile_numba, load_function
-from schedforge.discovery.templates import SHARED_INSTANCES, gap_percent, get_template
+from schedforge.discovery.templates import gap_percent, get_template
 
 PAPER_MDDC = {100: 1.52, 200: 2.00}  # Çetinkaya et al. (2025), mean gap %
 RESULTS = Path(__file__).resolve().parent / "results" / "discovery_smtt.md"
@@ -83,7 +84,7 @@ def holdout_gaps(code: str, template, n: int) -> float:
 
 def read_shang(n: int) -> list:
     """Shang et al. instances of size ``n`` with a positive optimum."""
-    path = SHARED_INSTANCES / "smtt" / f"shang2017_n{n}.jsonl"
+    path = unpacked("smtt") / f"shang2017_n{n}.jsonl"
     return [i for i in sf.read_all(path) if i.metadata.get("optimum", 0) > 0]
 
 

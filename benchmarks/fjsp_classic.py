@@ -1,6 +1,6 @@
 """FJSP on the classic sets: dispatching rules x builders, tabu search and CP-SAT.
 
-Sets (read from ``../shared/instances/fjsp``, gaps against the best known
+Sets (the bundled ``fjsp:*`` datasets, gaps against the best known
 upper bound of ``bounds.csv``): Brandimarte Mk01-Mk10 and Hurink edata and
 rdata (66 instances each).
 
@@ -37,9 +37,10 @@ from pathlib import Path
 import numpy as np
 
 import schedforge as sf
+from schedforge.benchsets import unpacked
 from schedforge.heuristics.dispatch import BUILDERS, RULES
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "instances" / "fjsp"
+SHARED = unpacked("fjsp")
 RESULTS = Path(__file__).resolve().parent / "results" / "fjsp_classic.md"
 SETS = {
     "brandimarte": [SHARED / "brandimarte" / f"Mk{k:02d}.fjs" for k in range(1, 11)],
@@ -67,8 +68,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.times, args.hurink_every = [10.0], 22
-    if not SHARED.exists():
-        sys.exit(f"public data not found: {SHARED}")
     reference = best_known()
     lines = [
         f"Command: `.venv/bin/python benchmarks/fjsp_classic.py {shlex.join(sys.argv[1:])}`",

@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 
 import schedforge as sf
+from schedforge.benchsets import unpacked
 
 ROOT = Path(__file__).resolve().parents[1]
-PSPLIB = ROOT.parent / "shared" / "instances" / "psplib"
+PSPLIB = unpacked("psplib")
 RESULTS = ROOT / "benchmarks" / "results" / "rcpsp_psplib.md"
 RULES = ("lft", "lst", "mts", "grpw", "mslk", "spt", "lpt")
 

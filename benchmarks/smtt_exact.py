@@ -3,7 +3,7 @@
 Tables:
 
 1. **Published sets**: ``exact`` on every instance with a published optimum
-   in ``../shared/instances/smtt/`` — the three n = 20 sets of Çetinkaya et
+   in the bundled ``smtt`` archive (``schedforge datasets list``) — the three n = 20 sets of Çetinkaya et
    al. (2025) (instances with non-positive processing times skipped) and the
    n = 100, 200 sets of Shang, T'kindt & Della Croce (2021): share proven
    optimal, agreement with the published optimum, mean/median/max time.
@@ -35,10 +35,11 @@ import time
 from pathlib import Path
 
 import schedforge as sf
+from schedforge.benchsets import unpacked
 from schedforge.problems.smtt import SMTTInstance
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "instances" / "smtt"
+SHARED = unpacked("smtt")
 RESULTS = ROOT / "benchmarks" / "results" / "smtt_exact.md"
 RDDS = (0.2, 0.4, 0.6, 0.8, 1.0)
 TFS = (0.2, 0.4, 0.6, 0.8)

@@ -1,6 +1,6 @@
 """SMTT constructive rules and local search: gaps to the optimum and times.
 
-Sets (read from ``../shared/instances``):
+Sets (the bundled datasets, see ``schedforge datasets list``):
 
 * n = 20: ``smtt/cetinkaya2025_n20_uniform.jsonl`` (800 instances, the set of
   Table 2 of Çetinkaya et al. 2025, arXiv:2510.24013);
@@ -32,16 +32,17 @@ from pathlib import Path
 import numpy as np
 
 import schedforge as sf
+from schedforge.benchsets import unpacked
 from schedforge.heuristics import smtt as rules
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "instances"
+SMTT = unpacked("smtt")
 RESULTS = Path(__file__).resolve().parent / "results" / "smtt_heuristics.md"
 SETS = {
-    20: SHARED / "smtt" / "cetinkaya2025_n20_uniform.jsonl",
-    100: SHARED / "smtt" / "shang2017_n100.jsonl",
-    200: SHARED / "smtt" / "shang2017_n200.jsonl",
+    20: SMTT / "cetinkaya2025_n20_uniform.jsonl",
+    100: SMTT / "shang2017_n100.jsonl",
+    200: SMTT / "shang2017_n200.jsonl",
 }
-WT40 = SHARED / "orlib-wt" / "wt40.txt"
+WT40 = "orlib:wt40"
 LOCAL = ["ls:edd", "ls:mdd", "ls:atc", "ls:psk", "ls:mddc"]
 ITERATED = ["ils:atc", "ils:mddc"]
 ILS_SECONDS = 0.1

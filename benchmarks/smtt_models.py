@@ -26,9 +26,10 @@ import sys
 from pathlib import Path
 
 import schedforge as sf
+from schedforge.benchsets import unpacked
 
 ROOT = Path(__file__).resolve().parents[1]
-ORLIB = ROOT.parent / "shared" / "instances" / "orlib-wt"
+ORLIB = unpacked("orlib-wt")
 RESULTS = ROOT / "benchmarks" / "results"
 METHODS = (("exact", {}), ("cp", {"threads": 2}), ("mip:cbc", {}), ("mip:highs", {}))
 

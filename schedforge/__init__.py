@@ -7,6 +7,7 @@
 True
 """
 
+from schedforge.benchsets import dataset, datasets
 from schedforge.core.errors import (
     InfeasibleSolution,
     InvalidInstance,
@@ -41,6 +42,8 @@ __all__ = [
     "UnknownMethod",
     "UnknownProblem",
     "__version__",
+    "dataset",
+    "datasets",
     "generate",
     "get_problem",
     "methods",

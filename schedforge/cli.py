@@ -84,7 +84,13 @@ def _fmt(value: Any) -> str:
 
 @app.command()
 def solve(
-    file: Annotated[Path, typer.Argument(help="Instance file (format from extension/content).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Instance file (format from extension/content) or dataset instance "
+            "(psplib:j30/j301_1)."
+        ),
+    ],
     method: Annotated[str, typer.Option("--method", "-m", help="Method spec, e.g. cp, rule:edd.")],
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", "-t", help="Seconds for the method.")
@@ -116,7 +122,7 @@ def solve(
     if gantt is not None and result.solution is not None:
         from schedforge.plot import gantt as draw_gantt
 
-        draw_gantt(instance, result.solution, gantt, title=f"{instance.name} — {method}")
+        draw_gantt(instance, result.solution, gantt, method=method)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict()) + "\n")
         return
@@ -146,23 +152,39 @@ def list_methods(
     if stopping_rules:
         sys.stdout.write(stopping_rules_markdown())
         return
+    from rich import box
+    from rich.markup import escape
+
+    from schedforge.core.variants import describe
+
     names = [problem] if problem else problems()
-    table = Table(title="schedforge methods")
-    for col in ("problem", "method", "exact", "options", "summary"):
-        table.add_column(col)
     for name in names:
-        get_problem(name)
+        spec = get_problem(name)
+        table = Table(
+            title=f"{name}: {spec.title}",
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+            title_style="bold",
+        )
+        table.add_column("method", no_wrap=True)
+        table.add_column("exact")
+        table.add_column("what it does (options with their defaults)")
         for entry in method_entries(name):
-            specs = entry.specs()
-            if not specs:  # a dynamic family with no member yet (no exported heuristic)
-                shown = f"{entry.name}:<none yet>"
-            elif len(specs) <= 8:
-                shown = ", ".join(specs)
-            else:
-                shown = f"{entry.name}:<{len(specs)} variants>"
-            opts = ", ".join(f"{k}={v!r}" for k, v in entry.options.items())
-            table.add_row(name, shown, "yes" if entry.exact else "", opts, entry.summary)
-    console.print(table)
+            variants = entry.variant_names()
+            if entry.variants is None:
+                shown = entry.name
+            elif variants:
+                shown = f"{entry.name}:<variant>"
+            else:  # a dynamic family with no member yet (no exported heuristic)
+                shown = f"{entry.name}:<name> (none yet)"
+            text = escape(entry.summary.replace("``", ""))
+            if entry.options:
+                options = ", ".join(f"{k}={v!r}" for k, v in entry.options.items())
+                text += f"\n[dim]options: {escape(options)}[/dim]"
+            table.add_row(shown, "yes" if entry.exact else "", text)
+            for variant in variants:
+                table.add_row(f"  {entry.name}:{variant}", "", describe(name, entry.name, variant))
+        console.print(table)
 
 
 @app.command(
@@ -222,7 +244,8 @@ def bench(
     instances: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Instance files, directories, globs, suite:NAME, or one experiment .toml file."
+            help="Instance files, directories, globs, suite:NAME, dataset names (psplib:j30; "
+            "schedforge datasets list), or one experiment .toml file."
         ),
     ] = None,
     method: Annotated[
@@ -269,6 +292,10 @@ def bench(
     list_suites: Annotated[
         bool, typer.Option("--list-suites", help="List the bundled suites and exit.")
     ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", help="Run only the first N instances (to try a set quickly)."),
+    ] = None,
 ) -> None:
     """Benchmark methods over instances; resumable, results in OUT/results.sqlite.
 
@@ -305,6 +332,7 @@ def bench(
         "warmup": warmup,
         "export": export or [],
         "retry_failed": retry_failed or None,
+        "limit": limit,
     }
     config = make_config(file_values, overrides)
     command = "schedforge bench " + " ".join(sys.argv[2:])
@@ -322,10 +350,19 @@ def bench(
             "interrupted: finished runs are stored; run the same command again to resume"
         )
         sys.exit(130)
+    from schedforge.bench import pods_table
+
     with Store(outcome.database) as store:
         rows = [row for row in store.runs() if row["key"] in outcome.keys]
-    console.print(to_rich(summarize(rows)))
-    sources = sorted({r["reference_source"] for r in with_gaps(rows) if r["reference_source"]})
+        # A pods objective folds placed pods per tier, evictions and moves into
+        # one number; the pods table shows those instead of a gap.
+        pods = pods_table.pods_lines(rows, store.instance_data)
+    others = [row for row in rows if row["problem"] != "pods"]
+    if others or not pods:
+        console.print(to_rich(summarize(others)))
+    if pods:
+        console.print(pods_table.to_rich(pods))
+    sources = sorted({r["reference_source"] for r in with_gaps(others) if r["reference_source"]})
     if sources:
         console.print(f"gap reference: {'; '.join(sources)}", highlight=False)
     failed = failures(rows, limit=5)
@@ -498,7 +535,9 @@ def discover(
     from schedforge.plot import convergence
 
     convergence(
-        generations_done, run_dir / "convergence.png", title=f"{cfg.problem} ({cfg.proposer})"
+        generations_done,
+        run_dir / "convergence.png",
+        title=f"discovery for {cfg.problem} with {cfg.proposer}: best gap per generation",
     )
     console.print(f"convergence plot: {run_dir / 'convergence.png'}", highlight=False)
     if no_export:
@@ -572,6 +611,86 @@ def heuristics_export(
     console.print(
         f"exported heuristic:{name} for {record['problem']} "
         f"(hold-out gap {_fmt(record['gaps']['holdout'])}%)",
+        highlight=False,
+    )
+
+
+datasets_app = typer.Typer(
+    help="The public benchmark sets shipped with schedforge (use NAME wherever a path goes)."
+)
+app.add_typer(datasets_app, name="datasets")
+
+
+@datasets_app.command("list")
+def datasets_list(
+    problem: Annotated[str | None, typer.Argument(help="Only this problem family.")] = None,
+) -> None:
+    """List the bundled sets: name, family, instance count, reference values."""
+    from schedforge.benchsets import datasets
+
+    if problem is not None:
+        get_problem(problem)
+    table = Table(title="bundled datasets (NAME goes wherever a path does)")
+    for col in ("name", "problem", "instances", "reference values", "description"):
+        table.add_column(col, no_wrap=col in ("name", "instances"))
+    for entry in datasets(problem):
+        # The table file is in `datasets info`; the list stays narrow.
+        reference = entry.reference.split(" (")[0]
+        table.add_row(entry.name, entry.problem, str(entry.instances), reference, entry.description)
+    console.print(table)
+
+
+@datasets_app.command("info")
+def datasets_info(
+    name: Annotated[str, typer.Argument(help="Dataset name (psplib:j30) or a folder.")],
+    show: Annotated[int, typer.Option("--show", help="Instances to list.")] = 5,
+) -> None:
+    """Where a set comes from, how to cite it, its reference values and first instances."""
+    from schedforge.benchsets import dataset
+
+    entry = dataset(name)
+    items = list(entry.items(strict=entry.archive is not None))
+    with_ref = sum(inst.reference is not None for _, inst in items)
+    table = Table(title=entry.name, show_header=False)
+    rows = [
+        ("problem", entry.problem or ", ".join(sorted({i.problem for _, i in items}))),
+        ("description", entry.description),
+        ("instances", f"{len(items)} in {len({p for p, _ in items})} file(s)"),
+        ("reference values", f"{entry.reference}; attached to {with_ref} of {len(items)}"),
+        ("source", entry.source),
+        ("citation", entry.citation),
+        ("license", entry.license),
+        ("files", str(entry.root())),
+    ]
+    for key, value in rows:
+        if value:
+            table.add_row(key, value)
+    console.print(table)
+    if items and show > 0:
+        sample = Table(title=f"first {min(show, len(items))} instances")
+        for col in ("instance", "optimum", "best known", "lower bound"):
+            sample.add_column(col)
+        for _, inst in items[:show]:
+            meta = inst.metadata
+            sample.add_row(
+                inst.name,
+                *(_fmt(meta.get(k)) for k in ("optimum", "best_known", "lower_bound")),
+            )
+        console.print(sample)
+
+
+@datasets_app.command("export")
+def datasets_export(
+    name: Annotated[str, typer.Argument(help="Dataset name, e.g. psplib:j30.")],
+    folder: Annotated[Path, typer.Argument(help="Folder to copy the files into.")],
+) -> None:
+    """Copy a set's files with its tables and README into FOLDER (the same layout)."""
+    from schedforge.benchsets import dataset
+
+    written = dataset(name).export(folder)
+    console.print(
+        f"wrote {len(written)} files to {folder}; read them with sf.read_all(PATH) "
+        "or schedforge bench PATH",
         highlight=False,
     )
 

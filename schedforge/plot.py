@@ -7,6 +7,7 @@ plot is asked for.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,45 @@ def _pyplot():
     return plt
 
 
-def draw_bars(ax: Any, bars: Sequence[Bar], *, max_labels: int = 150) -> None:
+# Per problem: x-axis label (with unit), y-axis label, what a bar's colour
+# stands for, and what a red edge marks.
+GANTT_AXES: dict[str, tuple[str, str, str, str]] = {
+    "smtt": ("time (time units of the instance)", "", "job", "late job (ends after its due date)"),
+    "rcpsp": (
+        "time (periods)",
+        "activity",
+        "resource the activity uses most",
+        "ends at the makespan",
+    ),
+    "fjsp": ("time (time units of the instance)", "machine", "job", "on a critical path"),
+    "pods": (
+        "share of the node's allocatable CPU (%)",
+        "node",
+        "priority",
+        "moved, newly placed or evicted pod",
+    ),
+}
+_DEFAULT_AXES = ("time", "", "group", "highlighted")
+# Up to this many groups get one legend entry each.
+_LEGEND_GROUPS = 12
+
+
+def draw_bars(
+    ax: Any,
+    bars: Sequence[Bar],
+    *,
+    max_labels: int = 150,
+    axes: tuple[str, str, str, str] = _DEFAULT_AXES,
+) -> None:
     """Draw Gantt ``bars`` on a matplotlib axis, one row per distinct ``row``.
 
     Bars of the same ``group`` share a colour; highlighted bars (late jobs,
     say) get a red edge. Labels are written inside bars while there are few
-    enough to read.
+    enough to read. ``axes`` gives the x label, y label, the meaning of a
+    colour and of a red edge (see :data:`GANTT_AXES`); the legend says both.
     """
+    from matplotlib.patches import Patch
+
     rows = list(dict.fromkeys(b.row for b in bars))
     groups = list(dict.fromkeys(b.group for b in bars))
     cmap = _pyplot().get_cmap("tab20")
@@ -51,13 +84,58 @@ def draw_bars(ax: Any, bars: Sequence[Bar], *, max_labels: int = 150) -> None:
             ax.text((bar.start + bar.end) / 2, y, bar.label, ha="center", va="center", fontsize=7)
     ax.set_yticks(range(len(rows)), rows)
     ax.invert_yaxis()
-    ax.set_xlabel("time")
+    xlabel, ylabel, colour_means, edge_means = axes
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if len(groups) <= _LEGEND_GROUPS:
+        handles = [
+            Patch(facecolor=cmap(groups.index(g) % 20), edgecolor="black", label=str(g))
+            for g in sorted(groups, key=_natural)
+        ]
+    else:
+        label = f"colour: {colour_means} ({len(groups)} of them; labels on the bars)"
+        handles = [Patch(facecolor=cmap(0), edgecolor="black", label=label)]
+    if any(b.highlight for b in bars):
+        handles.append(Patch(facecolor="white", edgecolor="red", linewidth=1.5, label=edge_means))
+    ax.legend(
+        handles=handles,
+        title=colour_means if len(groups) <= _LEGEND_GROUPS else None,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+    )
 
 
-def gantt(instance: Any, solution: Any, path: str | Path | None = None, *, title: str = "") -> Any:
+def _natural(text: str) -> list[Any]:
+    # "job 2" before "job 10"; priorities highest first ("priority 1000" before "priority 0").
+    parts = [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+    return [-p if isinstance(p, int) and text.startswith("priority") else p for p in parts]
+
+
+def _objective_text(problem: Any, instance: Any, solution: Any) -> str:
+    if problem.name == "pods":  # the scalar encodes a lexicographic vector; say it in words
+        from schedforge.problems.pods import objective_vector
+
+        return str(objective_vector(instance, solution))
+    return f"objective {problem.objective(instance, solution):g}"
+
+
+def gantt(
+    instance: Any,
+    solution: Any,
+    path: str | Path | None = None,
+    *,
+    method: str | None = None,
+    title: str = "",
+) -> Any:
     """Draw the Gantt chart of ``solution`` and save it to ``path`` (PNG, SVG, PDF).
 
-    Returns the matplotlib figure.
+    The title names the instance, the ``method`` that made the schedule and
+    its objective value, unless ``title`` is given. Returns the matplotlib
+    figure.
     """
     problem = problem_of(instance)
     if problem.gantt is None:
@@ -65,9 +143,14 @@ def gantt(instance: Any, solution: Any, path: str | Path | None = None, *, title
     bars = problem.gantt(instance, solution)
     plt = _pyplot()
     rows = len({b.row for b in bars})
-    fig, ax = plt.subplots(figsize=(10, max(2.0, 0.4 * rows + 1.2)))
-    draw_bars(ax, bars)
-    ax.set_title(title or f"{instance.name} ({problem.title})")
+    fig, ax = plt.subplots(figsize=(12, max(2.4, 0.4 * rows + 1.4)))
+    draw_bars(ax, bars, axes=GANTT_AXES.get(problem.name, _DEFAULT_AXES))
+    if not title:
+        by = f" — {method}" if method else ""
+        title = (
+            f"{instance.name} ({problem.title}){by}\n{_objective_text(problem, instance, solution)}"
+        )
+    ax.set_title(title)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)
@@ -227,6 +310,8 @@ def gap_vs_time(
             label=method,
         )
     ax.set_xscale("log")
+    # Only decades are labelled: minor labels (2×10⁻⁴, 3×10⁻⁴ ...) overlap.
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_yscale("symlog", linthresh=1.0)
     lowest = min([0.0, *(100 * g for runs in points.values() for _, g in runs)])
     ax.set_ylim(bottom=lowest - 0.1)
@@ -239,12 +324,18 @@ def gap_vs_time(
 
 
 def resource_profile(
-    instance: Any, solution: Any, path: str | Path | None = None, *, title: str = ""
+    instance: Any,
+    solution: Any,
+    path: str | Path | None = None,
+    *,
+    method: str | None = None,
+    title: str = "",
 ) -> Any:
     """Resource usage of an RCPSP schedule over time against the capacity (downtime shown).
 
     One panel per resource: the usage as a filled step function, the
-    capacity as a line, so overloads and downtime windows are visible.
+    capacity as a line, so overloads and downtime windows are visible. The
+    title names the instance and the ``method``, unless ``title`` is given.
     Returns the matplotlib figure.
     """
     from schedforge.problems.rcpsp import resource_usage
@@ -261,9 +352,10 @@ def resource_profile(
         ax = axes[r][0]
         ax.stairs(usage[r], steps, fill=True, alpha=0.5, label="in use")
         ax.stairs(capacity[r], steps, baseline=None, color="red", linewidth=1.2, label="capacity")
-        ax.set_ylabel(f"R{r + 1}")
+        ax.set_ylabel(f"R{r + 1} (units)")
         ax.set_ylim(0, max(int(capacity[r].max()), int(usage[r].max()), 1) * 1.1)
-    axes[0][0].legend(fontsize=7, loc="upper right")
-    axes[-1][0].set_xlabel("time")
-    axes[0][0].set_title(title or f"{instance.name}: resource usage")
+    axes[0][0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    axes[-1][0].set_xlabel("time (periods)")
+    by = f" — {method}" if method else ""
+    axes[0][0].set_title(title or f"{instance.name}{by}: resource usage against capacity")
     return _finish(fig, path)

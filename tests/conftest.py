@@ -1,18 +1,18 @@
-"""Shared fixtures: where the public benchmark sets live."""
+"""Shared fixtures: the test data folder and the bundled public benchmark sets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from schedforge.benchsets import unpacked
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "instances"
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def shared_path(*parts: str) -> Path:
-    """A path under ``../shared/instances``; skips the test when it is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"public data set not found: {path}")
-    return path
+def bundled_path(archive: str, *parts: str) -> Path:
+    """A file of a bundled benchmark archive (``orlib-wt``, ``smtt``, ``psplib``, ``fjsp``).
+
+    Tests that need a table or a raw file use this; tests that need instances
+    read them by dataset name (``sf.read("psplib:j30/j301_1")``).
+    """
+    return unpacked(archive).joinpath(*parts)

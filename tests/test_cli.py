@@ -81,6 +81,24 @@ def test_methods_lists_smtt_rules():
     proc = run("methods", "smtt")
     assert proc.returncode == 0
     assert "rule" in proc.stdout
+    # Every variant by name, with its one-line description.
+    assert "rule:aug-mddc" in proc.stdout and "ils:atc" in proc.stdout
+    assert "earliest due date first" in proc.stdout
+    assert "<16 variants>" not in proc.stdout
+
+
+def test_every_builtin_variant_has_a_description():
+    from schedforge.core.registry import method_entries, problems
+    from schedforge.core.variants import describe
+
+    missing = [
+        f"{problem} {entry.name}:{variant}"
+        for problem in problems()
+        for entry in method_entries(problem)
+        for variant in entry.variant_names()
+        if not describe(problem, entry.name, variant)
+    ]
+    assert missing == []
 
 
 def test_generate_writes_seeded_instances(tmp_path):

@@ -43,7 +43,9 @@ class BenchConfig:
     Parameters
     ----------
     instances
-        Files, directories, globs or ``suite:<name>``.
+        Files, directories, globs, ``suite:<name>`` or dataset names (``psplib:j30``).
+    limit
+        Run only the first ``limit`` instances (in reading order), to try a set quickly.
     methods
         Method specs with options.
     time_limit
@@ -92,6 +94,7 @@ class BenchConfig:
     warmup_limit: float | None = None
     export: list[Path] = field(default_factory=list)
     retry_failed: bool = False
+    limit: int | None = None
 
 
 @dataclass
@@ -145,7 +148,9 @@ def run_batch(
     progress = progress or Progress()
     load_plugins()
     import_plugins(config.plugins)
-    instances = expand_instances(config.instances)
+    if config.limit is not None and config.limit < 1:
+        raise InvalidOption(f"--limit must be >= 1, got {config.limit}")
+    instances = expand_instances(config.instances)[: config.limit]
     tasks = build_grid(instances, config.methods, config.seeds, config.time_limit)
     tables = [load_reference(spec) for spec in config.references]
     refs = {item.name: reference_for(item.instance, item.source, tables) for item in instances}

@@ -30,6 +30,7 @@ from typing import Any
 
 from schedforge.bench.batch import BenchConfig
 from schedforge.bench.grid import MethodSpec, parse_seeds
+from schedforge.benchsets import is_dataset_name
 from schedforge.core.errors import InvalidOption, SchedforgeError
 
 KNOWN_KEYS = {
@@ -49,6 +50,7 @@ KNOWN_KEYS = {
     "warmup_limit",
     "export",
     "retry_failed",
+    "limit",
 }
 
 
@@ -75,7 +77,7 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
     base = path.parent
 
     def rel(value: str) -> str:
-        if value.startswith("suite:") or Path(value).is_absolute():
+        if value.startswith("suite:") or is_dataset_name(value) or Path(value).is_absolute():
             return value
         return str(base / value)
 
@@ -103,8 +105,9 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
         config["seeds"] = parse_seeds(
             data["seeds"] if isinstance(data["seeds"], str) else list(data["seeds"])
         )
-    if "jobs" in data:
-        config["jobs"] = int(data["jobs"])
+    for key in ("jobs", "limit"):
+        if key in data:
+            config[key] = int(data[key])
     if "out" in data:
         config["out"] = Path(rel(data["out"]))
     if "reference" in data:

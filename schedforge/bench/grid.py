@@ -4,7 +4,7 @@ A benchmark is the Cartesian product of instances, method specs and seeds.
 This module turns the command-line words into that product:
 
 * instance arguments (files, directories, globs, multi-instance files and
-  bundled suites ``suite:<name>``) into instances, via
+  bundled suites ``suite:<name>``, datasets ``psplib:j30``) into instances, via
   :func:`schedforge.read_all`;
 * method words such as ``"rh:cp?window=80&step=30"`` into a
   :class:`MethodSpec` (spec plus options, checked against the registry);
@@ -175,10 +175,13 @@ class Task:
 
 
 def expand_instances(args: Sequence[str | Path]) -> list[BenchInstance]:
-    """Read every instance named by ``args`` (files, directories, globs, suites).
+    """Read every instance named by ``args`` (files, directories, globs, suites, datasets).
 
-    Directories are searched recursively for files a reader recognises
-    (unrecognised files are skipped, so a directory may hold README files);
+    A dataset name (``psplib:j30``, see :mod:`schedforge.benchsets`) reads the
+    bundled set with its reference values. Directories are searched
+    recursively for files a reader recognises (unrecognised files are
+    skipped, so a directory may hold README files; a ``bounds.csv`` beside
+    them gives reference values);
     a file named explicitly must be readable. The same instance named twice
     is kept once; different instances with the same name are renamed after
     their folders (``edata/la01``, ``rdata/la01``), because results are
@@ -190,28 +193,35 @@ def expand_instances(args: Sequence[str | Path]) -> list[BenchInstance]:
         When an argument matches nothing or two instances share a name.
     """
     from schedforge.bench.suites import suite_files
+    from schedforge.benchsets import dataset, is_dataset_name, read_named
 
     found: list[BenchInstance] = []
     for arg in args:
         text = str(arg)
-        if text.startswith("suite:"):
-            for path in suite_files(text.removeprefix("suite:")):
-                found.extend(_read(path, strict=True))
-            continue
         path = Path(text)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            before = len(found)
-            for file in files:
-                found.extend(_read(file, strict=False))
-            if len(found) == before:
+        if text.startswith("suite:"):
+            for file in suite_files(text.removeprefix("suite:")):
+                found.extend(_read(file, strict=True))
+        elif not path.exists() and is_dataset_name(text):
+            for instance in read_named(text):
+                source = str(instance.metadata.get("source", text))
+                found.append(BenchInstance(instance, source, instance_hash(instance)))
+        elif path.is_dir():
+            items = list(dataset(path).items(strict=False))
+            if not items:
                 raise SchedforgeError(f"{path}: no instance file found in this directory")
+            found.extend(
+                BenchInstance(inst, str(file), instance_hash(inst)) for file, inst in items
+            )
         elif path.is_file():
             found.extend(_read(path, strict=True))
         else:
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
-                raise SchedforgeError(f"{text}: no such file, directory, glob match or suite")
+                raise SchedforgeError(
+                    f"{text}: no such file, directory, glob match, suite or dataset "
+                    "(schedforge datasets list)"
+                )
             for match in matches:
                 if Path(match).is_file():
                     found.extend(_read(Path(match), strict=True))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schedforge.bench import pods_table
 from schedforge.bench.storage import Store
 from schedforge.bench.summary import (
     HEADERS,
@@ -50,6 +51,7 @@ class Report:
     rows: list[dict[str, Any]]
     figures: list[Figure] = field(default_factory=list)
     gantt_instance: str | None = None
+    pods: list[pods_table.PodsLine] = field(default_factory=list)
 
 
 def _png(fig: Any) -> bytes:
@@ -100,16 +102,17 @@ def build_report(
     rows = with_gaps(store.runs())
     if not rows:
         raise SchedforgeError(f"{store.path}: the database holds no run yet")
-    report = Report(rows)
+    report = Report(rows, pods=pods_table.pods_lines(rows, store.instance_data))
     if not plots:
         return report
     methods = sorted({r["method"] for r in rows})
     gaps = {m: [r["gap"] for r in rows if r["method"] == m] for m in methods}
+    scope = _scope(rows)
     report.figures.append(
         Figure(
             "Performance profile of the gap to the reference",
             "profile.png",
-            _png(plot.performance_profile(gaps)),
+            _png(plot.performance_profile(gaps, title=f"performance profile: {scope}")),
         )
     )
     points = {
@@ -121,7 +124,11 @@ def build_report(
         for m in methods
     }
     report.figures.append(
-        Figure("Gap against runtime", "gap_vs_time.png", _png(plot.gap_vs_time(points)))
+        Figure(
+            "Gap against runtime",
+            "gap_vs_time.png",
+            _png(plot.gap_vs_time(points, title=f"gap vs runtime (large dots: means): {scope}")),
+        )
     )
     name = instance or choose_instance(rows)
     if instance is not None and not any(r["instance"] == instance for r in rows):
@@ -130,6 +137,15 @@ def build_report(
     if name is not None:
         report.figures.extend(_gantts(store, rows, name, methods[:max_gantt]))
     return report
+
+
+def _scope(rows: Sequence[dict[str, Any]]) -> str:
+    """What a plot over many runs covers: the instance (or how many) and the methods."""
+    instances = sorted({r["instance"] for r in rows})
+    problems = ", ".join(sorted({r["problem"] for r in rows}))
+    methods = len({r["method"] for r in rows})
+    what = instances[0] if len(instances) == 1 else f"{len(instances)} {problems} instances"
+    return f"{what}, {methods} method{'s' if methods != 1 else ''}"
 
 
 def _gantts(store: Store, rows, name: str, methods: Sequence[str]) -> list[Figure]:
@@ -155,10 +171,9 @@ def _gantts(store: Store, rows, name: str, methods: Sequence[str]) -> list[Figur
         best = min(runs, key=lambda r: r["objective"])
         solution = problem.solution_type.from_dict(json.loads(best["solution"]))
         title = f"{name} — {method} (objective {best['objective']:g}, seed {best['seed']})"
+        chart = plot.gantt(inst, solution, title=title)
         slug = "".join(c if c.isalnum() else "_" for c in method)
-        figures.append(
-            Figure(title, f"gantt_{slug}.png", _png(plot.gantt(inst, solution, title=title)))
-        )
+        figures.append(Figure(title, f"gantt_{slug}.png", _png(chart)))
     return figures
 
 
@@ -242,8 +257,16 @@ def _intro(report: Report) -> str:
 
 def to_markdown_report(report: Report, figure_dir: str) -> str:
     """The report as Markdown, with figures linked from ``figure_dir``."""
-    summary = summarize(report.rows)
-    parts = ["# Benchmark report", "", _intro(report), "", "## Summary", "", to_markdown(summary)]
+    parts = ["# Benchmark report", "", _intro(report), "", "## Summary", ""]
+    others = [r for r in report.rows if r["problem"] != "pods"]
+    if others or not report.pods:
+        parts.append(to_markdown(summarize(others)))
+    if report.pods:
+        parts += [
+            "Pods: placed per priority, evictions and moves",
+            "",
+            pods_table.to_markdown(report.pods),
+        ]
     for figure in report.figures:
         parts += [f"## {figure.title}", "", f"![{figure.title}]({figure_dir}/{figure.name})", ""]
     header, body = per_instance(report.rows)
@@ -272,15 +295,19 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 
 def to_html_report(report: Report) -> str:
     """The report as one self-contained HTML page (figures embedded)."""
-    summary = summarize(report.rows)
+    others = [r for r in report.rows if r["problem"] != "pods"]
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>schedforge benchmark</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>Benchmark report</h1>",
         f"<p class='note'>{html.escape(_intro(report))}</p>",
         "<h2>Summary</h2>",
-        _html_table(HEADERS, table_rows(summary)),
     ]
+    if others or not report.pods:
+        parts.append(_html_table(HEADERS, table_rows(summarize(others))))
+    if report.pods:
+        parts.append("<p>Pods: placed per priority, evictions and moves</p>")
+        parts.append(_html_table(pods_table.HEADERS, pods_table.table_rows(report.pods)))
     for figure in report.figures:
         data = base64.b64encode(figure.png).decode("ascii")
         parts.append(f"<h2>{html.escape(figure.title)}</h2>")

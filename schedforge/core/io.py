@@ -69,20 +69,50 @@ def read_all(
     Parameters
     ----------
     path
-        The file.
+        A file; a folder (every file in it a reader accepts, with the values
+        of a ``bounds.csv``/``optima.csv``/``reference.csv`` beside them
+        attached); or a bundled dataset name such as ``psplib:j30`` or
+        ``psplib:j30/j301_1`` (``schedforge.datasets()`` lists them).
     fmt
         Force a format by name instead of detecting it.
     problem
         Restrict detection to one problem's formats.
+
+    Examples
+    --------
+    >>> first = next(read_all("orlib:wt40"))
+    >>> first.name, first.metadata["optimum"]
+    ('wt40_001', 913)
     """
+    text = str(path)
     path = Path(path)
     if not path.exists():
+        from schedforge.benchsets import is_dataset_name, read_named
+
+        if is_dataset_name(text):
+            yield from read_named(text, fmt=fmt, problem=problem)
+            return
         raise SchedforgeError(f"{path}: no such file")
+    if path.is_dir():
+        from schedforge.benchsets import dataset
+
+        count = 0
+        for _, instance in dataset(path).items(fmt=fmt, problem=problem, strict=False):
+            count += 1
+            yield instance
+        if count == 0:
+            raise SchedforgeError(f"{path}: no instance file found in this folder")
+        return
+    yield from read_file(path, fmt=fmt, problem=problem)
+
+
+def read_file(path: Path, *, fmt: str | None = None, problem: str | None = None) -> Iterator[Any]:
+    """Yield every instance of the file ``path`` (its format detected)."""
     yield from detect_format(path, fmt=fmt, problem=problem).read_all(path)
 
 
 def read(path: str | Path, *, fmt: str | None = None, problem: str | None = None) -> Any:
-    """Read the single instance in ``path``.
+    """Read the single instance in ``path`` (a file, or a name like ``psplib:j30/j301_1``).
 
     A file that holds several instances (OR-Library ``wt40.txt``) is an error
     that points to :func:`read_all`.

@@ -30,9 +30,6 @@ import numpy as np
 
 from schedforge.core.errors import SchedforgeError, UnknownProblem
 
-#: Where the public benchmark sets live, beside the checkout.
-SHARED_INSTANCES = Path(__file__).resolve().parents[3] / "shared" / "instances"
-
 
 class CandidateError(Exception):
     """A candidate ran but misbehaved (wrong shape, NaN, ...); the message goes to the model."""
@@ -446,9 +443,10 @@ def _smtt_sets(size: str = "default") -> dict[str, EvalSet]:
     ``default``: train on 2 instances per (RDD, TF) class of the Çetinkaya et
     al. (2025) n = 20 uniform set, validate on the same selection of their
     second uniform set, hold out every positive-optimum instance of the
-    Shang et al. (2021) n = 100 and n = 200 sets; without the shared data,
-    generated n = 12/14/16 instances with DP optima. ``quick``: a few small
-    generated instances (tests, smoke runs).
+    Shang et al. (2021) n = 100 and n = 200 sets (the bundled datasets
+    ``smtt:cetinkaya-n20``, ``smtt:cetinkaya-n20-alt``, ``smtt:shang-n100``,
+    ``smtt:shang-n200``). ``quick``: a few small generated instances (tests,
+    smoke runs).
     """
     if size == "quick":
         return {
@@ -458,28 +456,24 @@ def _smtt_sets(size: str = "default") -> dict[str, EvalSet]:
         }
     if size != "default":
         raise SchedforgeError(f"unknown set size {size!r}; use default or quick")
-    base = SHARED_INSTANCES / "smtt"
-    if (base / "cetinkaya2025_n20_uniform.jsonl").exists():
-        holdout_parts = [
-            _read_jsonl_set(base / f"shang2017_n{n}.jsonl", 10, f"holdout_n{n}") for n in (100, 200)
-        ]
-        holdout = EvalSet(
-            "holdout",
-            sum((s.instances for s in holdout_parts), ()),
-            sum((s.references for s in holdout_parts), ()),
-            "Shang et al. n = 100 and 200, positive optima",
-        )
-        return {
-            "train": _read_jsonl_set(base / "cetinkaya2025_n20_uniform.jsonl", 2, "train"),
-            "validation": _read_jsonl_set(
-                base / "cetinkaya2025_n20_uniform_alt.jsonl", 2, "validation"
-            ),
-            "holdout": holdout,
-        }
+    from schedforge.benchsets import unpacked
+
+    base = unpacked("smtt")
+    holdout_parts = [
+        _read_jsonl_set(base / f"shang2017_n{n}.jsonl", 10, f"holdout_n{n}") for n in (100, 200)
+    ]
+    holdout = EvalSet(
+        "holdout",
+        sum((s.instances for s in holdout_parts), ()),
+        sum((s.references for s in holdout_parts), ()),
+        "Shang et al. n = 100 and 200, positive optima",
+    )
     return {
-        "train": _generated_set("train", 30, 12, 1000),
-        "validation": _generated_set("validation", 20, 14, 2000),
-        "holdout": _generated_set("holdout", 20, 16, 3000),
+        "train": _read_jsonl_set(base / "cetinkaya2025_n20_uniform.jsonl", 2, "train"),
+        "validation": _read_jsonl_set(
+            base / "cetinkaya2025_n20_uniform_alt.jsonl", 2, "validation"
+        ),
+        "holdout": holdout,
     }
 
 

@@ -14,8 +14,9 @@ Brandimarte 1993).
 
 Sets: Fattahi et al. (2007) SFJS/MFJS (optima) for training, Brandimarte
 (1993) Mk01-05 for validation, Mk06-10 and Barnes' mt10 instances for
-hold-out, with the known optima or best upper bounds; without the shared
-data, generated instances with the problem's lower bound as reference.
+hold-out, with the known optima or best upper bounds (the bundled datasets
+``fjsp:fattahi``, ``fjsp:brandimarte``, ``fjsp:barnes``); the ``quick`` sets
+are generated instances with the problem's lower bound as reference.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import numpy as np
 
 from schedforge.core.errors import SchedforgeError
 from schedforge.discovery.templates import (
-    SHARED_INSTANCES,
     CandidateError,
     EvalSet,
     Feature,
@@ -261,19 +261,10 @@ def _decode(instance: Any, raw: Any) -> Any:
     return FJSPSolution(machine=np.asarray(machine), start=np.asarray(start))
 
 
-def _shared_set(name: str, files: list[str]) -> EvalSet | None:
+def _public_set(name: str, members: list[str]) -> EvalSet:
     from schedforge.core.io import read
 
-    base = SHARED_INSTANCES / "fjsp"
-    instances = []
-    for rel in files:
-        path = base / rel
-        if path.exists():
-            inst = read(path)
-            if inst.reference is not None:
-                instances.append(inst)
-    if not instances:
-        return None
+    instances = [read(f"fjsp:{member}") for member in members]
     refs = tuple(float(i.reference) for i in instances)
     return EvalSet(name, tuple(instances), refs, f"{len(instances)} public FJSP instances")
 
@@ -298,21 +289,14 @@ def _sets(size: str = "default") -> dict[str, EvalSet]:
         }
     if size != "default":
         raise SchedforgeError(f"unknown set size {size!r}; use default or quick")
-    fattahi = [f"fattahi/{k}FJS{i}.fjs" for k in ("S", "M") for i in range(1, 11)]
-    train = _shared_set("train", fattahi)
-    if train is None:
-        return {
-            "train": _generated_set("train", 12, 6, 1000),
-            "validation": _generated_set("validation", 8, 8, 2000),
-            "holdout": _generated_set("holdout", 8, 10, 3000),
-        }
-    validation = _shared_set("validation", [f"brandimarte/Mk0{i}.fjs" for i in range(1, 6)])
-    holdout = _shared_set(
+    fattahi = [f"fattahi/{k}FJS{i}" for k in ("S", "M") for i in range(1, 11)]
+    train = _public_set("train", fattahi)
+    validation = _public_set("validation", [f"brandimarte/Mk0{i}" for i in range(1, 6)])
+    holdout = _public_set(
         "holdout",
-        [f"brandimarte/Mk{i:02d}.fjs" for i in range(6, 11)]
-        + [f"barnes/mt10{s}.fjs" for s in ("c1", "cc", "x", "xx", "xxx", "xy", "xyz")],
+        [f"brandimarte/Mk{i:02d}" for i in range(6, 11)]
+        + [f"barnes/mt10{s}" for s in ("c1", "cc", "x", "xx", "xxx", "xy", "xyz")],
     )
-    assert validation is not None and holdout is not None
     return {"train": train, "validation": validation, "holdout": holdout}
 
 

@@ -11,9 +11,10 @@ it with the serial schedule-generation scheme of
 revisited", EJOR 90(2)).
 
 Sets: PSPLIB j30 (optima) for training and validation, j60 and j120 (best
-known upper bounds, OR&S Solutions Update 2024) as hold-out; without the
-shared data, generated ProGen-style instances with the problem's lower bound
-as reference (the gap is then to a bound, an upper estimate of the true gap).
+known upper bounds, OR&S Solutions Update 2024) as hold-out, from the bundled
+datasets ``psplib:j30``, ``psplib:j60`` and ``psplib:j120``; the ``quick`` sets
+are generated ProGen-style instances with the problem's lower bound as
+reference (the gap is then to a bound, an upper estimate of the true gap).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import numpy as np
 
 from schedforge.core.errors import SchedforgeError
 from schedforge.discovery.templates import (
-    SHARED_INSTANCES,
     CandidateError,
     EvalSet,
     Feature,
@@ -177,24 +177,11 @@ def _decode(instance: Any, raw: Any) -> Any:
     return RCPSPSolution(start=np.asarray(raw, dtype=np.int64))
 
 
-def _psplib_set(name: str, folder: str, index: int, groups: range) -> EvalSet | None:
+def _psplib_set(name: str, folder: str, index: int, groups: range) -> EvalSet:
     from schedforge.core.io import read
 
-    base = SHARED_INSTANCES / "psplib" / folder
-    if not base.is_dir():
-        return None
-    instances, refs = [], []
-    for group in groups:
-        path = base / f"{folder}{group}_{index}.sm"
-        if not path.exists():
-            continue
-        inst = read(path)
-        if inst.reference is None:
-            continue
-        instances.append(inst)
-        refs.append(float(inst.reference))
-    if not instances:
-        return None
+    instances = [read(f"psplib:{folder}/{folder}{group}_{index}") for group in groups]
+    refs = [float(inst.reference) for inst in instances]
     return EvalSet(name, tuple(instances), tuple(refs), f"PSPLIB {folder}, instance {index}/group")
 
 
@@ -217,22 +204,17 @@ def _sets(size: str = "default") -> dict[str, EvalSet]:
     if size != "default":
         raise SchedforgeError(f"unknown set size {size!r}; use default or quick")
     train = _psplib_set("train", "j30", 1, range(1, 49, 2))
-    if train is None:
-        return {
-            "train": _generated_set("train", 24, 30, 1000),
-            "validation": _generated_set("validation", 24, 30, 2000),
-            "holdout": _generated_set("holdout", 24, 60, 3000),
-        }
     validation = _psplib_set("validation", "j30", 2, range(2, 49, 2))
-    parts = [s for s in (_psplib_set("h60", "j60", 1, range(1, 49, 4)),) if s is not None]
-    parts += [s for s in (_psplib_set("h120", "j120", 1, range(1, 61, 5)),) if s is not None]
+    parts = [
+        _psplib_set("h60", "j60", 1, range(1, 49, 4)),
+        _psplib_set("h120", "j120", 1, range(1, 61, 5)),
+    ]
     holdout = EvalSet(
         "holdout",
         sum((p.instances for p in parts), ()),
         sum((p.references for p in parts), ()),
         "PSPLIB j60 and j120, best known makespans",
     )
-    assert validation is not None
     return {"train": train, "validation": validation, "holdout": holdout}
 
 

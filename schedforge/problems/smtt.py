@@ -294,12 +294,12 @@ def generate(
     if clip_due:
         due = np.maximum(due, 0)
     weight = rng.integers(1, 11, size=jobs) if weighted else None
-    kind = "wt" if weighted else "t"
+    kind = "smtwt" if weighted else "smtt"  # total (weighted) tardiness
     return SMTTInstance(
         processing=processing,
         due=due,
         weight=weight,
-        name=name or f"smtt{kind}_n{jobs}_tf{tf:g}_rdd{rdd:g}_s{seed}",
+        name=name or f"{kind}_n{jobs}_tf{tf:g}_rdd{rdd:g}_s{seed}",
         metadata={
             "source": "generate",
             "generator": "potts-vanwassenhove",

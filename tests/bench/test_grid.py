@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 import schedforge as sf
 from schedforge.bench.grid import MethodSpec, build_grid, expand_instances, parse_seeds
 from schedforge.bench.suites import build_suite, find_suite, list_suites, write_suite
-from tests.conftest import shared_path
 
 
 def test_method_spec_options_are_typed_and_canonical():
@@ -78,7 +77,7 @@ def test_instances_from_files_directories_globs_and_suites(tmp_path, instance_di
 
 
 def test_a_multi_instance_file_yields_every_instance():
-    found = expand_instances([shared_path("orlib-wt", "wt40.txt")])
+    found = expand_instances(["orlib:wt40"])
     assert len(found) == 125
     assert found[0].name == "wt40_001"
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import schedforge as sf
 from schedforge.bench.reference import gap, load_reference, reference_for
-from tests.conftest import shared_path
+from tests.conftest import bundled_path
 
 
 def test_gap_convention():
@@ -29,16 +29,16 @@ def test_gap_is_bounded_and_signed(objective, reference):
 
 
 def test_psplib_bounds_table():
-    table = load_reference(shared_path("psplib", "tables", "bounds.csv"))
+    table = load_reference(bundled_path("psplib", "tables", "bounds.csv"))
     value, where = table.lookup("j301_1")
     assert value == 43 and where == "bounds.csv:ub (optimum)"
     # Another column on request.
-    cpm = load_reference(f"{shared_path('psplib', 'tables', 'bounds.csv')}:cpm_lb")
+    cpm = load_reference(f"{bundled_path('psplib', 'tables', 'bounds.csv')}:cpm_lb")
     assert cpm.lookup("j301_1")[0] == 38
 
 
 def test_fjsp_bounds_table_tells_same_named_files_apart():
-    table = load_reference(shared_path("fjsp", "bounds.csv"))
+    table = load_reference(bundled_path("fjsp", "bounds.csv"))
     assert table.lookup("Mk01")[0] == 40  # by name, case-insensitive
     edata = table.lookup("la01", "/x/fjsp/hurink/edata/la01.fjs")
     rdata = table.lookup("la01", "/x/fjsp/hurink/rdata/la01.fjs")
@@ -47,18 +47,18 @@ def test_fjsp_bounds_table_tells_same_named_files_apart():
 
 
 def test_orlib_optimum_file_matches_the_multi_instance_file():
-    table = load_reference(shared_path("orlib-wt", "wtopt40.txt"))
-    instances = list(sf.read_all(shared_path("orlib-wt", "wt40.txt")))
+    table = load_reference(bundled_path("orlib-wt", "wtopt40.txt"))
+    instances = list(sf.read_all("orlib:wt40"))
     for inst in instances[:10]:
         value, where = table.lookup(inst.name)
         assert value == inst.metadata.get("optimum", inst.metadata.get("best_known"))
         assert where == "wtopt40.txt (optimum)"
-    best = load_reference(shared_path("orlib-wt", "wtbest100b.txt"))
+    best = load_reference(bundled_path("orlib-wt", "wtbest100b.txt"))
     assert best.lookup("wt100_001") == (5988.0, "wtbest100b.txt (best known)")
 
 
 def test_smtt_optima_csv():
-    table = load_reference(shared_path("smtt", "optima.csv"))
+    table = load_reference(bundled_path("smtt", "optima.csv"))
     assert table.lookup("cetinkaya2025_n20_uniform_R0.2_T0.2_1")[0] == 256
 
 

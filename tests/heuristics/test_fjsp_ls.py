@@ -10,7 +10,6 @@ import schedforge as sf
 from schedforge.heuristics.dispatch import dispatch
 from schedforge.heuristics.local_search.fjsp import tabu_search, tabu_search_kernel
 from schedforge.problems.fjsp import FJSPInstance, objective, validate
-from tests.conftest import shared_path
 
 
 @st.composite
@@ -40,13 +39,13 @@ def test_kernel_really_compiled():
 
 @pytest.mark.parametrize("name", ["SFJS9", "SFJS10", "MFJS1"])
 def test_ls_reaches_published_optima_on_small_instances(name):
-    inst = sf.read(shared_path("fjsp", "fattahi", f"{name}.fjs"))
+    inst = sf.read(f"fjsp:fattahi/{name}")
     res = sf.solve(inst, "ls", time_limit=20, seed=0, iterations=3000)
     assert res.objective == inst.metadata["optimum"]
 
 
 def test_ls_improves_a_brandimarte_instance_and_is_reproducible():
-    inst = sf.read(shared_path("fjsp", "brandimarte", "Mk01.fjs"))
+    inst = sf.read("fjsp:brandimarte/Mk01")
     rule = sf.solve(inst, "rule:mwkr-eet")
     first = sf.solve(inst, "ls", seed=3, iterations=1500)
     again = sf.solve(inst, "ls", seed=3, iterations=1500)

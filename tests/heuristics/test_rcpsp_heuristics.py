@@ -11,7 +11,7 @@ import schedforge as sf
 from schedforge.heuristics import rcpsp as heur
 from schedforge.heuristics import sgs
 from schedforge.problems.rcpsp import RCPSPSolution, objective, validate
-from tests.conftest import DATA, shared_path
+from tests.conftest import DATA
 from tests.problems.test_rcpsp import brute_force
 
 RULE_SPECS = [f"rule:{r}" for r in heur.RULES]
@@ -146,7 +146,7 @@ def test_serial_sgs_reaches_brute_force_optimum():
 
 
 def test_sampling_is_seeded_and_finds_psplib_optimum():
-    inst = sf.read(shared_path("psplib", "j30", "j301_1.sm"))
+    inst = sf.read("psplib:j30/j301_1")
     a = sf.solve(inst, "sample:lft", schedules=500, seed=3)
     b = sf.solve(inst, "sample:lft", schedules=500, seed=3)
     assert np.array_equal(a.solution.start, b.solution.start)
@@ -202,7 +202,7 @@ def test_crossover_and_mutation_keep_lists_precedence_feasible():
 
 
 def test_ga_is_seeded_and_beats_single_pass():
-    inst = sf.read(shared_path("psplib", "j120", "j12016_1.sm"))
+    inst = sf.read("psplib:j120/j12016_1")
     a = sf.solve(inst, "ga", schedules=1000, seed=5)
     b = sf.solve(inst, "ga", schedules=1000, seed=5)
     assert np.array_equal(a.solution.start, b.solution.start)

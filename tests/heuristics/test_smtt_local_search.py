@@ -11,7 +11,6 @@ import schedforge as sf
 from schedforge.heuristics import smtt as rules
 from schedforge.heuristics.local_search import smtt as ls
 from schedforge.problems.smtt import SMTTInstance
-from tests.conftest import shared_path
 
 
 def _cost(inst: SMTTInstance, seq) -> int:
@@ -162,7 +161,7 @@ def test_local_search_kernels_are_compiled():
 
 
 def test_ils_atc_reaches_published_optima_on_wt40_sample():
-    instances = list(sf.read_all(shared_path("orlib-wt", "wt40.txt")))
+    instances = list(sf.read_all("orlib:wt40"))
     sample = instances[::12]  # 11 instances across all TF/RDD classes
     hits = sum(
         sf.solve(inst, "ils:atc", time_limit=1.0, seed=0).objective == inst.reference

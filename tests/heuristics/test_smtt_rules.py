@@ -10,7 +10,6 @@ import pytest
 import schedforge as sf
 from schedforge.heuristics import smtt as rules
 from schedforge.problems.smtt import SMTTInstance
-from tests.conftest import shared_path
 
 
 def _inst(p, d, w=None) -> SMTTInstance:
@@ -240,7 +239,7 @@ def _mean_gap(instances, rule):
 
 @pytest.fixture(scope="module")
 def cetinkaya_uniform():
-    return list(sf.read_all(shared_path("smtt", "cetinkaya2025_n20_uniform.jsonl")))
+    return list(sf.read_all("smtt:cetinkaya-n20"))
 
 
 @pytest.mark.parametrize(("rule", "gap"), sorted(PUBLISHED.items()))

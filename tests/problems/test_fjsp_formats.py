@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import schedforge as sf
 from schedforge.problems.fjsp import FJSPInstance
 from schedforge.problems.fjsp_formats import benchmark_names, load_benchmark
-from tests.conftest import DATA, shared_path
+from tests.conftest import DATA, bundled_path
 
 FJSP = DATA / "fjsp"
 
@@ -70,7 +70,7 @@ def test_standard_job_shop_and_orlib_collection():
 
 
 def test_shared_fjsplib_files_read_with_bounds():
-    root = shared_path("fjsp")
+    root = bundled_path("fjsp")
     files = sorted(root.rglob("*.fjs"))
     assert len(files) >= 200
     for path in files:

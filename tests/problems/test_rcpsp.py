@@ -22,7 +22,7 @@ from schedforge.problems.rcpsp import (
     validate,
 )
 from schedforge.problems.rcpsp_formats import read_bounds, with_reference
-from tests.conftest import DATA, shared_path
+from tests.conftest import DATA, bundled_path
 
 RCPSP = DATA / "rcpsp"
 
@@ -294,7 +294,7 @@ def test_gantt_bars():
 
 
 def test_psplib_sample_with_bounds():
-    root = shared_path("psplib")
+    root = bundled_path("psplib")
     inst = sf.read(root / "j30" / "j301_1.sm")
     assert inst.metadata["optimum"] == 43 and inst.reference == 43
     assert critical_path_bound(inst) == inst.metadata["cpm_lb"] == 38

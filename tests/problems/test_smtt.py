@@ -19,7 +19,7 @@ from schedforge.problems.smtt import (
     read_orlib_optima,
     validate,
 )
-from tests.conftest import DATA, shared_path
+from tests.conftest import DATA, bundled_path
 
 MALFORMED = {
     "Empty.txt": "empty",
@@ -137,7 +137,7 @@ def test_generator_is_seeded_and_follows_potts_van_wassenhove():
 
 
 def test_orlib_reader_attaches_optima():
-    path = shared_path("orlib-wt", "wt40.txt")
+    path = bundled_path("orlib-wt", "wt40.txt")
     insts = list(sf.read_all(path))
     assert len(insts) == 125
     first = insts[0]
@@ -151,8 +151,8 @@ def test_orlib_reader_attaches_optima():
 
 
 def test_shared_jsonl_and_sdt_agree():
-    jsonl = list(sf.read_all(shared_path("smtt", "shang2017_n100.jsonl")))
-    sdt = sf.read(shared_path("smtt", "shang_sdt_100", "SDT_100_0.2_0.2_1.txt"))
+    jsonl = list(sf.read_all("smtt:shang-n100"))
+    sdt = sf.read("smtt:shang-n100-sdt/SDT_100_0.2_0.2_1")
     match = [i for i in jsonl if i.processing.tolist() == sdt.processing.tolist()]
     assert match and match[0].due.tolist() == sdt.due.tolist()
     assert match[0].metadata["optimum"] >= lower_bound(match[0])

@@ -11,7 +11,6 @@ import pytest
 import schedforge as sf
 from schedforge.problems.rcpsp import RCPSPInstance, lower_bound, topological_order, validate
 from schedforge.solvers.cp.rcpsp import _unordered_conflicts
-from tests.conftest import shared_path
 from tests.problems.test_rcpsp import brute_force
 from tests.solvers.test_rcpsp_solvers import tiny_cases
 
@@ -131,7 +130,7 @@ def test_same_seed_same_schedule():
 
 def test_time_out_below_the_heuristic_keeps_it_with_a_valid_bound():
     # The hardest j30 instance for this method; 0.3 s never proves it.
-    inst = sf.read(shared_path("psplib", "j30", "j3029_3.sm"))
+    inst = sf.read("psplib:j30/j3029_3")
     res = sf.solve(inst, "cp", time_limit=0.3, seed=0)
     optimum = inst.metadata["optimum"]
     assert res.status.has_solution and validate(inst, res.solution) == []
@@ -145,7 +144,7 @@ def test_time_out_below_the_heuristic_keeps_it_with_a_valid_bound():
 def test_cp_finds_and_proves_a_hard_j30_optimum():
     # RF 1.0, RS 0.2: the heuristic schedule is one unit too long here, so CP-SAT
     # must find the optimum below it and then prove it.
-    inst = sf.read(shared_path("psplib", "j30", "j3013_5.sm"))
+    inst = sf.read("psplib:j30/j3013_5")
     res = sf.solve(inst, "cp", time_limit=30, seed=0)
     assert res.status == sf.Status.OPTIMAL
     assert res.objective == inst.metadata["optimum"] == 67

@@ -10,7 +10,7 @@ import schedforge as sf
 from schedforge.problems.fjsp import FJSPInstance, validate
 from schedforge.problems.fjsp_formats import load_benchmark
 from schedforge.solvers.cp.fjsp import trivial_horizon
-from tests.conftest import shared_path
+from tests.conftest import bundled_path
 from tests.problems.test_fjsp import brute_force_makespan
 
 SMALL_SETS = [f"fattahi/SFJS{k}.fjs" for k in range(1, 11)] + [
@@ -20,7 +20,7 @@ SMALL_SETS = [f"fattahi/SFJS{k}.fjs" for k in range(1, 11)] + [
 
 @pytest.mark.parametrize("relative", SMALL_SETS)
 def test_cp_proves_published_optima(relative):
-    inst = sf.read(shared_path("fjsp", relative))
+    inst = sf.read(bundled_path("fjsp", relative))
     res = sf.solve(inst, "cp", time_limit=20, seed=0, threads=1)
     assert res.status is sf.Status.OPTIMAL
     assert res.objective == inst.metadata["optimum"]

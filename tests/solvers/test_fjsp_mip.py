@@ -7,7 +7,7 @@ from hypothesis import given, settings
 
 import schedforge as sf
 from schedforge.problems.fjsp import FJSPInstance
-from tests.conftest import shared_path
+from tests.conftest import bundled_path
 from tests.problems.test_fjsp import brute_force_makespan
 from tests.solvers.test_fjsp_cp import tiny
 
@@ -15,7 +15,7 @@ from tests.solvers.test_fjsp_cp import tiny
 @pytest.mark.parametrize("backend", ["cbc", "highs"])
 @pytest.mark.parametrize("relative", ["fattahi/SFJS3.fjs", "fattahi/SFJS9.fjs", "kacem/Kacem1.fjs"])
 def test_mip_proves_published_optima(backend, relative):
-    inst = sf.read(shared_path("fjsp", relative))
+    inst = sf.read(bundled_path("fjsp", relative))
     res = sf.solve(inst, f"mip:{backend}", time_limit=20, seed=0)
     assert res.status is sf.Status.OPTIMAL and res.objective == inst.metadata["optimum"]
 

@@ -6,7 +6,7 @@ import pytest
 
 import schedforge as sf
 from schedforge.problems.rcpsp import validate
-from tests.conftest import DATA, shared_path
+from tests.conftest import DATA, bundled_path
 from tests.problems.test_rcpsp import brute_force
 
 EXACT = ["cp", "mip:cbc", "mip:highs"]
@@ -67,7 +67,7 @@ def test_cp_without_hint_uses_the_safe_horizon():
 
 
 def test_cp_proves_psplib_optima():
-    root = shared_path("psplib", "j30")
+    root = bundled_path("psplib", "j30")
     for name in ("j301_1", "j3014_2", "j3037_5"):
         inst = sf.read(root / f"{name}.sm")
         res = sf.solve(inst, "cp", time_limit=20, seed=0)
@@ -76,7 +76,7 @@ def test_cp_proves_psplib_optima():
 
 
 def test_mip_on_psplib_j30_sample():
-    inst = sf.read(shared_path("psplib", "j30", "j301_1.sm"))
+    inst = sf.read("psplib:j30/j301_1")
     res = sf.solve(inst, "mip:highs", time_limit=20)
     assert res.status.has_solution and res.objective >= inst.metadata["optimum"]
     if res.status == sf.Status.OPTIMAL:
@@ -84,7 +84,7 @@ def test_mip_on_psplib_j30_sample():
 
 
 def test_cp_time_limit_on_j120_gives_feasible_with_bound():
-    inst = sf.read(shared_path("psplib", "j120", "j12016_1.sm"))
+    inst = sf.read("psplib:j120/j12016_1")
     res = sf.solve(inst, "cp", time_limit=1.0)
     assert res.status.has_solution
     assert res.bound is not None and res.bound <= res.objective

@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 
 import schedforge as sf
 from schedforge.core.result import Status
-from tests.conftest import shared_path
 from tests.solvers.smtt_brute import brute_force, tiny_instances
 
 HYPO = settings(
@@ -37,9 +36,7 @@ def test_without_hint_same_optimum():
 
 
 def test_tiny_time_limit_is_honest():
-    (instance,) = [
-        i for k, i in enumerate(sf.read_all(shared_path("orlib-wt", "wt40.txt"))) if k == 60
-    ]
+    (instance,) = [i for k, i in enumerate(sf.read_all("orlib:wt40")) if k == 60]
     result = sf.solve(instance, "cp", time_limit=0.05, seed=0, threads=1)
     assert result.status in (Status.FEASIBLE, Status.NO_SOLUTION)
     assert result.bound is not None and result.bound <= instance.metadata["optimum"]

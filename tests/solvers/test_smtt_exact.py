@@ -13,7 +13,7 @@ from schedforge.core.result import Status
 from schedforge.problems.smtt import SMTTInstance
 from schedforge.solvers.exact import smtt_bnb, smtt_wdp
 from schedforge.solvers.exact.smtt_dp import subset_dp, subset_dp_kernel
-from tests.conftest import shared_path
+from tests.conftest import bundled_path
 from tests.solvers.smtt_brute import brute_force, tiny_instances
 
 HYPO = settings(
@@ -87,7 +87,7 @@ def test_rll_general_rule_two_is_not_used():
 def _published(name: str) -> list[SMTTInstance]:
     """Instances of a published JSON Lines set, skipping physically invalid ones."""
     out = []
-    with shared_path("smtt", name).open() as fh:
+    with bundled_path("smtt", name).open() as fh:
         for line in fh:
             rec = json.loads(line)
             if min(rec["p"]) >= 1:  # the 'normal' set has p <= 0 (see its README)
@@ -119,11 +119,9 @@ def test_all_n20_published_optima(name):
         assert result.objective == instance.metadata["optimum"], instance.name
 
 
-@pytest.mark.parametrize(
-    ("name", "step"), [("shang2017_n100.jsonl", 1), ("shang2017_n200.jsonl", 2)]
-)
+@pytest.mark.parametrize(("name", "step"), [("smtt:shang-n100", 1), ("smtt:shang-n200", 2)])
 def test_shang_published_optima_sample(name, step):
-    instances = list(sf.read_all(shared_path("smtt", name)))[::step]
+    instances = list(sf.read_all(name))[::step]
     for instance in instances:
         result = sf.solve(instance, "exact", time_limit=60)
         assert result.status is Status.OPTIMAL, instance.name
@@ -132,7 +130,7 @@ def test_shang_published_optima_sample(name, step):
 
 def _orlib(size: int, indices: list[int]) -> list[SMTTInstance]:
     wanted = set(indices)
-    path = shared_path("orlib-wt", f"wt{size}.txt")
+    path = f"orlib:wt{size}"
     return [inst for k, inst in enumerate(sf.read_all(path), start=1) if k in wanted]
 
 
@@ -177,9 +175,7 @@ def test_weighted_time_limit_gives_feasible_and_valid_bound():
 
 
 def test_memo_cap_is_reported_and_search_stays_exact():
-    (instance,) = [
-        i for k, i in enumerate(sf.read_all(shared_path("smtt", "shang2017_n100.jsonl"))) if k == 30
-    ]
+    (instance,) = [i for k, i in enumerate(sf.read_all("smtt:shang-n100")) if k == 30]
     result = sf.solve(instance, "exact", memo_limit=5, time_limit=60)
     assert result.status is Status.OPTIMAL
     assert result.objective == instance.metadata["optimum"]

@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 import schedforge as sf
 from schedforge.core.result import Status
 from schedforge.problems.smtt import SMTTInstance
-from tests.conftest import shared_path
 from tests.solvers.smtt_brute import brute_force, tiny_instances
 
 BACKENDS = ["mip:cbc", "mip:highs"]
@@ -41,9 +40,7 @@ def test_no_warm_start_still_optimal(spec):
 @pytest.mark.parametrize("spec", BACKENDS)
 def test_tiny_time_limit_is_honest(spec):
     # wt40 #61 is far from solved in 0.05 s: never OPTIMAL unless the bound proves it.
-    (instance,) = [
-        i for k, i in enumerate(sf.read_all(shared_path("orlib-wt", "wt40.txt"))) if k == 60
-    ]
+    (instance,) = [i for k, i in enumerate(sf.read_all("orlib:wt40")) if k == 60]
     result = sf.solve(instance, spec, time_limit=0.05, seed=0)
     assert result.status in (Status.FEASIBLE, Status.NO_SOLUTION)
     assert result.bound is not None and result.bound <= instance.metadata["optimum"]
