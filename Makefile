@@ -36,8 +36,8 @@ test: $(WARM)
 	$(BIN)/python -m pytest
 
 format: $(STAMP)
-	$(BIN)/ruff format schedforge tests benchmarks
-	$(BIN)/ruff check --fix schedforge tests benchmarks
+	$(BIN)/ruff format schedforge tests benchmarks scripts
+	$(BIN)/ruff check --fix schedforge tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .demo-run .pytest_cache build *.egg-info
