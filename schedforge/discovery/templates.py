@@ -111,6 +111,10 @@ class Template:
     gp_seeds
         Seed heuristics as expression trees for the GP proposer
         (:mod:`schedforge.discovery.gp`), by name.
+    gp_terminals
+        Derived features for GP trees, ``name -> expression`` over the
+        arguments and the derived features before it (in order); a tree
+        that uses one gets the assignment in its code.
     measure
         ``measure(instance, solution) -> float``: the value compared with the
         reference; ``None`` for the problem's objective.
@@ -136,6 +140,7 @@ class Template:
     sets: Callable[[str], dict[str, EvalSet]]
     size_of: Callable[[dict[str, np.ndarray]], int]
     gp_seeds: Mapping[str, Any] = field(default_factory=dict)
+    gp_terminals: Mapping[str, str] = field(default_factory=dict)
     measure: Callable[[Any, Any], float] | None = None
     gap: Callable[[float, float], float] | None = None
     name: str = ""
@@ -220,6 +225,13 @@ def priority(p, d, w, t, rem):
     """Modified due date max(d, t + p) (Baker & Bertrand 1982)."""
     return np.maximum(d, t + p)
 ''',
+    "mddc": '''\
+def priority(p, d, w, t, rem):
+    """MDDC, found by a language model (Cetinkaya et al. 2025)."""
+    rho = np.minimum(p / (t + np.max(p)), 1.0)
+    urgency = np.maximum(1.1 * p + t, d) * (1.0 + rho * rho / (1.0 + rho * rho))
+    return urgency + p / (t + rem / len(p))
+''',
     "atc": '''\
 def priority(p, d, w, t, rem):
     """Apparent tardiness cost with look-ahead k = 2 (Vepsalainen & Morton 1987)."""
@@ -227,6 +239,25 @@ def priority(p, d, w, t, rem):
     slack = np.maximum(d - p - t, 0.0)
     return -(w / p) * np.exp(-slack / (2.0 * pbar))
 ''',
+}
+
+
+# Derived features for GP (schedforge.discovery.gp): the quantities the
+# published rules are made of, so that short trees can recombine them.
+_SMTT_TERMINALS = {
+    "slack": "d - p - t",  # time to spare if started now
+    "mdd": "np.maximum(p, d - t)",  # Baker & Bertrand's modified due date, minus t
+    "late": "np.maximum(t + p - d, 0.0)",  # tardiness if scheduled next
+    "wp": "w / p",
+    "pmean": "rem / len(p)",
+    "pmax": "np.max(p)",
+    "rho": "np.minimum(p / (t + pmax), 1.0)",  # MDDC's relative size
+    "ratio": "p / (t + pmean)",
+    "mddc": "np.maximum(1.1 * p + t, d) * (1.0 + rho * rho / (1.0 + rho * rho)) + ratio",
+    # Completion time and tardiness if the unscheduled jobs ran in EDD order.
+    "cedd": "t + np.cumsum(p[np.argsort(d, kind='mergesort')])"
+    "[np.argsort(np.argsort(d, kind='mergesort'), kind='mergesort')]",
+    "ledd": "np.maximum(cedd - d, 0.0)",
 }
 
 
@@ -458,7 +489,26 @@ SMTT = Template(
         "edd": ["var", "d"],
         "spt": ["var", "p"],
         "mdd": ["max", ["var", "d"], ["add", ["var", "t"], ["var", "p"]]],
+        # MDDC spelled out, so that tuning reaches its constants.
+        "mddc": [
+            "add",
+            [
+                "mul",
+                ["max", ["add", ["mul", ["const", 1.1], ["var", "p"]], ["var", "t"]], ["var", "d"]],
+                [
+                    "add",
+                    ["const", 1.0],
+                    [
+                        "div",
+                        ["square", ["var", "rho"]],
+                        ["add", ["const", 1.0], ["square", ["var", "rho"]]],
+                    ],
+                ],
+            ],
+            ["var", "ratio"],
+        ],
     },
+    gp_terminals=_SMTT_TERMINALS,
 )
 
 SMTT_AUGMENTED = replace(
