@@ -365,7 +365,9 @@ class _Reader:
             selector = term.get("labelSelector")
             if selector is None:
                 continue  # a nil selector matches no pod
-            spaces = [str(n) for n in _list(term.get("namespaces"))]
+            spaces = term.get("namespaces") or []
+            if not isinstance(spaces, list) or not all(isinstance(n, str) for n in spaces):
+                raise self.fail(f"{here}.namespaces: expected a list of names")
             ns_selector = term.get("namespaceSelector")
             if ns_selector is not None:
                 if not ns_selector:
@@ -478,6 +480,8 @@ class _Reader:
             at = f"{where}.spec (pod {namespace}/{meta['name']})"
             try:
                 pods.append(self.pod(meta, spec, namespace, at))
+            except ParseError:
+                raise
             except ValueError as exc:
                 raise self.fail(f"{at}: {exc}") from None
         self.finish(pods)

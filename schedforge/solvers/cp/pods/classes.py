@@ -109,8 +109,8 @@ def pod_classes(
     Fixed pods (running and protected) are not variables: their requests
     are subtracted from the nodes. Pods with no admissible node are left
     out (they can never run). ``max_moves`` and ``max_evictions`` cap the
-    plan's moves and evictions (evictions a ``NoExecute`` taint forces count,
-    so the cap is at least their number).
+    plan's moves and evictions; the pods a ``NoExecute`` taint forces off
+    their node count, so each cap is at least their number.
     """
     inst = instance
     fixed = inst.fixed
@@ -168,7 +168,7 @@ def pod_classes(
         pdb=np.array([inst.pdb[m[0]] for m in members], dtype=np.int64),
         pdb_room=np.array(inst.pdb_allowed, dtype=np.int64),
         evictions=None if max_evictions is None else max(int(max_evictions), forced),
-        moves=None if max_moves is None else int(max_moves),
+        moves=None if max_moves is None else max(int(max_moves), forced),
     )
     self_conflict = np.zeros(num_classes, dtype=bool)
     blocked = np.zeros((num_classes, inst.num_nodes), dtype=bool)
