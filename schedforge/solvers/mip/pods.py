@@ -114,7 +114,7 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
             continue
         evict = prob.add_variable(f"e_{g}", 0, running)
         prob += evict >= running - placed[g], f"evict_{g}"
-        if lim.evictions is not None or lim.moves is not None:
+        if lim.evictions is not None or lim.moves is not None or lim.per_pod is not None:
             # Exact e = max(0, running - placed): a cap must not be met by overcounting.
             some = prob.add_variable(f"w_{g}", 0, 1, cat="Integer")
             prob += evict <= running * some, f"evict_hi_{g}"
@@ -138,6 +138,10 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
         prob += pulp.lpSum(evictions) <= lim.evictions, "max_evictions"
     if lim.moves is not None:
         prob += pulp.lpSum(moves) <= lim.moves, "max_moves"
+    if lim.per_pod is not None:
+        num, den = lim.per_pod
+        extra = pulp.lpSum(placed.values()) - int(classes.running.sum()) + lim.forced
+        prob += den * pulp.lpSum(moves) <= num * extra + den * lim.forced, "moves_per_pod"
     sizes = np.bincount(instance.tier_of, minlength=len(instance.tiers))
     unplaced = []
     offset = 0
@@ -165,6 +169,7 @@ def mip(
     budget: Budget,
     max_moves: int | None = None,
     max_evictions: int | None = None,
+    moves_per_pod: float | None = None,
 ) -> Outcome:
     """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
 
@@ -174,12 +179,15 @@ def mip(
     solver proves it and the repair finds nothing to improve; otherwise
     FEASIBLE with the solver's bound (HiGHS) or ``NO_SOLUTION``.
 
-    PodDisruptionBudgets, ``max_moves`` and ``max_evictions`` are
+    PodDisruptionBudgets, ``max_moves``, ``max_evictions`` and
+    ``moves_per_pod`` (at most that many moves per pod the plan adds) are
     constraints; ``preemptionPolicy: Never`` pods placed where other pods
     leave are left pending afterwards (``stats["never_dropped"]``).
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
-    classes = pod_classes(instance, max_moves=max_moves, max_evictions=max_evictions)
+    classes = pod_classes(
+        instance, max_moves=max_moves, max_evictions=max_evictions, moves_per_pod=moves_per_pod
+    )
     prob, y, offset = build_model(instance, classes)
     stats: dict[str, Any] = {
         "backend": variant,

@@ -12,9 +12,11 @@ and offers the count operations the ``cp`` and ``mip`` methods share.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
+from schedforge.core.errors import InvalidOption
 from schedforge.problems.pods import (
     PodsInstance,
 )
@@ -33,17 +35,34 @@ class Limits:
         node (evicted or moved) in this model.
     evictions, moves
         Most evictions and moves in this model, ``None`` for no cap.
+    per_pod
+        The disruption-aware mode: ``(num, den)`` for at most ``num/den``
+        moves per pod the plan adds (running pods after minus before), or
+        ``None``. Pods a ``NoExecute`` taint forces off (``forced``) may
+        always move.
+    moves_offset
+        Moves already made outside this model (in a neighbourhood).
+    forced
+        Running pods a ``NoExecute`` taint forces off their node.
     """
 
     pdb: np.ndarray
     pdb_room: np.ndarray
     evictions: int | None = None
     moves: int | None = None
+    per_pod: tuple[int, int] | None = None
+    moves_offset: int = 0
+    forced: int = 0
 
     @property
     def active(self) -> bool:
         """Whether any limit can bind (then every stage models every class)."""
-        return len(self.pdb_room) > 0 or self.evictions is not None or self.moves is not None
+        return (
+            len(self.pdb_room) > 0
+            or self.evictions is not None
+            or self.moves is not None
+            or self.per_pod is not None
+        )
 
 
 @dataclass
@@ -102,7 +121,11 @@ class PodClasses:
 
 
 def pod_classes(
-    instance: PodsInstance, *, max_moves: int | None = None, max_evictions: int | None = None
+    instance: PodsInstance,
+    *,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
+    moves_per_pod: float | None = None,
 ) -> PodClasses:
     """Group the movable pods of ``instance`` into interchangeable classes.
 
@@ -111,6 +134,7 @@ def pod_classes(
     out (they can never run). ``max_moves`` and ``max_evictions`` cap the
     plan's moves and evictions; the pods a ``NoExecute`` taint forces off
     their node count, so each cap is at least their number.
+    ``moves_per_pod`` allows at most that many moves per pod the plan adds.
     """
     inst = instance
     fixed = inst.fixed
@@ -169,6 +193,8 @@ def pod_classes(
         pdb_room=np.array(inst.pdb_allowed, dtype=np.int64),
         evictions=None if max_evictions is None else max(int(max_evictions), forced),
         moves=None if max_moves is None else max(int(max_moves), forced),
+        per_pod=None if moves_per_pod is None else _ratio(moves_per_pod),
+        forced=forced,
     )
     self_conflict = np.zeros(num_classes, dtype=bool)
     blocked = np.zeros((num_classes, inst.num_nodes), dtype=bool)
@@ -216,6 +242,13 @@ def pod_classes(
     )
 
 
+def _ratio(value: float) -> tuple[int, int]:
+    ratio = Fraction(value).limit_denominator(100)
+    if ratio < 0:
+        raise InvalidOption(f"moves_per_pod must be >= 0, got {value}")
+    return ratio.numerator, ratio.denominator
+
+
 def within_limits(classes: PodClasses, y: np.ndarray) -> bool:
     """Whether counts ``y`` keep every disruption limit of ``classes``."""
     lim = classes.limits
@@ -230,7 +263,13 @@ def within_limits(classes: PodClasses, y: np.ndarray) -> bool:
     if lim.evictions is not None and int(evictions.sum()) > lim.evictions:
         return False
     moves = int((classes.running - evictions - stays).sum())
-    return lim.moves is None or moves <= lim.moves
+    if lim.moves is not None and moves > lim.moves:
+        return False
+    if lim.per_pod is not None:
+        num, den = lim.per_pod
+        extra = int(y.sum()) - int(classes.running.sum()) + lim.forced
+        return den * (moves + lim.moves_offset) <= num * extra + den * lim.forced
+    return True
 
 
 def _node_sums(instance: PodsInstance, mask: np.ndarray) -> np.ndarray:
@@ -342,7 +381,8 @@ def restrict(
         [int(r) - int(leaves_out[lim.pdb == b].sum()) for b, r in enumerate(lim.pdb_room)],
         dtype=np.int64,
     )
-    moves = None if lim.moves is None else lim.moves - int((outside - stays_out).sum())
+    offset = int((outside - stays_out).sum())
+    moves = None if lim.moves is None else lim.moves - offset
     return (
         PodClasses(
             members=classes.members,
@@ -357,7 +397,15 @@ def restrict(
             pair_conflicts=classes.pair_conflicts,
             free=classes.free[nodes],
             slots=classes.slots[nodes],
-            limits=Limits(lim.pdb, pdb_room, lim.evictions, moves),
+            limits=Limits(
+                lim.pdb,
+                pdb_room,
+                lim.evictions,
+                moves,
+                lim.per_pod,
+                lim.moves_offset + offset,
+                lim.forced,
+            ),
         ),
         outside,
     )
