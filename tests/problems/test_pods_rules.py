@@ -178,7 +178,10 @@ def brute_force(instance, max_moves=None, max_evictions=None, moves_per_pod=None
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("limits", [{}, {"max_moves": 0}, {"max_evictions": 0, "max_moves": 1}])
+@pytest.mark.parametrize(
+    "limits",
+    [{}, {"max_moves": 0}, {"max_evictions": 0, "max_moves": 1}, {"moves_per_pod": 0.5}],
+)
 def test_cp_and_mip_match_brute_force_with_rules(seed, limits):
     inst = tiny_ruled(seed)
     forced = int(np.sum((inst.current_node >= 0) & ~inst.stay_ok))

@@ -108,6 +108,7 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
     evictions, moves = [], []
     lim = classes.limits
     stays_of: dict[int, list] = {}
+    stays_at: dict[tuple[int, int], list] = {}
     for g in range(num_classes):
         running = int(classes.running[g])
         if running == 0:
@@ -126,6 +127,7 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
                 stay = prob.add_variable(f"s_{g}_{n}", 0, int(classes.current[g, n]))
                 prob += stay <= y[g, n], f"stay_{g}_{n}"
                 stays.append(stay)
+                stays_at[g, n] = [stay]
         evictions.append(evict)
         moves.append(running - evict - pulp.lpSum(stays))
     for b, room in enumerate(lim.pdb_room):
@@ -134,6 +136,17 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
         if current > room:
             stays = [s for g in members for s in stays_of.get(g, [])]
             prob += current - pulp.lpSum(stays) <= int(room), f"pdb_{b}"
+    if lim.never is not None and lim.never.any():
+        # A Never pod only goes where no running pod leaves.
+        for n in range(num_nodes):
+            stays = [s for g in range(num_classes) for s in stays_at.get((g, n), [])]
+            current = int(classes.current[:, n].sum())
+            for g in np.flatnonzero(lim.never).tolist():
+                if (g, n) in y and current > 0:
+                    prob += (
+                        current - pulp.lpSum(stays) <= current * (1 - used(g, n)),
+                        f"never_{g}_{n}",
+                    )
     if lim.evictions is not None:
         prob += pulp.lpSum(evictions) <= lim.evictions, "max_evictions"
     if lim.moves is not None:

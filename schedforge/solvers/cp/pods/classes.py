@@ -44,6 +44,9 @@ class Limits:
         Moves already made outside this model (in a neighbourhood).
     forced
         Running pods a ``NoExecute`` taint forces off their node.
+    never
+        Flags of classes of pending ``preemptionPolicy: Never`` pods: one
+        is placed on a node only if no running pod leaves it.
     """
 
     pdb: np.ndarray
@@ -53,6 +56,7 @@ class Limits:
     per_pod: tuple[int, int] | None = None
     moves_offset: int = 0
     forced: int = 0
+    never: np.ndarray | None = None
 
     @property
     def active(self) -> bool:
@@ -62,6 +66,7 @@ class Limits:
             or self.evictions is not None
             or self.moves is not None
             or self.per_pod is not None
+            or (self.never is not None and bool(self.never.any()))
         )
 
 
@@ -167,6 +172,7 @@ def pod_classes(
             anti,
             int(inst.pdb[p]),
             bool(inst.stay_ok[p]),
+            bool(inst.preempt_never[p] and inst.current_node[p] < 0),
         )
         if key not in keys:
             keys[key] = len(members)
@@ -195,7 +201,14 @@ def pod_classes(
         moves=None if max_moves is None else max(int(max_moves), forced),
         per_pod=None if moves_per_pod is None else _ratio(moves_per_pod),
         forced=forced,
+        never=np.array(
+            [bool(inst.preempt_never[m[0]] and inst.current_node[m[0]] < 0) for m in members],
+            dtype=bool,
+        ),
     )
+    # Nodes a NoExecute taint empties take no Never pod.
+    taint_emptied = np.zeros(inst.num_nodes, dtype=bool)
+    taint_emptied[inst.current_node[(inst.current_node >= 0) & ~inst.stay_ok]] = True
     self_conflict = np.zeros(num_classes, dtype=bool)
     blocked = np.zeros((num_classes, inst.num_nodes), dtype=bool)
     pairs: set[tuple[int, int]] = set()
@@ -215,7 +228,7 @@ def pod_classes(
         size = len(pods)
         eligible = inst.eligible[pods[0]]
         for n in range(inst.num_nodes):
-            if blocked[g, n]:
+            if blocked[g, n] or (limits.never[g] and taint_emptied[n]):
                 continue
             cap = min(size, int(slots[n]))
             for r in range(inst.num_resources):
@@ -265,6 +278,10 @@ def within_limits(classes: PodClasses, y: np.ndarray) -> bool:
     moves = int((classes.running - evictions - stays).sum())
     if lim.moves is not None and moves > lim.moves:
         return False
+    if lim.never is not None and lim.never.any():
+        emptied = (classes.current - np.minimum(y, classes.current)).sum(axis=0) > 0
+        if np.any(y[lim.never][:, emptied]):
+            return False
     if lim.per_pod is not None:
         num, den = lim.per_pod
         extra = int(y.sum()) - int(classes.running.sum()) + lim.forced
@@ -405,6 +422,7 @@ def restrict(
                 lim.per_pod,
                 lim.moves_offset + offset,
                 lim.forced,
+                lim.never,
             ),
         ),
         outside,

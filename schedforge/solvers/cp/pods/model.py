@@ -122,6 +122,16 @@ class CountModel:
         moves = running - lin.sum(evictions) - lin.sum(list(self.stays.values()))
         if lim.moves is not None:
             model.add(moves <= lim.moves)
+        if lim.never is not None and lim.never.any():
+            # A Never pod only goes where no running pod leaves.
+            for n in range(classes.upper.shape[1]):
+                never = [g for g in self.groups if lim.never[g] and (g, n) in self.y]
+                stays = [self.stays[g, n] for g in self.groups if (g, n) in self.stays]
+                current = int(classes.current[self.groups, n].sum())
+                if not never or current == 0:
+                    continue
+                for g in never:
+                    model.add(lin.sum(stays) >= current).only_enforce_if(self._used(g, n))
         if lim.per_pod is not None:
             # Disruption-aware: at most num/den moves per pod added (running after - before).
             num, den = lim.per_pod
