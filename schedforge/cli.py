@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schedforge.cli_pods import pods_app
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import generate as generate_instance
 from schedforge.core.io import read_all, write
@@ -142,7 +143,12 @@ def solve(
 
         draw_gantt(instance, result.solution, gantt, method=method)
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        data = result.to_dict()
+        if result.problem == "pods" and result.solution is not None:
+            from schedforge.problems.pods.plan import plan as pods_plan
+
+            data["plan"] = pods_plan(instance, result.solution)  # with pod and node names
+        sys.stdout.write(json.dumps(data) + "\n")
         return
     table = Table(title=f"{instance.name} ({result.problem}) — {method}", show_header=False)
     for key in ("status", "objective", "bound", "gap", "runtime", "seed"):
@@ -571,6 +577,8 @@ def discover(
         soft_wrap=True,
     )
 
+
+app.add_typer(pods_app, name="pods")
 
 heuristics_app = typer.Typer(help="Exported discovered heuristics (methods heuristic:NAME).")
 app.add_typer(heuristics_app, name="heuristics")

@@ -9,7 +9,9 @@ does with the pending pods of a snapshot; running pods stay where they are:
 * **Filters**: NodeUnschedulable, NodeAffinity (``nodeSelector`` and
   required affinity), TaintToleration (``NoSchedule``/``NoExecute``),
   NodeResourcesFit (every resource the pod requests, and the pod count),
-  InterPodAffinity (required hostname anti-affinity, both directions).
+  NodePorts (host ports), InterPodAffinity (required hostname anti-affinity,
+  every term, with its namespaces, both directions); pods with
+  ``schedulingGates`` or another ``schedulerName`` are never placed.
 * **Scores** (0..100 each, default weights): TaintToleration ×3 (untolerated
   ``PreferNoSchedule`` taints, normalised and reversed), NodeResourcesFit ×1
   (``LeastAllocated`` over cpu and memory with the non-zero request
@@ -29,8 +31,16 @@ does with the pending pods of a snapshot; running pods stay where they are:
   most important first (priority, then start order) while it still fits;
   choose the node by: lowest highest victim priority, lowest sum of victim
   priorities, fewest victims, latest start of the highest-priority victims,
-  then node name. Protected running pods are never victims (schedforge's
-  ``protected`` flag stands in for a PodDisruptionBudget that allows none).
+  then node name. Protected, terminating and other schedulers' running pods
+  are never victims. Victims go through the Eviction API, so a node whose
+  victims would exceed a PodDisruptionBudget's allowed disruptions is not a
+  candidate (the upstream plugin only prefers such nodes less: it deletes
+  victims directly). A pod with ``preemptionPolicy: Never`` does not preempt,
+  is not placed on a node that preemption or a ``NoExecute`` taint emptied,
+  and a node where such a pod was just placed is not preempted on.
+* **NoExecute**: running pods on a node with a ``NoExecute`` taint they do
+  not tolerate without ``tolerationSeconds`` are evicted first; their
+  controller recreates them (they queue again).
   After the queue empties, the still pending pods are tried again while
   preemption freed room (pod deletions re-activate the unschedulable queue).
 
@@ -287,6 +297,11 @@ class _Cluster:
         self.started = np.where(inst.current_node >= 0, np.arange(inst.num_pods), -1)
         self.clock = inst.num_pods
         self.on_node: list[set[int]] = [set() for _ in range(inst.num_nodes)]
+        # Disruptions each PodDisruptionBudget still allows; nodes running pods
+        # left; nodes holding a newly bound preemptionPolicy Never pod.
+        self.pdb_left = np.array(inst.pdb_allowed, dtype=np.int64)
+        self.emptied = np.zeros(inst.num_nodes, dtype=bool)
+        self.never_bound = np.zeros(inst.num_nodes, dtype=bool)
         for p in np.flatnonzero(self.node >= 0):
             self._add(int(p), int(self.node[p]))
 
@@ -309,8 +324,19 @@ class _Cluster:
             self.owner_count[self.owner[p], n] -= 1
         self.on_node[n].discard(p)
 
+    def evict(self, p: int) -> None:
+        """Take running pod ``p`` off its node through the Eviction API."""
+        inst = self.instance
+        n = int(self.node[p])
+        if n == inst.current_node[p] and inst.stay_ok[p] and inst.pdb[p] >= 0:
+            self.pdb_left[inst.pdb[p]] -= 1
+        self.emptied[n] = True
+        self._remove(p)
+
     def bind(self, p: int, n: int) -> None:
         """Place pod ``p`` on node ``n`` (it starts now)."""
+        if self.instance.preempt_never[p] and self.instance.current_node[p] < 0:
+            self.never_bound[n] = True
         self._add(p, n)
         self.started[p] = self.clock
         self.clock += 1
@@ -327,6 +353,8 @@ class _Cluster:
         """The node the scheduler picks for ``p``, or -1 if none passes the filters."""
         inst = self.instance
         ok = inst.eligible[p] & ~self.blocked(p)
+        if inst.preempt_never[p]:
+            ok &= ~self.emptied  # it may not take room an eviction freed
         owner = self.owner[p]
         return int(
             pick_node(
@@ -362,16 +390,37 @@ class _Cluster:
             return False
         return not any(q in present for q in self.neighbours[p])
 
+    def _evictable(self, q: int) -> bool:
+        inst = self.instance
+        b = inst.pdb[q]
+        counted = self.node[q] == inst.current_node[q] and inst.stay_ok[q]
+        return b < 0 or not counted or self.pdb_left[b] > 0
+
+    def _budgets_allow(self, victims: list[int]) -> bool:
+        inst = self.instance
+        need = np.zeros(len(self.pdb_left), dtype=np.int64)
+        for q in victims:
+            if inst.pdb[q] >= 0 and self.node[q] == inst.current_node[q] and inst.stay_ok[q]:
+                need[inst.pdb[q]] += 1
+        return bool(np.all(need <= self.pdb_left))
+
     def preempt(self, p: int) -> tuple[int, list[int]] | None:
         """DefaultPreemption for ``p``: the chosen node and its victims, or None."""
         inst = self.instance
+        if inst.preempt_never[p]:
+            return None  # preemptionPolicy: Never
         prio = inst.priority[p]
         best_key, best = None, None
         for n in self.order:
-            if not inst.eligible[p, n]:
+            if not inst.eligible[p, n] or self.never_bound[n]:
                 continue  # unresolvable by eviction (affinity, taint, cordon)
             on_node = self.on_node[n]
-            candidates = [q for q in on_node if inst.priority[q] < prio and not inst.fixed[q]]
+            # Victims go through the Eviction API: never past a PodDisruptionBudget.
+            candidates = [
+                q
+                for q in on_node
+                if inst.priority[q] < prio and not inst.fixed[q] and self._evictable(q)
+            ]
             if not candidates:
                 continue
             keep = on_node.difference(candidates)
@@ -387,6 +436,8 @@ class _Cluster:
                     victims.append(q)
             if not victims:
                 continue  # it fits without preemption: not a preemption candidate
+            if not self._budgets_allow(victims):
+                continue
             top = max(int(inst.priority[q]) for q in victims)
             earliest_top = min(self.started[q] for q in victims if inst.priority[q] == top)
             key = (
@@ -438,10 +489,17 @@ def simulate(
         size = (inst.requests / total).sum(axis=1)
     else:
         size = np.zeros(inst.num_pods)
+    # A NoExecute taint evicts the pods that do not tolerate it for good; their
+    # controllers recreate them.
+    forced = np.flatnonzero((inst.current_node >= 0) & ~inst.stay_ok)
+    requeued = set(forced.tolist())
+    for p in forced:
+        state.emptied[inst.current_node[p]] = True
+        state._remove(int(p))
     queue = [
         (-int(inst.priority[p]), -float(size[p]), p, p)
         for p in range(inst.num_pods)
-        if inst.current_node[p] < 0
+        if inst.current_node[p] < 0 or (p in requeued and inst.owner[p])
     ]
     heapq.heapify(queue)
     stats = {"scheduled": 0, "preemptions": 0, "victims": 0, "truncated": False}
@@ -464,7 +522,7 @@ def simulate(
                     stats["victims"] += len(victims)
                     evicted_any = True
                     for q in victims:
-                        state._remove(q)
+                        state.evict(q)
                         if inst.owner[q]:
                             # The controller recreates the pod: it queues again, newest.
                             heapq.heappush(queue, (-int(inst.priority[q]), 0.0, created, q))

@@ -14,7 +14,24 @@ import numpy as np
 
 from schedforge.problems.pods import PodsInstance, PodsSolution, objective_vector, validate
 
-__all__ = ["reduce_moves", "repair_plan"]
+__all__ = ["drop_never", "reduce_moves", "repair_plan"]
+
+
+def drop_never(instance: PodsInstance, node_of_pod: np.ndarray) -> tuple[np.ndarray, int]:
+    """Leave pending the ``preemptionPolicy: Never`` pods a plan puts where pods leave.
+
+    Such a pod may not take room that an eviction or a move frees (the real
+    scheduler never preempts for it). Unplacing a pending pod breaks no
+    other rule. Returns the plan and the number of pods left pending.
+    """
+    node = np.array(node_of_pod, dtype=np.int64, copy=True)
+    current = instance.current_node
+    emptied = np.zeros(instance.num_nodes, dtype=bool)
+    emptied[current[(current >= 0) & (node != current)]] = True
+    bad = instance.preempt_never & (current < 0) & (node >= 0)
+    bad[bad] = emptied[node[bad]]
+    node[bad] = -1
+    return node, int(bad.sum())
 
 
 def repair_plan(
@@ -90,9 +107,14 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
     def clash(p: int, n: int, ignore: int = -1) -> bool:
         return any(node[q] == n and q != ignore for q in partners[p])
 
+    # Nodes running pods leave: a preemptionPolicy Never pod may not be put there.
+    emptied = np.zeros(inst.num_nodes, dtype=bool)
+    emptied[current[(current >= 0) & (node != current)]] = True
+
     def fits(p: int, n: int) -> bool:
         return (
             bool(inst.allowed[p, n])
+            and not (inst.preempt_never[p] and current[p] < 0 and emptied[n])
             and count[n] < inst.max_pods[n]
             and bool(np.all(usage[n] + requests[p] <= inst.allocatable[n]))
             and not clash(p, n)

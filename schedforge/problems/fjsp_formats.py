@@ -7,8 +7,8 @@
     per operation, ``a`` and ``a`` pairs ``machine time`` with 1-based
     machines. Any whitespace separates tokens and blank lines are ignored;
     the reader consumes the tokens as a stream, so a job wrapped over two
-    lines still reads. Bounds are attached from a ``bounds.csv`` (as in
-    ``shared/instances/fjsp``) found in the file's folder or up to two
+    lines still reads. Bounds are attached from a ``bounds.csv`` (as in the
+    bundled ``fjsp:*`` datasets) found in the file's folder or up to two
     folders above.
 ``taillard``
     Taillard (1993) job-shop files: blocks of ``Nb of jobs, Nb of Machines,

@@ -12,8 +12,9 @@
     :meth:`RCPSPInstance.to_dict` (one object or a list); the only format
     that carries lags, downtime, windows and disjunctive pairs.
 
-Known optima and bounds come from the ``bounds.csv`` table described in
-``../shared/instances/psplib/README.md``. A ``.sm`` file read from a PSPLIB
+Known optima and bounds come from the ``bounds.csv`` table described in the
+README of the bundled PSPLIB sets (``schedforge datasets export psplib:j30 DIR``
+copies both). A ``.sm`` file read from a PSPLIB
 folder ``<root>/j30/x.sm`` gets its row from ``<root>/tables/bounds.csv``
 automatically; :func:`with_reference` attaches a row from any table.
 """

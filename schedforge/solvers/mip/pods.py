@@ -20,7 +20,7 @@ from schedforge.core.budget import Budget
 from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
-from schedforge.heuristics.pods_repair import repair_plan
+from schedforge.heuristics.pods_repair import drop_never, repair_plan
 from schedforge.problems.pods import (
     PodsInstance,
     PodsSolution,
@@ -106,13 +106,21 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
             if (g, n) in y and (h, n) in y:
                 prob += used(g, n) + used(h, n) <= 1, f"anti_{g}_{h}_{n}"
     evictions, moves = [], []
+    lim = classes.limits
+    stays_of: dict[int, list] = {}
     for g in range(num_classes):
         running = int(classes.running[g])
         if running == 0:
             continue
         evict = prob.add_variable(f"e_{g}", 0, running)
         prob += evict >= running - placed[g], f"evict_{g}"
+        if lim.evictions is not None or lim.moves is not None:
+            # Exact e = max(0, running - placed): a cap must not be met by overcounting.
+            some = prob.add_variable(f"w_{g}", 0, 1, cat="Integer")
+            prob += evict <= running * some, f"evict_hi_{g}"
+            prob += evict <= running - placed[g] + 2 * running * (1 - some), f"evict_eq_{g}"
         stays = []
+        stays_of[g] = stays
         for n in np.flatnonzero(classes.current[g] > 0).tolist():
             if (g, n) in y:
                 stay = prob.add_variable(f"s_{g}_{n}", 0, int(classes.current[g, n]))
@@ -120,6 +128,16 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
                 stays.append(stay)
         evictions.append(evict)
         moves.append(running - evict - pulp.lpSum(stays))
+    for b, room in enumerate(lim.pdb_room):
+        members = [g for g in range(num_classes) if lim.pdb[g] == b]
+        current = int(classes.current[members].sum()) if members else 0
+        if current > room:
+            stays = [s for g in members for s in stays_of.get(g, [])]
+            prob += current - pulp.lpSum(stays) <= int(room), f"pdb_{b}"
+    if lim.evictions is not None:
+        prob += pulp.lpSum(evictions) <= lim.evictions, "max_evictions"
+    if lim.moves is not None:
+        prob += pulp.lpSum(moves) <= lim.moves, "max_moves"
     sizes = np.bincount(instance.tier_of, minlength=len(instance.tiers))
     unplaced = []
     offset = 0
@@ -145,6 +163,8 @@ def mip(
     variant: str,
     *,
     budget: Budget,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
 ) -> Outcome:
     """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
 
@@ -153,9 +173,13 @@ def mip(
     :func:`schedforge.heuristics.pods_repair.reduce_moves`. OPTIMAL when the
     solver proves it and the repair finds nothing to improve; otherwise
     FEASIBLE with the solver's bound (HiGHS) or ``NO_SOLUTION``.
+
+    PodDisruptionBudgets, ``max_moves`` and ``max_evictions`` are
+    constraints; ``preemptionPolicy: Never`` pods placed where other pods
+    leave are left pending afterwards (``stats["never_dropped"]``).
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
-    classes = pod_classes(instance)
+    classes = pod_classes(instance, max_moves=max_moves, max_evictions=max_evictions)
     prob, y, offset = build_model(instance, classes)
     stats: dict[str, Any] = {
         "backend": variant,
@@ -181,9 +205,11 @@ def mip(
     for (g, n), var in y.items():
         counts[g, n] = round(var.varValue or 0)
     node = disaggregate(classes, instance, counts)
+    node, stats["never_dropped"] = drop_never(instance, node)
+    gain_never = stats["never_dropped"] > 0
     # Send needlessly moved pods home (never lexicographically worse).
     node, gain = repair_plan(instance, node, stats)
-    if status is Status.OPTIMAL and gain:
+    if status is Status.OPTIMAL and (gain or gain_never):
         # The solver's "optimum" was within its tolerances only: not proven; the
         # problem's own bound stays valid whatever the solver's tolerances.
         status, bound = Status.FEASIBLE, lower_bound(instance)

@@ -21,6 +21,32 @@ from schedforge.problems.pods import (
 
 
 @dataclass
+class Limits:
+    """Disruption limits on class counts: PodDisruptionBudgets and the method's caps.
+
+    Attributes
+    ----------
+    pdb
+        Budget of each class (``-1`` none); a class's members share it.
+    pdb_room
+        Per budget, how many of its running members may still leave their
+        node (evicted or moved) in this model.
+    evictions, moves
+        Most evictions and moves in this model, ``None`` for no cap.
+    """
+
+    pdb: np.ndarray
+    pdb_room: np.ndarray
+    evictions: int | None = None
+    moves: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any limit can bind (then every stage models every class)."""
+        return len(self.pdb_room) > 0 or self.evictions is not None or self.moves is not None
+
+
+@dataclass
 class PodClasses:
     """Interchangeable pods grouped for the aggregated model.
 
@@ -40,7 +66,8 @@ class PodClasses:
         admissibility, free room after the fixed pods, pod count,
         anti-affinity with fixed pods and within the class.
     current
-        ``(G, N)`` running members on each node.
+        ``(G, N)`` running members on each node that may stay there (a
+        ``NoExecute`` taint evicts the others).
     running
         Running members per class.
     self_conflict
@@ -51,6 +78,8 @@ class PodClasses:
         ``(N, R)`` allocatable minus the requests of fixed pods.
     slots
         ``(N,)`` pod slots left by the fixed pods.
+    limits
+        Disruption limits (:class:`Limits`).
     """
 
     members: list[list[int]]
@@ -64,6 +93,7 @@ class PodClasses:
     pair_conflicts: list[tuple[int, int]]
     free: np.ndarray
     slots: np.ndarray
+    limits: Limits
 
     @property
     def num_classes(self) -> int:
@@ -71,12 +101,16 @@ class PodClasses:
         return len(self.members)
 
 
-def pod_classes(instance: PodsInstance) -> PodClasses:
+def pod_classes(
+    instance: PodsInstance, *, max_moves: int | None = None, max_evictions: int | None = None
+) -> PodClasses:
     """Group the movable pods of ``instance`` into interchangeable classes.
 
     Fixed pods (running and protected) are not variables: their requests
     are subtracted from the nodes. Pods with no admissible node are left
-    out (they can never run).
+    out (they can never run). ``max_moves`` and ``max_evictions`` cap the
+    plan's moves and evictions; the pods a ``NoExecute`` taint forces off
+    their node count, so each cap is at least their number.
     """
     inst = instance
     fixed = inst.fixed
@@ -93,17 +127,22 @@ def pod_classes(instance: PodsInstance) -> PodClasses:
             continue
         anti = None
         if in_conflict[p]:
+            # Pods alike in everything conflicts depend on conflict alike.
             selector = inst.anti_affinity[p]
             anti = (
                 inst.namespace[p],
                 None if selector is None else tuple(sorted(selector.items())),
+                repr(inst.anti_affinity_terms[p]),
                 tuple(sorted(inst.pod_labels[p].items())),
+                tuple(sorted(inst.host_ports[p])),
             )
         key = (
             int(inst.priority[p]),
             inst.requests[p].tobytes(),
             inst.eligible[p].tobytes(),
             anti,
+            int(inst.pdb[p]),
+            bool(inst.stay_ok[p]),
         )
         if key not in keys:
             keys[key] = len(members)
@@ -117,10 +156,20 @@ def pod_classes(instance: PodsInstance) -> PodClasses:
     reps = [pods[0] for pods in members]
     requests = inst.requests[reps].reshape(num_classes, inst.num_resources)
     current = np.zeros((num_classes, inst.num_nodes), dtype=np.int64)
+    running = np.zeros(num_classes, dtype=np.int64)
     for g, pods in enumerate(members):
         for p in pods:
             if inst.current_node[p] >= 0:
-                current[g, inst.current_node[p]] += 1
+                running[g] += 1
+                if inst.stay_ok[p]:
+                    current[g, inst.current_node[p]] += 1
+    forced = int(np.sum((inst.current_node >= 0) & ~inst.stay_ok))
+    limits = Limits(
+        pdb=np.array([inst.pdb[m[0]] for m in members], dtype=np.int64),
+        pdb_room=np.array(inst.pdb_allowed, dtype=np.int64),
+        evictions=None if max_evictions is None else max(int(max_evictions), forced),
+        moves=None if max_moves is None else max(int(max_moves), forced),
+    )
     self_conflict = np.zeros(num_classes, dtype=bool)
     blocked = np.zeros((num_classes, inst.num_nodes), dtype=bool)
     pairs: set[tuple[int, int]] = set()
@@ -158,12 +207,30 @@ def pod_classes(instance: PodsInstance) -> PodClasses:
         requests=requests,
         upper=upper,
         current=current,
-        running=current.sum(axis=1),
+        running=running,
         self_conflict=self_conflict,
         pair_conflicts=sorted(pairs),
         free=free,
         slots=slots,
+        limits=limits,
     )
+
+
+def within_limits(classes: PodClasses, y: np.ndarray) -> bool:
+    """Whether counts ``y`` keep every disruption limit of ``classes``."""
+    lim = classes.limits
+    if not lim.active:
+        return True
+    stays = np.minimum(y, classes.current).sum(axis=1)
+    leaves = classes.current.sum(axis=1) - stays
+    for b, room in enumerate(lim.pdb_room):
+        if int(leaves[lim.pdb == b].sum()) > room:
+            return False
+    evictions = np.maximum(classes.running - y.sum(axis=1), 0)
+    if lim.evictions is not None and int(evictions.sum()) > lim.evictions:
+        return False
+    moves = int((classes.running - evictions - stays).sum())
+    return lim.moves is None or moves <= lim.moves
 
 
 def _node_sums(instance: PodsInstance, mask: np.ndarray) -> np.ndarray:
@@ -196,7 +263,7 @@ def disaggregate(classes: PodClasses, instance: PodsInstance, y: np.ndarray) -> 
         movers, pending = [], []
         for p in pods:
             cur = instance.current_node[p]
-            if cur >= 0 and left[cur] > 0:
+            if cur >= 0 and left[cur] > 0 and instance.stay_ok[p]:
                 node[p] = cur
                 left[cur] -= 1
             elif cur >= 0:
@@ -265,6 +332,17 @@ def restrict(
     """
     outside = y.sum(axis=1) - y[:, nodes].sum(axis=1)
     size = classes.size - outside
+    lim = classes.limits
+    # Pods leaving nodes outside the neighbourhood use the limits already.
+    away = np.ones(y.shape[1], dtype=bool)
+    away[nodes] = False
+    stays_out = np.minimum(y[:, away], classes.current[:, away]).sum(axis=1)
+    leaves_out = classes.current[:, away].sum(axis=1) - stays_out
+    pdb_room = np.array(
+        [int(r) - int(leaves_out[lim.pdb == b].sum()) for b, r in enumerate(lim.pdb_room)],
+        dtype=np.int64,
+    )
+    moves = None if lim.moves is None else lim.moves - int((outside - stays_out).sum())
     return (
         PodClasses(
             members=classes.members,
@@ -279,6 +357,7 @@ def restrict(
             pair_conflicts=classes.pair_conflicts,
             free=classes.free[nodes],
             slots=classes.slots[nodes],
+            limits=Limits(lim.pdb, pdb_room, lim.evictions, moves),
         ),
         outside,
     )
@@ -321,6 +400,9 @@ def relabel(classes: PodClasses, y: np.ndarray) -> np.ndarray:
             out[:, nodes[b]] = y[:, nodes[a]]
     # Greedy matching is not always better than leaving things as they are.
     if np.minimum(out, classes.current).sum() < np.minimum(y, classes.current).sum():
+        return y
+    # More pods staying overall may still take one budget's pods off their nodes.
+    if within_limits(classes, y) and not within_limits(classes, out):
         return y
     return out
 
