@@ -455,10 +455,24 @@ def _print_generation(summary: dict[str, Any]) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    counts = summary.get("verdicts")
+    if counts:
+        line = "         " + "  ".join(
+            f"{key} {counts[key]}"
+            for key in ("proposed", "rejected", "error", "timeout", "ok", "improved")
+        )
+        for key in ("no_code", "duplicate"):
+            if counts.get(key):
+                line += f"  {key.replace('_', ' ')} {counts[key]}"
+        top = summary.get("top_rejection")
+        if top:
+            line += f"  most common rejection ({top[1]}x): {top[0]}"
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
 def discover(
+    ctx: typer.Context,
     problem: Annotated[
         str | None, typer.Argument(help="Problem with a template (smtt, ...).")
     ] = None,
@@ -495,54 +509,65 @@ def discover(
     ] = 20.0,
     memory_mb: Annotated[int, typer.Option(help="Sandbox memory (MB) per candidate.")] = 512,
     timeout: Annotated[float | None, typer.Option(help="Seconds per model request.")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Longest model answer, in tokens (openai; default 1024).")
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:8786): evaluate there."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Resume the run in this directory.")] = None,
     name: Annotated[
         str | None, typer.Option(help="Export the best as heuristic:NAME (default from the run).")
     ] = None,
-    no_export: Annotated[bool, typer.Option(help="Do not export the best heuristic.")] = False,
+    export: Annotated[
+        bool | None,
+        typer.Option("--export/--no-export", help="Export the best heuristic (default: yes)."),
+    ] = None,
 ) -> None:
-    """Evolve heuristics for PROBLEM (or resume a run with --resume DIR)."""
-    from schedforge.discovery.evolve import DiscoveryConfig, Evolution
-    from schedforge.discovery.export import check_name, export_candidate
+    """Evolve heuristics for PROBLEM (or resume a run with --resume DIR).
 
-    overrides = {
-        "generations": generations,
-        "budget_tokens": budget_tokens,
-        "budget_cost": budget_cost,
-        "budget_evaluations": budget_evaluations,
-        "budget_seconds": budget_seconds,
-        "jobs": jobs,
-        "replay": str(replay) if replay else None,
-        "base_url": base_url,
-        "timeout": timeout,
+    Every option is stored in the run; --resume restores them, and accepts
+    new values only for the budgets, --generations, --jobs, the endpoint
+    options, --name, --export and --cluster.
+    """
+    from schedforge.discovery.evolve import RESUMABLE_OVERRIDES, DiscoveryConfig, Evolution
+    from schedforge.discovery.export import export_candidate
+
+    options = {
+        key: value
+        for key, value in ctx.params.items()
+        if key not in ("out", "resume") and key in DiscoveryConfig.__dataclass_fields__
+    }
+    for key in ("replay", "prices"):
+        if options[key] is not None:
+            options[key] = str(options[key])
+    # Options typed on the command line (typer ships its own click: compare by name).
+    given = {
+        key
+        for key in ctx.params
+        if getattr(ctx.get_parameter_source(key), "name", "") == "COMMANDLINE"
     }
     if resume is not None:
+        fixed = sorted(given - set(RESUMABLE_OVERRIDES) - {"resume"})
+        if fixed:
+            flags = ", ".join(
+                "PROBLEM" if k == "problem" else "--" + k.replace("_", "-") for k in fixed
+            )
+            raise InvalidOption(
+                f"{flags}: stored in the run and fixed when it is resumed "
+                f"(changeable: {', '.join('--' + k.replace('_', '-') for k in RESUMABLE_OVERRIDES)})"
+            )
         run_dir = resume
+        overrides = {key: options[key] for key in given if key in options}
         evolution = Evolution(run_dir, overrides=overrides, progress=_print_generation)
     else:
         if problem is None:
             raise InvalidOption("give a PROBLEM, or --resume DIR")
-        config = DiscoveryConfig(
-            problem=problem,
-            proposer=proposer,
-            model=model,
-            prices=str(prices) if prices else None,
-            offspring=offspring,
-            islands=islands,
-            population=population,
-            seed=seed,
-            sets=sets,
-            engine=engine,
-            cpu_seconds=cpu_seconds,
-            wall_seconds=wall_seconds,
-            memory_mb=memory_mb,
-            **{k: v for k, v in overrides.items() if v is not None},
-        )
+        config = DiscoveryConfig(**{k: v for k, v in options.items() if v is not None})
         run_dir = out or Path(f"discover-{problem}-{proposer}-s{seed}")
         evolution = Evolution(run_dir, config, progress=_print_generation)
-    if name is not None:
-        check_name(name)
     cfg = evolution.config
     console.print(
         f"discover {cfg.problem} with {cfg.proposer} in {run_dir} "
@@ -564,9 +589,9 @@ def discover(
         title=f"discovery for {cfg.problem} with {cfg.proposer}: best gap per generation",
     )
     console.print(f"convergence plot: {run_dir / 'convergence.png'}", highlight=False)
-    if no_export:
+    if not cfg.export:
         return
-    label = name or f"{cfg.problem}_{cfg.proposer}_s{cfg.seed}"
+    label = cfg.name or f"{cfg.problem}_{cfg.proposer}_s{cfg.seed}"
     record = export_candidate(run_dir, label)
     gaps = record["gaps"]
     console.print(

@@ -909,6 +909,10 @@ class SandboxPool:
         ``"auto"``, ``"numba"`` or ``"python"`` (see :func:`run_candidate`).
     numba_threshold
         Dispatch steps from which ``auto`` compiles.
+    encoded
+        The sets already encoded (``{name: [template.encode(instance), ...]}``),
+        instead of ``sets``: such a pool runs candidates (:meth:`run_checked`)
+        but cannot judge them (a Dask worker's pool, whose client judges).
 
     Notes
     -----
@@ -925,6 +929,7 @@ class SandboxPool:
         jobs: int = 1,
         engine: str = "auto",
         numba_threshold: int = 5000,
+        encoded: dict[str, list[dict[str, np.ndarray]]] | None = None,
     ):
         if engine not in ("auto", "numba", "python"):
             raise ValueError(f"engine must be auto, numba or python, got {engine!r}")
@@ -934,27 +939,21 @@ class SandboxPool:
         self.jobs = max(1, int(jobs))
         self.engine = engine
         self.numba_threshold = numba_threshold
-        self._init_blob = pickle.dumps(
-            {
-                "template": template.problem,
-                "engine": engine,
-                "threshold": numba_threshold,
-                "limits": {
-                    "cpu_seconds": self.limits.cpu_seconds,
-                    "memory_mb": self.limits.memory_mb,
-                },
-                "sets": {
-                    name: [template.encode(inst) for inst in s.instances]
-                    for name, s in sets.items()
-                },
-            }
-        )
+        self._encoded = encoded
+        self._init_blob: bytes | None = None  # made when the first worker starts
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         for _ in range(self.jobs):
             self._idle.put(None)  # started lazily by the thread that needs it
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self.restarts = 0
+
+    def encoded_sets(self) -> dict[str, list[dict[str, np.ndarray]]]:
+        """Every set's instances as the workers get them (:meth:`Template.encode`)."""
+        return {
+            name: [self.template.encode(inst) for inst in s.instances]
+            for name, s in self.sets.items()
+        }
 
     def __enter__(self) -> SandboxPool:
         return self
@@ -970,6 +969,20 @@ class SandboxPool:
             worker.kill()
 
     def _start(self) -> _Worker:
+        with self._lock:
+            if self._init_blob is None:
+                self._init_blob = pickle.dumps(
+                    {
+                        "template": self.template.problem,
+                        "engine": self.engine,
+                        "threshold": self.numba_threshold,
+                        "limits": {
+                            "cpu_seconds": self.limits.cpu_seconds,
+                            "memory_mb": self.limits.memory_mb,
+                        },
+                        "sets": self._encoded or self.encoded_sets(),
+                    }
+                )
         worker = _Worker(self._init_blob, self.limits)
         with self._lock:
             self._workers.append(worker)
@@ -982,6 +995,15 @@ class SandboxPool:
             check_code(code, self.template)
         except CandidateRejected as exc:
             return Evaluation("rejected", str(exc), seconds=time.perf_counter() - start)
+        evaluation = self.judge(self.run_checked(code, set_name), set_name)
+        evaluation.seconds = time.perf_counter() - start
+        return evaluation
+
+    def run_checked(self, code: str, set_name: str) -> dict[str, Any]:
+        """Run code that passed :func:`check_code` in a worker; the worker's raw reply.
+
+        The reply is untrusted: :meth:`judge` turns it into an :class:`Evaluation`.
+        """
         worker = self._idle.get()
         try:
             if worker is None or not worker.alive():
@@ -1002,9 +1024,7 @@ class SandboxPool:
                 worker = None
         finally:
             self._idle.put(worker)
-        evaluation = self._judge(reply, self.sets[set_name])
-        evaluation.seconds = time.perf_counter() - start
-        return evaluation
+        return reply
 
     def evaluate_many(self, codes: Sequence[str], set_name: str = "train") -> list[Evaluation]:
         """Evaluate several candidates with up to ``jobs`` in parallel, results in order."""
@@ -1015,9 +1035,11 @@ class SandboxPool:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             return list(pool.map(lambda c: self.evaluate(c, set_name), codes))
 
-    def _judge(self, reply: dict[str, Any], eval_set: EvalSet) -> Evaluation:
-        """Decode, validate and score a worker's raw output in the parent."""
+    def judge(self, reply: dict[str, Any], set_name: str) -> Evaluation:
+        """Decode, validate and score a worker's raw reply on ``set_name`` (in the parent)."""
         from schedforge.core.registry import get_problem
+
+        eval_set = self.sets[set_name]
 
         evaluation = Evaluation(
             verdict=str(reply.get("verdict", "crashed")),

@@ -185,3 +185,24 @@ def test_replay_jsonl(smtt_template, tmp_path):
         ReplayProposer(smtt_template, path)
     with pytest.raises(ProposerError, match="no such replay file"):
         ReplayProposer(smtt_template, tmp_path / "missing.jsonl")
+
+
+def test_max_tokens_is_sent_and_a_cut_answer_says_so(smtt_template, server):
+    prop, _ = _proposer(smtt_template, server, "fenced")
+    prop.propose(_request(smtt_template))
+    assert server.requests[-1]["max_tokens"] == 1024
+    prop, _ = _proposer(smtt_template, server, "rambling", max_tokens=64)
+    out = prop.propose(_request(smtt_template))
+    assert server.requests[-1]["max_tokens"] == 64
+    assert out.code is None and "cut at --max-tokens 64" in out.error
+
+
+def test_the_prompt_states_the_allow_list(smtt_template):
+    from schedforge.discovery.guard import ALLOWED_MATH, ALLOWED_NUMPY, SAFE_BUILTINS
+
+    system = build_messages(smtt_template, _request(smtt_template))[0]["content"]
+    for name in ALLOWED_NUMPY:
+        assert name in system
+    assert "math.NAME for: " + ", ".join(sorted(ALLOWED_MATH)) in system
+    assert ", ".join(sorted(SAFE_BUILTINS)) in system
+    assert "no imports" in system and "never into the arguments" in system

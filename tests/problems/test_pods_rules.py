@@ -197,3 +197,112 @@ def test_cp_and_mip_match_brute_force_with_rules(seed, limits):
             assert res.objective == best, (method, res.stats)
         if not inst.preempt_never.any():
             assert res.objective == best
+
+
+def _kubectl_with(pod_extra: dict, tmp_path: Path, *, spec: bool = True) -> Path:
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "n"},
+        "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}},
+    }
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}}
+    if spec:
+        pod["spec"] = {"containers": [{"name": "c", "resources": {"requests": pod_extra}}]}
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [node, pod]}))
+    return path
+
+
+@pytest.mark.parametrize("cpu", ["1e30", 10**30, "1000000000000000k"])
+def test_huge_requests_are_refused_with_the_json_path(tmp_path, cpu):
+    path = _kubectl_with({"cpu": cpu}, tmp_path)
+    with pytest.raises(
+        ParseError, match=r"items\[1\]\.spec.*containers\[0\]\.resources\.cpu.*larger"
+    ):
+        read_kubectl(path)
+
+
+def test_a_pod_without_spec_is_refused_with_the_json_path(tmp_path):
+    with pytest.raises(ParseError, match=r"items\[1\]\.spec is missing"):
+        read_kubectl(_kubectl_with({}, tmp_path, spec=False))
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e30"])
+def test_compact_non_finite_or_huge_amounts_are_refused(tmp_path, bad):
+    pod = '{"uid": "u1", "name": "p", "req_cpu_m": BAD, "req_mem_bytes": 1, "priority": 0}'
+    text = (
+        '{"nodes": [{"name": "n", "cap_cpu_m": 1000, "cap_mem_bytes": 1000}], "pods": ['
+        + pod.replace("BAD", bad)
+        + "]}"
+    )
+    path = tmp_path / "c.json"
+    path.write_text(text)
+    with pytest.raises(ParseError, match=r"pods\[0\]\.req_cpu_m"):
+        sf.read(path, fmt="pods-compact")
+
+
+def test_compact_pods_need_a_unique_uid(tmp_path):
+    pod = {"name": "p", "req_cpu_m": 1, "req_mem_bytes": 1, "priority": 0}
+    data = {"nodes": [{"name": "n", "cap_cpu_m": 10, "cap_mem_bytes": 10}], "pods": [pod]}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ParseError, match=r"pods\[0\]: missing uid"):
+        sf.read(path, fmt="pods-compact")
+    data["pods"] = [{**pod, "uid": "u"}, {**pod, "name": "q", "uid": "u"}]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ParseError, match=r"pods\[1\]\.uid 'u' repeats pods\[0\]\.uid"):
+        sf.read(path, fmt="pods-compact")
+
+
+def test_compact_export_keeps_gpus_and_ephemeral_storage():
+    from schedforge.problems.pods import from_compact, to_compact
+
+    inst = PodsInstance(
+        resources=("cpu", "memory", "nvidia.com/gpu", "ephemeral-storage"),
+        node_names=("g",),
+        allocatable=[[4000, 8 << 30, 2, 100 << 30]],
+        pod_names=("ml/train",),
+        requests=[[1000, 1 << 30, 1, 5 << 30]],
+        priority=[0],
+    )
+    data = to_compact(inst)
+    assert data["nodes"][0]["cap_gpu"] == 2 and data["pods"][0]["req_ephemeral_storage_bytes"]
+    again = from_compact(data)
+    assert again.resources == inst.resources
+    assert again.requests.tolist() == inst.requests.tolist()
+    assert again.allocatable.tolist() == inst.allocatable.tolist()
+
+
+def test_solve_json_names_pods_and_nodes():
+    from typer.testing import CliRunner
+
+    from schedforge.cli import app
+
+    out = CliRunner().invoke(
+        app, ["solve", str(RULES_DIR / "hostport.json"), "-m", "cp", "-t", "1", "--json"]
+    )
+    data = json.loads(out.stdout)
+    assert data["plan"]["placements"] == [
+        {"pod": "default/ingress-b", "priority": 0, "node": "node-b"}
+    ]
+
+
+def test_pods_plan_and_check_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from schedforge.cli import app
+
+    runner = CliRunner()
+    snap = str(RULES_DIR / "pdb_max_unavailable.json")
+    out = runner.invoke(app, ["pods", "plan", snap, "-m", "cp", "-t", "1", "-o", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    steps = json.loads((tmp_path / "steps.json").read_text())
+    assert steps["steps"][0]["action"] == "evict"
+    assert "kubectl create --raw" in (tmp_path / "apply.sh").read_text()
+    assert "place  default/etl-0" in (tmp_path / "summary.txt").read_text()
+    assert runner.invoke(app, ["pods", "check", snap, str(tmp_path)]).exit_code == 0
+    bad = runner.invoke(
+        app, ["pods", "check", snap, str(RULES_DIR / "pdb_max_unavailable.bad.json")]
+    )
+    assert bad.exit_code != 0

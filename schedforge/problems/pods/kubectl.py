@@ -49,7 +49,7 @@ import numpy as np
 
 from schedforge.core.errors import InvalidInstance, InvalidOption, ParseError
 from schedforge.core.registry import Format, register_format
-from schedforge.problems.pods.model import PodsInstance
+from schedforge.problems.pods.model import MAX_AMOUNT, PodsInstance
 from schedforge.problems.pods.rules import NODE_NAME_FIELD, requirement_matches
 
 __all__ = ["RULES", "parse_quantity", "read_kubectl", "to_kubectl"]
@@ -130,9 +130,6 @@ RULES = {
     "namespace-selector": "a namespaceSelector without the Namespace objects "
     "(add `kubectl get namespaces -o json`)",
 }
-# The largest amount of a resource the reader accepts (base units, millicores for
-# cpu): sums over a cluster stay far inside 64-bit integers.
-MAX_AMOUNT = 10**15
 DEFAULT_SCHEDULER = "default-scheduler"
 
 

@@ -23,6 +23,10 @@ from schedforge.problems.pods.rules import (
     tolerates,
 )
 
+# The largest amount of a resource (base units, millicores for cpu): sums over
+# a cluster stay far inside 64-bit integers.
+MAX_AMOUNT = 10**15
+
 # --------------------------------------------------------------------------
 # Normalisation helpers for the label/taint/affinity fields
 
@@ -314,6 +318,13 @@ class PodsInstance(Instance):
                 f"for resources {list(resources)}"
             )
         for arr, what, names in ((alloc, "allocatable", nodes), (req, "requests", pods)):
+            bad = np.argwhere(arr > MAX_AMOUNT)
+            if len(bad):
+                i, r = bad[0]
+                raise InvalidInstance(
+                    f"{self.name}: {what} of {names[i]!r} for {resources[r]} is {arr[i, r]}, "
+                    f"more than {MAX_AMOUNT}"
+                )
             bad = np.argwhere(arr < 0)
             if len(bad):
                 i, r = bad[0]
