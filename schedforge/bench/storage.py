@@ -119,16 +119,15 @@ class Store:
             path = path / DB_NAME
         if not path.exists() and not create:
             raise SchedforgeError(f"{path}: no benchmark database here (run schedforge bench)")
-        new = not path.exists()
-        if not new:
-            _check_file(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _create_file(path)
+        _check_file(path)
         self.path = path
         try:
             self.conn = sqlite3.connect(path, timeout=30)
             self.conn.row_factory = sqlite3.Row
-            if not new:
-                self._check_database()
+            self._check_database()
             # WAL: readers (a report while the batch runs) never block the writer,
             # and a commit is atomic even if the process dies mid-way.
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -146,6 +145,7 @@ class Store:
         """Refuse a foreign or damaged database (see the module docstring)."""
         app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
+        # An older schedforge database has no application id but its tables.
         if app_id != APPLICATION_ID and not (app_id == 0 and {"runs", "batches"} <= tables):
             raise DamagedStore(
                 self.path, "this SQLite file belongs to another program, not to schedforge bench"
@@ -318,6 +318,30 @@ class Store:
             pq.write_table(pa.table(columns), path)
             return path
         raise SchedforgeError(f"{path}: export to .csv or .parquet")
+
+
+def _create_file(path: Path) -> None:
+    """Create an empty marked database at ``path`` atomically.
+
+    Made under a temporary name and linked into place, so that a reader
+    opening ``path`` meanwhile (a report while a batch starts) never sees a
+    half-made file; when another process created it first, theirs is kept.
+    """
+    work = path.with_name(f".{path.name}.{os.getpid()}.new")
+    work.unlink(missing_ok=True)
+    conn = sqlite3.connect(work)
+    try:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.commit()
+    finally:
+        conn.close()
+    try:
+        os.link(work, path)
+    except FileExistsError:
+        pass
+    finally:
+        work.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
