@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from schedforge.bench.worker import WARMUP_RUN_LIMIT
 from schedforge.core.errors import SchedforgeError
+from schedforge.core.procpool import kill_group, spawn
 
 # Seconds a new worker may take to import schedforge and the plugins.
 STARTUP_LIMIT = 120.0
@@ -138,7 +139,7 @@ class WorkerSlot:
         to_parent_r, to_parent_w = os.pipe()
         target = self.log if self.log is not None else subprocess.DEVNULL
         try:
-            self.process = subprocess.Popen(
+            self.process = spawn(
                 [
                     sys.executable,
                     "-m",
@@ -147,11 +148,8 @@ class WorkerSlot:
                     str(to_parent_w),
                 ],
                 pass_fds=(to_child_r, to_parent_w),
-                stdin=subprocess.DEVNULL,
                 stdout=target,
                 stderr=target,
-                start_new_session=True,  # its own process group: killed as a whole
-                close_fds=True,
             )
         finally:
             os.close(to_child_r)
@@ -189,13 +187,7 @@ class WorkerSlot:
 
     def kill(self) -> None:
         """Kill the worker and everything it started; close the pipes."""
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
-        if self.process is not None:
-            self.process.wait()
+        kill_group(self.process)
         for conn in (self.inbox, self.outbox):
             if conn is not None:
                 conn.close()

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from schedforge.core.errors import SchedforgeError
+from schedforge.core.procpool import alive
 
 DB_NAME = "results.sqlite"
 
@@ -345,16 +346,8 @@ def _create_file(path: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+    """Whether the process of a batch still runs (this one always does)."""
+    return pid == os.getpid() or alive(pid)
 
 
 def _check_file(path: Path) -> None:

@@ -45,6 +45,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from schedforge.core.procpool import die_with_parent
+
 WARMUP_RUN_LIMIT = 0.2
 """Time limit (seconds) of the untimed warm-up run, less when the runs' own is less."""
 
@@ -244,18 +246,6 @@ class Executor:
         return row
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies (no orphaned solvers)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
 def serve(inbox: Connection, outbox: Connection) -> None:
     """The worker loop: read tasks from ``inbox`` until it closes, answer on ``outbox``."""
     kind, config = inbox.recv()
@@ -293,7 +283,7 @@ def serve(inbox: Connection, outbox: Connection) -> None:
 
 def main(argv: list[str]) -> None:
     """Entry point: ``python -m schedforge.bench.worker READ_FD WRITE_FD``."""
-    _die_with_parent()
+    die_with_parent()  # no orphaned solvers when the parent is killed
     # The parent decides when a run stops; Ctrl-C in the terminal is its business.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inbox = Connection(int(argv[0]), writable=False)
