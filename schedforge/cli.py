@@ -316,6 +316,13 @@ def bench(
     list_suites: Annotated[
         bool, typer.Option("--list-suites", help="List the bundled suites and exit.")
     ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Rebuild a damaged OUT/results.sqlite from its readable rows, then exit.",
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         typer.Option("--limit", help="Run only the first N instances (to try a set quickly)."),
@@ -336,6 +343,9 @@ def bench(
 
     if list_suites:
         _print_suites()
+        return
+    if repair:
+        _repair(out or Path("bench-results"))
         return
     args = list(instances or [])
     file_values: dict[str, Any] = {}
@@ -400,6 +410,19 @@ def bench(
         f"{outcome.done} run(s) done now, {outcome.skipped} already stored in "
         f"{outcome.database}; report: schedforge report {Path(config.out)}",
         highlight=False,
+    )
+
+
+def _repair(folder: Path) -> None:
+    from schedforge.bench.storage import repair as repair_store
+
+    damaged, kept, lost = repair_store(folder)
+    console.print(
+        f"kept {kept['runs']} run(s), {kept['instances']} instance(s) and "
+        f"{kept['batches']} batch record(s) in {folder}; "
+        f"{lost.get('runs', 0)} run(s) could not be read; the damaged file is {damaged}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
