@@ -230,6 +230,8 @@ def generate(
     params = _extra_params(ctx.args)
     if count < 1:
         raise InvalidOption("--count must be >= 1")
+    if seed < 0 or seed + count > 2**31:
+        raise InvalidOption(f"--seed: seeds {seed}..{seed + count - 1} must lie in 0..2**31-1")
     out.mkdir(parents=True, exist_ok=True)
     suffix = ext if ext.startswith(".") else f".{ext}"
     for i in range(count):
