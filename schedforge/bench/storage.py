@@ -429,6 +429,11 @@ def _readable_rows(path: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[st
     """Rows of each table that can be read from ``path``, and rows known unreadable."""
     work = path.with_name(path.name + ".reading")
     shutil.copyfile(path, work)
+    # Runs committed after the last checkpoint live in the -wal file (after
+    # a kill -9, say); SQLite replays it when the copy is opened.
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        shutil.copyfile(wal, work.with_name(work.name + "-wal"))
     try:
         conn = _open_readable(work)
         if conn is None:
@@ -442,7 +447,8 @@ def _readable_rows(path: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[st
         finally:
             conn.close()
     finally:
-        work.unlink(missing_ok=True)
+        for leftover in (work, *(work.with_name(work.name + x) for x in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
 
 
 def _open_readable(work: Path) -> sqlite3.Connection | None:
