@@ -288,8 +288,9 @@ def cp(
     one): ``INFEASIBLE`` there proves the start optimal, which on PSPLIB
     is the usual case (its upper bound is almost always optimal already,
     the work is the lower bound). If time runs out before CP-SAT finds a
-    shorter schedule, the start is returned as ``FEASIBLE`` with the best
-    proven bound.
+    shorter schedule, or before the model is built (on j120 at 1-2 s the
+    GA's share leaves too little), the start is returned as ``FEASIBLE``
+    with the best proven bound.
 
     Parameters
     ----------
