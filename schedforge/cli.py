@@ -230,6 +230,8 @@ def generate(
     params = _extra_params(ctx.args)
     if count < 1:
         raise InvalidOption("--count must be >= 1")
+    if seed < 0 or seed + count > 2**31:
+        raise InvalidOption(f"--seed: seeds {seed}..{seed + count - 1} must lie in 0..2**31-1")
     out.mkdir(parents=True, exist_ok=True)
     suffix = ext if ext.startswith(".") else f".{ext}"
     for i in range(count):
@@ -316,6 +318,13 @@ def bench(
     list_suites: Annotated[
         bool, typer.Option("--list-suites", help="List the bundled suites and exit.")
     ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Rebuild a damaged OUT/results.sqlite from its readable rows, then exit.",
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         typer.Option("--limit", help="Run only the first N instances (to try a set quickly)."),
@@ -336,6 +345,9 @@ def bench(
 
     if list_suites:
         _print_suites()
+        return
+    if repair:
+        _repair(out or Path("bench-results"))
         return
     args = list(instances or [])
     file_values: dict[str, Any] = {}
@@ -400,6 +412,19 @@ def bench(
         f"{outcome.done} run(s) done now, {outcome.skipped} already stored in "
         f"{outcome.database}; report: schedforge report {Path(config.out)}",
         highlight=False,
+    )
+
+
+def _repair(folder: Path) -> None:
+    from schedforge.bench.storage import repair as repair_store
+
+    damaged, kept, lost = repair_store(folder)
+    console.print(
+        f"kept {kept['runs']} run(s), {kept['instances']} instance(s) and "
+        f"{kept['batches']} batch record(s) in {folder}; "
+        f"{lost.get('runs', 0)} run(s) could not be read; the damaged file is {damaged}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -196,6 +196,7 @@ def run_batch(
     refs = {item.name: reference_for(item.instance, item.source, tables) for item in instances}
 
     store = Store(Path(config.out))
+    store.mark_interrupted()
     outcome = BatchOutcome(store.path, planned=len(tasks), skipped=0, keys={t.key for t in tasks})
     try:
         store.add_instances(

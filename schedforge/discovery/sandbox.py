@@ -68,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from schedforge.core.procpool import kill_group, spawn
 from schedforge.discovery.guard import (
     ALLOWED_MATH,
     ALLOWED_NUMPY,
@@ -816,14 +817,12 @@ class _Worker:
             "MKL_NUM_THREADS": "1",
             "NUMBA_NUM_THREADS": "1",
         }
-        self.proc = subprocess.Popen(
+        self.proc = spawn(  # own process group, killed as a whole
             [sys.executable, "-I", "-m", "schedforge.discovery.sandbox"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
             env=env,
             cwd=self.workdir.name,
-            start_new_session=True,  # own process group, killed as a whole
         )
         self.reader: LineReader | None = None
         self._send(init_blob)
@@ -852,10 +851,7 @@ class _Worker:
 
     def kill(self) -> None:
         """SIGKILL the worker's whole process group and reap it."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=10)
+        kill_group(self.proc)
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(Exception):
                 stream.close()

@@ -317,3 +317,18 @@ def test_pods_plan_and_check_commands(tmp_path):
         app, ["pods", "check", snap, str(RULES_DIR / "pdb_max_unavailable.bad.json")]
     )
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_rules_survive_the_json_and_kubectl_writers(name, tmp_path):
+    from schedforge.problems.pods.kubectl import to_kubectl
+
+    inst = load(name)
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps(to_kubectl(inst)))
+    for again in (
+        PodsInstance.from_dict(json.loads(json.dumps(inst.to_dict()))),
+        read_kubectl(path),
+    ):
+        for field in ("conflicts", "pdb_allowed", "fixed", "allowed", "preempt_never", "managed"):
+            assert getattr(again, field).tolist() == getattr(inst, field).tolist(), field
