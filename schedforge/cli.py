@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ from schedforge.cli_pods import pods_app
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import generate as generate_instance
 from schedforge.core.io import read_all, write
+from schedforge.core.paths import check_output_file
 from schedforge.core.registry import (
     get_problem,
     method_entries,
@@ -114,9 +116,25 @@ def solve(
         Path | None, typer.Option("--gantt", help="Write a Gantt chart (png/svg/pdf).")
     ] = None,
 ) -> None:
-    """Solve one instance with one method and print the result."""
+    """Solve one instance with one method and print the result.
+
+    Options may follow the method spec (``-m 'ils:mddc?stall=None'``) or be
+    given with ``--option name=value``.
+    """
+    from schedforge.bench.grid import MethodSpec
+
+    if gantt is not None:
+        from schedforge.plot import FIGURE_SUFFIXES
+
+        check_output_file(gantt, "--gantt", FIGURE_SUFFIXES)
+    spec = MethodSpec.parse(method)
+    options = dict(spec.options)
+    for key, value in parse_options(option or []).items():
+        if key in options:
+            raise InvalidOption(f"option {key!r} is given twice (in --method and --option)")
+        options[key] = value
+    method = spec.spec
     instance = load_instance(file, index, fmt)
-    options = parse_options(option or [])
     if threads is not None:
         options["threads"] = threads
     result = solve_instance(instance, method, time_limit=time_limit, seed=seed, **options)
@@ -212,6 +230,8 @@ def generate(
     params = _extra_params(ctx.args)
     if count < 1:
         raise InvalidOption("--count must be >= 1")
+    if seed < 0 or seed + count > 2**31:
+        raise InvalidOption(f"--seed: seeds {seed}..{seed + count - 1} must lie in 0..2**31-1")
     out.mkdir(parents=True, exist_ok=True)
     suffix = ext if ext.startswith(".") else f".{ext}"
     for i in range(count):
@@ -298,6 +318,13 @@ def bench(
     list_suites: Annotated[
         bool, typer.Option("--list-suites", help="List the bundled suites and exit.")
     ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Rebuild a damaged OUT/results.sqlite from its readable rows, then exit.",
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         typer.Option("--limit", help="Run only the first N instances (to try a set quickly)."),
@@ -318,6 +345,9 @@ def bench(
 
     if list_suites:
         _print_suites()
+        return
+    if repair:
+        _repair(out or Path("bench-results"))
         return
     args = list(instances or [])
     file_values: dict[str, Any] = {}
@@ -382,6 +412,19 @@ def bench(
         f"{outcome.done} run(s) done now, {outcome.skipped} already stored in "
         f"{outcome.database}; report: schedforge report {Path(config.out)}",
         highlight=False,
+    )
+
+
+def _repair(folder: Path) -> None:
+    from schedforge.bench.storage import repair as repair_store
+
+    damaged, kept, lost = repair_store(folder)
+    console.print(
+        f"kept {kept['runs']} run(s), {kept['instances']} instance(s) and "
+        f"{kept['batches']} batch record(s) in {folder}; "
+        f"{lost.get('runs', 0)} run(s) could not be read; the damaged file is {damaged}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -768,6 +811,20 @@ def _compile_spinner(problem: str) -> Iterator[None]:
             )
 
 
+def _usage_message(exc: Any) -> str:
+    """A usage error in one line, without click's guessed alternatives.
+
+    Click suggests the option closest in spelling (``--time`` gets
+    ``--format``), which misleads more than it helps; the help lists them all.
+    """
+    message = " ".join(exc.format_message().split())
+    message = re.sub(r"\s*\(Possible options?: [^)]*\)", "", message)
+    message = re.sub(r"\s*Did you mean [^?]*\?", "", message)
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "schedforge"
+    return f"{message}; see '{path} --help'"
+
+
 def main() -> None:
     """Console entry point: run the app, turning library errors into one line."""
     try:
@@ -790,7 +847,7 @@ def main() -> None:
         # Usage errors of the (vendored) click parser: duck-typed because
         # Typer ships its own copy of click's exception classes.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {_usage_message(exc)}", highlight=False)
             sys.exit(exc.exit_code or 2)
         if type(exc).__name__ == "Exit" and hasattr(exc, "exit_code"):
             sys.exit(exc.exit_code)

@@ -169,6 +169,25 @@ class DiscoveryConfig:
                 raise SchedforgeError(f"{name} must be a positive integer")
         if int(self.max_tokens) < 1:
             raise SchedforgeError("max_tokens must be a positive integer")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**31
+        ):
+            raise SchedforgeError(f"seed must satisfy 0 <= seed < 2**31, got {self.seed}")
+        # Limits and budgets are numbers of their unit > 0 (a budget may be absent).
+        budgets = ("budget_evaluations", "budget_tokens", "budget_cost", "budget_seconds")
+        for name in ("cpu_seconds", "wall_seconds", "memory_mb", "timeout", *budgets):
+            value = getattr(self, name)
+            if name in budgets and value is None:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise SchedforgeError(f"{name.replace('_', '-')} must be a number > 0, got {value}")
         if self.name is not None:
             from schedforge.discovery.export import check_name
 

@@ -12,18 +12,24 @@ through three gates:
    lines ``import numpy as np`` and ``import math`` are tolerated and
    dropped, since both modules are provided), no dunder names, no other
    attribute access, no ``open``/``exec``/``eval``/``getattr``, no lambdas,
-   nested functions, recursion, ``global``, ``try`` or ``with``.
+   nested functions, recursion, ``global``, ``try`` or ``with``. No store
+   except into a local array: no assignment to attributes, no writes into
+   the arguments, ``np``, ``math`` or built-ins, no ``out=``.
 2. **Isolated run** (:class:`SandboxPool`): a worker process started with
    ``python -I`` in its own session (process group), with an empty
    environment (only thread-count variables), an empty working directory,
-   its own network namespace when the kernel allows unprivileged user
-   namespaces (no network interface at all), and resource limits: address
-   space, CPU seconds per candidate, no file writes, no new processes. The
-   parent enforces a wall-clock limit and kills the worker's process group
-   with ``SIGKILL`` when it is exceeded; a worker that dies is replaced.
-   The candidate runs with a restricted ``__builtins__``. It is compiled
-   with numba when that pays off (see ``engine``), falling back to Python
-   with the reason recorded.
+   its own network namespace (no network interface at all), as ``nobody``
+   when started as root, and resource limits: address space, CPU seconds
+   per candidate, no file writes, no new processes. The parent enforces a
+   wall-clock limit and kills the worker's process group with ``SIGKILL``
+   when it is exceeded; a worker that dies is replaced. The candidate runs
+   on a copy of the instance data, with read-only ``np`` and ``math`` that
+   hold only the allow-listed names and a restricted ``__builtins__``
+   (:mod:`schedforge.discovery.guard`); after it, the worker checks that
+   nothing it shares with candidates changed, else it is replaced. The
+   candidate is compiled with numba (with bounds checks) when that pays off
+   (see ``engine``), falling back to Python with the reason recorded.
+   Replies are capped in the worker and read in linear time by the parent.
 3. **Independent check** in the parent: the worker returns raw solutions
    (plain JSON, never pickle, since the worker runs untrusted code); the
    parent decodes them, checks them with the problem's validator and
@@ -62,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from schedforge.core.procpool import kill_group, spawn
 from schedforge.discovery.guard import (
     ALLOWED_MATH,
     ALLOWED_NUMPY,
@@ -731,7 +738,8 @@ class Evaluation:
     for rejection: ``rejected`` (static check), ``error`` (exception),
     ``invalid_output`` (NaN, wrong shape), ``invalid_solution`` (failed the
     problem's validator), ``timeout`` (wall clock), ``cpu_limit``,
-    ``crashed`` (the worker died).
+    ``crashed`` (the worker died), ``tampered`` (shared state of the worker
+    changed; it was replaced).
     """
 
     verdict: str
@@ -809,14 +817,12 @@ class _Worker:
             "MKL_NUM_THREADS": "1",
             "NUMBA_NUM_THREADS": "1",
         }
-        self.proc = subprocess.Popen(
+        self.proc = spawn(  # own process group, killed as a whole
             [sys.executable, "-I", "-m", "schedforge.discovery.sandbox"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
             env=env,
             cwd=self.workdir.name,
-            start_new_session=True,  # own process group, killed as a whole
         )
         self.reader: LineReader | None = None
         self._send(init_blob)
@@ -845,10 +851,7 @@ class _Worker:
 
     def kill(self) -> None:
         """SIGKILL the worker's whole process group and reap it."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=10)
+        kill_group(self.proc)
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(Exception):
                 stream.close()
@@ -870,6 +873,8 @@ class _Worker:
                 reply = {"verdict": "crashed", "message": "the sandbox worker sent garbage"}
             reply["network_isolated"] = self.network_isolated
             reply["limits"] = self.limits_applied
+            if reply.get("verdict") == "tampered":
+                self.kill()  # it is leaving anyway; never hand it another candidate
             return reply
         timed_out = self.alive()
         self.kill()

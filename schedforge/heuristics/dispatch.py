@@ -514,15 +514,19 @@ def best_rule_schedule(
     instance: FJSPInstance,
     rules: tuple[str, ...] = ("mwkr-eet", "mor-eet", "fifo-eet", "lwkr-spt"),
     builders: tuple[str, ...] = ("active", "non-delay"),
+    budget: Budget | None = None,
 ) -> FJSPSolution:
     """The schedule of smallest makespan over a few rules and builders.
 
     A cheap, robust start for search methods (warm start, horizon, initial
-    solution); the first one found wins ties.
+    solution); the first one found wins ties. When ``budget`` expires no
+    further rule is tried (the first always runs).
     """
     best = None
     for rule in rules:
         for builder in builders:
+            if best is not None and budget is not None and budget.expired():
+                return best[1]
             solution = dispatch(instance, rule, builder=builder)
             value = makespan(instance, solution.machine, solution.start)
             if best is None or value < best[0]:

@@ -71,7 +71,7 @@ from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.pods import PodsInstance, PodsSolution
 
-__all__ = ["kube", "pick_node", "rule", "simulate"]
+__all__ = ["balanced_score", "fit_score", "kube", "pick_node", "rule", "simulate"]
 
 LEAST_ALLOCATED, MOST_ALLOCATED, FIRST_FIT, BEST_FIT = 0, 1, 2, 3
 STRATEGIES = {
@@ -87,6 +87,36 @@ WEIGHT_TAINT, WEIGHT_FIT, WEIGHT_BALANCED, WEIGHT_SPREAD = 3, 1, 1, 2
 MAX_SKEW_HOST, MAX_SKEW_ZONE = 3, 5
 SPREAD_OWNER_KINDS = ("ReplicaSet", "StatefulSet", "ReplicationController")
 ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+@njit(cache=True)
+def fit_score(requested, capacity, strategy):  # pragma: no cover - compiled
+    """NodeResourcesFit score of one resource, 0..100 (LeastAllocated 0, MostAllocated 1).
+
+    ``requested`` includes the incoming pod (non-zero defaults applied by
+    the caller); a request above the capacity scores 0 (least) or 100 (most).
+    """
+    if strategy == 0:
+        return 0 if requested > capacity else ((capacity - requested) * 100) // capacity
+    return 100 if requested > capacity else (requested * 100) // capacity
+
+
+@njit(cache=True)
+def balanced_score(fractions, count):  # pragma: no cover - compiled
+    """NodeResourcesBalancedAllocation: ``(1 - std) * 100`` of the requested fractions.
+
+    Fractions above 1 count as 1; with fewer than two resources the score is 100.
+    """
+    if count < 2:
+        return 100
+    mean = 0.0
+    for k in range(count):
+        mean += min(fractions[k], 1.0)
+    mean /= count
+    var = 0.0
+    for k in range(count):
+        var += (min(fractions[k], 1.0) - mean) ** 2
+    return int((1.0 - math.sqrt(var / count)) * 100.0)
 
 
 @njit(cache=True)
@@ -209,13 +239,7 @@ def pick_node(
             r = cpu if k == 0 else mem
             if r < 0 or alloc[n, r] == 0:
                 continue
-            requested = used_nonzero[n, k] + nonzero[k]
-            capacity = alloc[n, r]
-            if strategy == 0:
-                s = 0 if requested > capacity else ((capacity - requested) * 100) // capacity
-            else:
-                s = 100 if requested > capacity else (requested * 100) // capacity
-            score_sum += s
+            score_sum += fit_score(used_nonzero[n, k] + nonzero[k], alloc[n, r], strategy)
             weight_sum += 1
         fit[n] = score_sum // weight_sum if weight_sum > 0 else 0
         # BalancedAllocation: 1 - std of the fractions (actual requests).
@@ -225,11 +249,9 @@ def pick_node(
             r = cpu if k == 0 else mem
             if r < 0 or alloc[n, r] == 0:
                 continue
-            f = (used[n, r] + req[r]) / alloc[n, r]
-            fractions[nf] = min(f, 1.0)
+            fractions[nf] = (used[n, r] + req[r]) / alloc[n, r]
             nf += 1
-        std = abs(fractions[0] - fractions[1]) / 2.0 if nf == 2 else 0.0
-        balanced[n] = int((1.0 - std) * 100.0)
+        balanced[n] = balanced_score(fractions, nf)
         if spread_on:
             raw = owner_count[n] * w_host + (MAX_SKEW_HOST - 1)
             if zone[n] >= 0:

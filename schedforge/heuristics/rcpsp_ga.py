@@ -229,6 +229,8 @@ def ga(
     population: int = 40,
     mutation: float = 0.05,
     justify: bool = True,
+    target: int | None = None,
+    stall: int | None = None,
 ) -> Outcome:
     """Hartmann (1998) activity-list GA with forward-backward justification (numba).
 
@@ -242,6 +244,11 @@ def ga(
         Probability of swapping each pair of neighbours.
     justify
         Apply forward-backward improvement to every decoded list.
+    target
+        Stop as soon as the best makespan is at most ``target`` (e.g. a
+        known lower bound: nothing better exists).
+    stall
+        Stop after this many schedules without a better best makespan.
 
     The budget's time limit stops earlier if given; without one the
     schedule count alone stops it. Single-threaded.
@@ -253,6 +260,8 @@ def ga(
         )
     if not 0 <= mutation <= 1:
         raise InvalidOption(f"mutation must lie in [0, 1], got {mutation}")
+    if stall is not None and stall < 1:
+        raise InvalidOption(f"stall must be >= 1 schedules, got {stall}")
     data = SGSData.from_instance(instance)
     n = data.num_activities
     cost = 3 if justify else 1
@@ -270,8 +279,16 @@ def ga(
     best_start = np.zeros(n, dtype=np.int64)
     _keep_best(fitness, starts, best_start, best)
     generations, stopped_by_time = 0, False
+    last_gain, stop = used, "schedules"
     while used < schedules:
+        if target is not None and 0 <= best[0] <= target:
+            stop = "target"
+            break
+        if stall is not None and used - last_gain >= stall:
+            stop = "stall"
+            break
         if budget.expired():
+            stop = "time"
             stopped_by_time = True
             break
         spent = ga_generation(
@@ -281,8 +298,12 @@ def ga(
             break
         used += spent
         generations += 1
+        previous = best[0]
         _keep_best(fitness, starts, best_start, best)
+        if best[0] != previous:
+            last_gain = used
     stats = {
+        "stop": stop,
         "schedules": used,
         "generations": generations,
         "population": size,

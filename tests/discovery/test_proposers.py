@@ -206,3 +206,28 @@ def test_the_prompt_states_the_allow_list(smtt_template):
     assert "math.NAME for: " + ", ".join(sorted(ALLOWED_MATH)) in system
     assert ", ".join(sorted(SAFE_BUILTINS)) in system
     assert "no imports" in system and "never into the arguments" in system
+
+
+def test_the_real_model_benchmark_runs_against_a_local_endpoint(server, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "discovery_real_model.py"
+    spec = importlib.util.spec_from_file_location("discovery_real_model", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(
+        [
+            *("--base-url", server.base_url, "--model", "mixed", "--sets", "quick"),
+            *("--generations", "2", "--offspring", "3", "--no-write"),
+        ]
+    )
+    out = capsys.readouterr().out
+    rows = [
+        line for line in out.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")
+    ]
+    assert len(rows) == 2
+    # "mixed" answers in turn: code that breaks the allow-list, good code, prose.
+    cells = [c.strip() for c in rows[0].split("|")[1:-1]]
+    assert cells[1:5] == ["3", "67%", "33%", "33%"]
+    assert cells[6] == "120"  # tokens per answer

@@ -155,9 +155,10 @@ def tiny_ruled(seed: int) -> PodsInstance:
             current = np.where(rng.random(pods) < 0.5, -1, current)  # retry with fewer running
 
 
-def brute_force(instance: PodsInstance, max_moves=None, max_evictions=None) -> int:
+def brute_force(instance, max_moves=None, max_evictions=None, moves_per_pod=None) -> int:
     best = None
     running = instance.current_node >= 0
+    forced = int(np.sum(running & ~instance.stay_ok))
     for node in itertools.product(range(-1, instance.num_nodes), repeat=instance.num_pods):
         node = np.array(node)
         if validate(instance, PodsSolution(node)):
@@ -168,18 +169,24 @@ def brute_force(instance: PodsInstance, max_moves=None, max_evictions=None) -> i
             continue
         if max_moves is not None and moves > max_moves:
             continue
+        added = int(np.sum(node >= 0)) - int(np.sum(running))
+        if moves_per_pod is not None and moves > moves_per_pod * (added + forced) + forced:
+            continue
         value = objective(instance, PodsSolution(node))
         best = value if best is None else min(best, value)
     return best
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("limits", [{}, {"max_moves": 0}, {"max_evictions": 0, "max_moves": 1}])
+@pytest.mark.parametrize(
+    "limits",
+    [{}, {"max_moves": 0}, {"max_evictions": 0, "max_moves": 1}, {"moves_per_pod": 0.5}],
+)
 def test_cp_and_mip_match_brute_force_with_rules(seed, limits):
     inst = tiny_ruled(seed)
     forced = int(np.sum((inst.current_node >= 0) & ~inst.stay_ok))
     # The caps never go below what a NoExecute taint forces.
-    caps = {k: max(v, forced) for k, v in limits.items()}
+    caps = {k: v if k == "moves_per_pod" else max(v, forced) for k, v in limits.items()}
     best = brute_force(inst, **caps)
     for method in ("cp", "mip:highs"):
         res = sf.solve(inst, method, time_limit=5, **limits)
@@ -193,6 +200,10 @@ def test_cp_and_mip_match_brute_force_with_rules(seed, limits):
         ):
             if key in caps:
                 assert count <= caps[key]
+        if "moves_per_pod" in caps:
+            moves = int(np.sum(running & (value >= 0) & (value != inst.current_node)))
+            added = int(np.sum(value >= 0)) - int(np.sum(running))
+            assert moves <= caps["moves_per_pod"] * (added + forced) + forced
         if res.status is sf.Status.OPTIMAL:
             assert res.objective == best, (method, res.stats)
         if not inst.preempt_never.any():
@@ -306,3 +317,18 @@ def test_pods_plan_and_check_commands(tmp_path):
         app, ["pods", "check", snap, str(RULES_DIR / "pdb_max_unavailable.bad.json")]
     )
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_rules_survive_the_json_and_kubectl_writers(name, tmp_path):
+    from schedforge.problems.pods.kubectl import to_kubectl
+
+    inst = load(name)
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps(to_kubectl(inst)))
+    for again in (
+        PodsInstance.from_dict(json.loads(json.dumps(inst.to_dict()))),
+        read_kubectl(path),
+    ):
+        for field in ("conflicts", "pdb_allowed", "fixed", "allowed", "preempt_never", "managed"):
+            assert getattr(again, field).tolist() == getattr(inst, field).tolist(), field

@@ -99,7 +99,10 @@ def test_cp_options_agree_with_brute_force(options):
 
 
 def test_cp_finds_and_proves_the_optimum_below_a_poor_heuristic(monkeypatch):
-    monkeypatch.setattr("schedforge.solvers.cp.rcpsp.heuristic_schedule", sequential_schedule)
+    monkeypatch.setattr(
+        "schedforge.solvers.cp.rcpsp.start_schedule",
+        lambda inst, **_: sequential_schedule(inst),
+    )
     for inst, best in cases_with_optima()[: len(tight_progen_cases())]:
         res = sf.solve(inst, "cp", time_limit=10, seed=0)
         assert res.stats["heuristic_makespan"] > best > lower_bound(inst)
@@ -149,3 +152,36 @@ def test_cp_finds_and_proves_a_hard_j30_optimum():
     assert res.status == sf.Status.OPTIMAL
     assert res.objective == inst.metadata["optimum"] == 67
     assert res.stats["heuristic_makespan"] >= 67
+
+
+@pytest.mark.parametrize("below_heuristic", [True, False])
+@pytest.mark.parametrize(
+    "name", ["psplib:j30/j3029_3", "psplib:j60/j6021_2", "psplib:j120/j12013_2"]
+)
+def test_cp_is_never_worse_than_its_start_schedule(name, below_heuristic):
+    inst = sf.read(name)
+    for limit in (0.2, 0.6):
+        res = sf.solve(inst, "cp", time_limit=limit, seed=0, below_heuristic=below_heuristic)
+        assert res.status.has_solution and validate(inst, res.solution) == []
+        stats = res.stats
+        assert res.objective <= stats["heuristic_makespan"]
+        assert stats["heuristic_makespan"] == min(stats["lft_makespan"], stats["ga_makespan"])
+
+
+def test_cp_without_the_ga_phase_starts_from_the_lft_pass():
+    inst = sf.read("psplib:j30/j3029_3")
+    res = sf.solve(inst, "cp", time_limit=0.3, seed=0, ga_share=0)
+    assert "ga_makespan" not in res.stats
+    assert res.objective <= res.stats["heuristic_makespan"] == res.stats["lft_makespan"]
+    with pytest.raises(sf.InvalidOption):
+        sf.solve(inst, "cp", time_limit=0.3, ga_share=1.5)
+
+
+def test_ga_stops_at_its_target_or_when_it_stalls():
+    inst = sf.read("psplib:j30/j3029_3")
+    reached = sf.solve(inst, "ga", seed=0, schedules=10**9, target=10**6)
+    assert reached.stats["stop"] == "target" and reached.stats["generations"] == 0
+    stalled = sf.solve(inst, "ga", seed=0, schedules=10**9, stall=2000, time_limit=30)
+    assert stalled.stats["stop"] == "stall" and stalled.runtime < 30
+    with pytest.raises(sf.InvalidOption):
+        sf.solve(inst, "ga", stall=0)

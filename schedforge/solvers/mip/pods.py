@@ -108,13 +108,14 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
     evictions, moves = [], []
     lim = classes.limits
     stays_of: dict[int, list] = {}
+    stays_at: dict[tuple[int, int], list] = {}
     for g in range(num_classes):
         running = int(classes.running[g])
         if running == 0:
             continue
         evict = prob.add_variable(f"e_{g}", 0, running)
         prob += evict >= running - placed[g], f"evict_{g}"
-        if lim.evictions is not None or lim.moves is not None:
+        if lim.evictions is not None or lim.moves is not None or lim.per_pod is not None:
             # Exact e = max(0, running - placed): a cap must not be met by overcounting.
             some = prob.add_variable(f"w_{g}", 0, 1, cat="Integer")
             prob += evict <= running * some, f"evict_hi_{g}"
@@ -126,6 +127,7 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
                 stay = prob.add_variable(f"s_{g}_{n}", 0, int(classes.current[g, n]))
                 prob += stay <= y[g, n], f"stay_{g}_{n}"
                 stays.append(stay)
+                stays_at[g, n] = [stay]
         evictions.append(evict)
         moves.append(running - evict - pulp.lpSum(stays))
     for b, room in enumerate(lim.pdb_room):
@@ -134,10 +136,25 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
         if current > room:
             stays = [s for g in members for s in stays_of.get(g, [])]
             prob += current - pulp.lpSum(stays) <= int(room), f"pdb_{b}"
+    if lim.never is not None and lim.never.any():
+        # A Never pod only goes where no running pod leaves.
+        for n in range(num_nodes):
+            stays = [s for g in range(num_classes) for s in stays_at.get((g, n), [])]
+            current = int(classes.current[:, n].sum())
+            for g in np.flatnonzero(lim.never).tolist():
+                if (g, n) in y and current > 0:
+                    prob += (
+                        current - pulp.lpSum(stays) <= current * (1 - used(g, n)),
+                        f"never_{g}_{n}",
+                    )
     if lim.evictions is not None:
         prob += pulp.lpSum(evictions) <= lim.evictions, "max_evictions"
     if lim.moves is not None:
         prob += pulp.lpSum(moves) <= lim.moves, "max_moves"
+    if lim.per_pod is not None:
+        num, den = lim.per_pod
+        extra = pulp.lpSum(placed.values()) - int(classes.running.sum()) + lim.forced
+        prob += den * pulp.lpSum(moves) <= num * extra + den * lim.forced, "moves_per_pod"
     sizes = np.bincount(instance.tier_of, minlength=len(instance.tiers))
     unplaced = []
     offset = 0
@@ -165,6 +182,7 @@ def mip(
     budget: Budget,
     max_moves: int | None = None,
     max_evictions: int | None = None,
+    moves_per_pod: float | None = None,
 ) -> Outcome:
     """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
 
@@ -174,12 +192,15 @@ def mip(
     solver proves it and the repair finds nothing to improve; otherwise
     FEASIBLE with the solver's bound (HiGHS) or ``NO_SOLUTION``.
 
-    PodDisruptionBudgets, ``max_moves`` and ``max_evictions`` are
+    PodDisruptionBudgets, ``max_moves``, ``max_evictions`` and
+    ``moves_per_pod`` (at most that many moves per pod the plan adds) are
     constraints; ``preemptionPolicy: Never`` pods placed where other pods
     leave are left pending afterwards (``stats["never_dropped"]``).
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
-    classes = pod_classes(instance, max_moves=max_moves, max_evictions=max_evictions)
+    classes = pod_classes(
+        instance, max_moves=max_moves, max_evictions=max_evictions, moves_per_pod=moves_per_pod
+    )
     prob, y, offset = build_model(instance, classes)
     stats: dict[str, Any] = {
         "backend": variant,

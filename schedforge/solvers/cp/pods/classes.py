@@ -12,9 +12,11 @@ and offers the count operations the ``cp`` and ``mip`` methods share.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
+from schedforge.core.errors import InvalidOption
 from schedforge.problems.pods import (
     PodsInstance,
 )
@@ -33,17 +35,39 @@ class Limits:
         node (evicted or moved) in this model.
     evictions, moves
         Most evictions and moves in this model, ``None`` for no cap.
+    per_pod
+        The disruption-aware mode: ``(num, den)`` for at most ``num/den``
+        moves per pod the plan adds (running pods after minus before), or
+        ``None``. Pods a ``NoExecute`` taint forces off (``forced``) may
+        always move.
+    moves_offset
+        Moves already made outside this model (in a neighbourhood).
+    forced
+        Running pods a ``NoExecute`` taint forces off their node.
+    never
+        Flags of classes of pending ``preemptionPolicy: Never`` pods: one
+        is placed on a node only if no running pod leaves it.
     """
 
     pdb: np.ndarray
     pdb_room: np.ndarray
     evictions: int | None = None
     moves: int | None = None
+    per_pod: tuple[int, int] | None = None
+    moves_offset: int = 0
+    forced: int = 0
+    never: np.ndarray | None = None
 
     @property
     def active(self) -> bool:
         """Whether any limit can bind (then every stage models every class)."""
-        return len(self.pdb_room) > 0 or self.evictions is not None or self.moves is not None
+        return (
+            len(self.pdb_room) > 0
+            or self.evictions is not None
+            or self.moves is not None
+            or self.per_pod is not None
+            or (self.never is not None and bool(self.never.any()))
+        )
 
 
 @dataclass
@@ -102,7 +126,11 @@ class PodClasses:
 
 
 def pod_classes(
-    instance: PodsInstance, *, max_moves: int | None = None, max_evictions: int | None = None
+    instance: PodsInstance,
+    *,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
+    moves_per_pod: float | None = None,
 ) -> PodClasses:
     """Group the movable pods of ``instance`` into interchangeable classes.
 
@@ -111,6 +139,7 @@ def pod_classes(
     out (they can never run). ``max_moves`` and ``max_evictions`` cap the
     plan's moves and evictions; the pods a ``NoExecute`` taint forces off
     their node count, so each cap is at least their number.
+    ``moves_per_pod`` allows at most that many moves per pod the plan adds.
     """
     inst = instance
     fixed = inst.fixed
@@ -143,6 +172,7 @@ def pod_classes(
             anti,
             int(inst.pdb[p]),
             bool(inst.stay_ok[p]),
+            bool(inst.preempt_never[p] and inst.current_node[p] < 0),
         )
         if key not in keys:
             keys[key] = len(members)
@@ -169,7 +199,16 @@ def pod_classes(
         pdb_room=np.array(inst.pdb_allowed, dtype=np.int64),
         evictions=None if max_evictions is None else max(int(max_evictions), forced),
         moves=None if max_moves is None else max(int(max_moves), forced),
+        per_pod=None if moves_per_pod is None else _ratio(moves_per_pod),
+        forced=forced,
+        never=np.array(
+            [bool(inst.preempt_never[m[0]] and inst.current_node[m[0]] < 0) for m in members],
+            dtype=bool,
+        ),
     )
+    # Nodes a NoExecute taint empties take no Never pod.
+    taint_emptied = np.zeros(inst.num_nodes, dtype=bool)
+    taint_emptied[inst.current_node[(inst.current_node >= 0) & ~inst.stay_ok]] = True
     self_conflict = np.zeros(num_classes, dtype=bool)
     blocked = np.zeros((num_classes, inst.num_nodes), dtype=bool)
     pairs: set[tuple[int, int]] = set()
@@ -189,7 +228,7 @@ def pod_classes(
         size = len(pods)
         eligible = inst.eligible[pods[0]]
         for n in range(inst.num_nodes):
-            if blocked[g, n]:
+            if blocked[g, n] or (limits.never[g] and taint_emptied[n]):
                 continue
             cap = min(size, int(slots[n]))
             for r in range(inst.num_resources):
@@ -216,6 +255,13 @@ def pod_classes(
     )
 
 
+def _ratio(value: float) -> tuple[int, int]:
+    ratio = Fraction(value).limit_denominator(100)
+    if ratio < 0:
+        raise InvalidOption(f"moves_per_pod must be >= 0, got {value}")
+    return ratio.numerator, ratio.denominator
+
+
 def within_limits(classes: PodClasses, y: np.ndarray) -> bool:
     """Whether counts ``y`` keep every disruption limit of ``classes``."""
     lim = classes.limits
@@ -230,7 +276,17 @@ def within_limits(classes: PodClasses, y: np.ndarray) -> bool:
     if lim.evictions is not None and int(evictions.sum()) > lim.evictions:
         return False
     moves = int((classes.running - evictions - stays).sum())
-    return lim.moves is None or moves <= lim.moves
+    if lim.moves is not None and moves > lim.moves:
+        return False
+    if lim.never is not None and lim.never.any():
+        emptied = (classes.current - np.minimum(y, classes.current)).sum(axis=0) > 0
+        if np.any(y[lim.never][:, emptied]):
+            return False
+    if lim.per_pod is not None:
+        num, den = lim.per_pod
+        extra = int(y.sum()) - int(classes.running.sum()) + lim.forced
+        return den * (moves + lim.moves_offset) <= num * extra + den * lim.forced
+    return True
 
 
 def _node_sums(instance: PodsInstance, mask: np.ndarray) -> np.ndarray:
@@ -342,7 +398,8 @@ def restrict(
         [int(r) - int(leaves_out[lim.pdb == b].sum()) for b, r in enumerate(lim.pdb_room)],
         dtype=np.int64,
     )
-    moves = None if lim.moves is None else lim.moves - int((outside - stays_out).sum())
+    offset = int((outside - stays_out).sum())
+    moves = None if lim.moves is None else lim.moves - offset
     return (
         PodClasses(
             members=classes.members,
@@ -357,7 +414,16 @@ def restrict(
             pair_conflicts=classes.pair_conflicts,
             free=classes.free[nodes],
             slots=classes.slots[nodes],
-            limits=Limits(lim.pdb, pdb_room, lim.evictions, moves),
+            limits=Limits(
+                lim.pdb,
+                pdb_room,
+                lim.evictions,
+                moves,
+                lim.per_pod,
+                lim.moves_offset + offset,
+                lim.forced,
+                lim.never,
+            ),
         ),
         outside,
     )

@@ -51,6 +51,7 @@ def cp(
     lns: bool = True,
     max_moves: int | None = None,
     max_evictions: int | None = None,
+    moves_per_pod: float | None = None,
 ) -> Outcome:
     """Lexicographic CP-SAT: one model per tier, then evictions and moves.
 
@@ -64,8 +65,10 @@ def cp(
     bound is exact on the proven tiers.
     The budget's threads are CP-SAT's ``num_workers`` (default 1).
 
-    ``max_moves`` and ``max_evictions`` cap the plan's disruption (hard
-    constraints in every stage, like the PodDisruptionBudgets); pods with
+    ``max_moves`` and ``max_evictions`` cap the plan's disruption, and
+    ``moves_per_pod`` is the disruption-aware mode: at most that many moves
+    per pod the plan adds (hard constraints in every stage, like the
+    PodDisruptionBudgets); pods with
     ``preemptionPolicy: Never`` that end up on a node other pods leave are
     left pending (``stats["never_dropped"]``).
     """
@@ -76,7 +79,9 @@ def cp(
     safety = SAFETY + min(0.2 * window, 0.5)
     inst = instance
     num_tiers = len(inst.tiers)
-    classes = pod_classes(inst, max_moves=max_moves, max_evictions=max_evictions)
+    classes = pod_classes(
+        inst, max_moves=max_moves, max_evictions=max_evictions, moves_per_pod=moves_per_pod
+    )
     limited = classes.limits.active
 
     def cut(y: np.ndarray, tier: int) -> np.ndarray:

@@ -118,11 +118,25 @@ class CountModel:
         evictions = list(self.evictions.values())
         if lim.evictions is not None:
             model.add(lin.sum(evictions) <= lim.evictions)
+        running = int(classes.running[self.groups].sum())
+        moves = running - lin.sum(evictions) - lin.sum(list(self.stays.values()))
         if lim.moves is not None:
-            running = int(classes.running[self.groups].sum())
-            model.add(
-                running - lin.sum(evictions) - lin.sum(list(self.stays.values())) <= lim.moves
-            )
+            model.add(moves <= lim.moves)
+        if lim.never is not None and lim.never.any():
+            # A Never pod only goes where no running pod leaves.
+            for n in range(classes.upper.shape[1]):
+                never = [g for g in self.groups if lim.never[g] and (g, n) in self.y]
+                stays = [self.stays[g, n] for g in self.groups if (g, n) in self.stays]
+                current = int(classes.current[self.groups, n].sum())
+                if not never or current == 0:
+                    continue
+                for g in never:
+                    model.add(lin.sum(stays) >= current).only_enforce_if(self._used(g, n))
+        if lim.per_pod is not None:
+            # Disruption-aware: at most num/den moves per pod added (running after - before).
+            num, den = lim.per_pod
+            extra = lin.sum([self.placed[g] for g in self.groups]) - running + lim.forced
+            model.add(den * (moves + lim.moves_offset) <= num * extra + den * lim.forced)
 
     def _used(self, g: int, n: int):
         if (g, n) not in self._z:
