@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,19 @@ class CountModel:
     s_{gn})`, and in all :math:`\sum_g e_g` and :math:`\sum_g m_g`.
     """
 
-    def __init__(self, classes: PodClasses, groups: list[int], floors: dict[int, int]):
+    def __init__(
+        self,
+        classes: PodClasses,
+        groups: list[int],
+        floors: dict[int, int],
+        deadline: float | None = None,
+    ):
+        # Building a large model takes seconds on a busy machine: past
+        # ``deadline`` (a time.perf_counter() value) it stops with TimeoutError.
+        def check() -> None:
+            if deadline is not None and time.perf_counter() >= deadline:
+                raise TimeoutError("the time limit expired while the model was built")
+
         cp_model = import_cp_model()
         lin = cp_model.LinearExpr
         self.classes = classes
@@ -59,6 +72,7 @@ class CountModel:
         per_node: list[list[int]] = [[] for _ in range(num_nodes)]
         per_class: dict[int, list[Any]] = {}
         for g in groups:
+            check()
             row = []
             for n in np.flatnonzero(classes.upper[g] > 0).tolist():
                 var = model.new_int_var(0, int(classes.upper[g, n]), f"y{g}_{n}")
@@ -71,6 +85,7 @@ class CountModel:
             if int(classes.upper[g].sum()) > classes.size[g]:
                 model.add(self.placed[g] <= int(classes.size[g]))
         for n in range(num_nodes):
+            check()
             members = per_node[n]
             if not members:
                 continue
@@ -88,6 +103,7 @@ class CountModel:
         for g, h in classes.pair_conflicts:
             if g not in chosen or h not in chosen:
                 continue
+            check()
             for n in range(num_nodes):
                 if (g, n) in self.y and (h, n) in self.y:
                     zg, zh = self._used(g, n), self._used(h, n)
