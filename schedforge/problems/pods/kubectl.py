@@ -20,10 +20,10 @@ What is taken from the objects, following the kube-scheduler's view:
   built-in ``system-cluster-critical``/``system-node-critical``), else the
   ``globalDefault`` class, else 0. ``nodeSelector``, required node affinity
   (``matchExpressions``; ``matchFields`` on ``metadata.name``), tolerations
-  and required pod anti-affinity with ``topologyKey:
-  kubernetes.io/hostname`` (``matchLabels``, and ``In`` expressions with one
-  value) are kept; other affinity terms are listed in
-  ``metadata["ignored"]``.
+  and required pod anti-affinity (every term, ``matchLabels`` and
+  ``matchExpressions``, ``namespaces`` and ``namespaceSelector``, by
+  ``topologyKey``) are kept; the other rules of :data:`RULES` are refused
+  by name, or listed in ``metadata["ignored"]`` when ignored.
 * **Protected** pods (must not move): namespace ``kube-system``, owned by a
   DaemonSet or a Node (static pods), or without a controller (nobody would
   recreate them); the annotation ``schedforge.io/protected: "true"|"false"``
@@ -50,11 +50,10 @@ import numpy as np
 from schedforge.core.errors import InvalidInstance, InvalidOption, ParseError
 from schedforge.core.registry import Format, register_format
 from schedforge.problems.pods.model import MAX_AMOUNT, PodsInstance
-from schedforge.problems.pods.rules import NODE_NAME_FIELD, requirement_matches
+from schedforge.problems.pods.rules import HOSTNAME, NODE_NAME_FIELD, requirement_matches
 
 __all__ = ["RULES", "parse_quantity", "read_kubectl", "to_kubectl"]
 
-HOSTNAME = "kubernetes.io/hostname"
 EPOCH = datetime(2025, 1, 1)
 PROTECTED_ANNOTATION = "schedforge.io/protected"
 # The label to_kubectl gives the pods of a PodDisruptionBudget (its selector).
@@ -122,8 +121,6 @@ def _amount(resource: str, value: Any) -> int:
 # Scheduling rules the reader refuses (named), unless the caller ignores them.
 RULES = {
     "pod-affinity": "required podAffinity",
-    "pod-anti-affinity-topology": "required podAntiAffinity on a topologyKey other than "
-    "kubernetes.io/hostname",
     "topology-spread": "topologySpreadConstraints",
     "preferred-node-affinity": "preferred node affinity (a soft score)",
     "preferred-pod-affinity": "preferred pod affinity or anti-affinity (a soft score)",
@@ -334,7 +331,7 @@ class _Reader:
         return int(defaults[0].get("value", 0)) if defaults else 0
 
     def affinity_rules(self, spec: Mapping, namespace: str, where: str) -> list[dict]:
-        """Required hostname anti-affinity terms; every other affinity rule is refused."""
+        """Required anti-affinity terms; every other affinity rule is refused."""
         affinity = spec.get("affinity") or {}
         at = f"{where}.affinity"
         if (affinity.get("nodeAffinity") or {}).get(
@@ -356,9 +353,9 @@ class _Reader:
             here = f"{at}.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[{k}]"
             if not isinstance(term, Mapping):
                 raise self.fail(f"{here}: expected an object")
-            if term.get("topologyKey") != HOSTNAME:
-                self.rule("pod-anti-affinity-topology", here)
-                continue
+            topology = term.get("topologyKey")
+            if not isinstance(topology, str) or not topology:
+                raise self.fail(f"{here}.topologyKey: a required term needs a topology key")
             selector = term.get("labelSelector")
             if selector is None:
                 continue  # a nil selector matches no pod
@@ -382,7 +379,11 @@ class _Reader:
                     if not spaces:
                         continue  # selects no namespace: matches no pod
             terms.append(
-                {"selector": _selector_requirements(selector), "namespaces": spaces or [namespace]}
+                {
+                    "selector": _selector_requirements(selector),
+                    "namespaces": spaces or [namespace],
+                    "topology": topology,
+                }
             )
         for key in ("topologySpreadConstraints",):
             if spec.get(key):
@@ -751,7 +752,7 @@ def to_kubectl(instance: PodsInstance) -> dict[str, Any]:
             anti.append(
                 {
                     "labelSelector": {"matchExpressions": exprs},
-                    "topologyKey": HOSTNAME,
+                    "topologyKey": term.get("topology", HOSTNAME),
                     **({"namespaceSelector": {}} if "*" in spaces else {"namespaces": spaces}),
                 }
             )
