@@ -31,13 +31,13 @@ demo: $(WARM)
 		--time-limit 0.5 --grace 2 --jobs 2 --out .demo-run
 
 test: $(WARM)
-	$(BIN)/ruff check schedforge tests benchmarks
-	$(BIN)/ruff format --check schedforge tests benchmarks
+	$(BIN)/ruff check schedforge tests benchmarks scripts
+	$(BIN)/ruff format --check schedforge tests benchmarks scripts
 	$(BIN)/python -m pytest
 
 format: $(STAMP)
-	$(BIN)/ruff format schedforge tests benchmarks
-	$(BIN)/ruff check --fix schedforge tests benchmarks
+	$(BIN)/ruff format schedforge tests benchmarks scripts
+	$(BIN)/ruff check --fix schedforge tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .demo-run .pytest_cache build *.egg-info

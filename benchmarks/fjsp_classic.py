@@ -40,17 +40,17 @@ import schedforge as sf
 from schedforge.benchsets import unpacked
 from schedforge.heuristics.dispatch import BUILDERS, RULES
 
-SHARED = unpacked("fjsp")
+FJSP_DIR = unpacked("fjsp")
 RESULTS = Path(__file__).resolve().parent / "results" / "fjsp_classic.md"
 SETS = {
-    "brandimarte": [SHARED / "brandimarte" / f"Mk{k:02d}.fjs" for k in range(1, 11)],
-    "edata": sorted((SHARED / "hurink" / "edata").glob("*.fjs")),
-    "rdata": sorted((SHARED / "hurink" / "rdata").glob("*.fjs")),
+    "brandimarte": [FJSP_DIR / "brandimarte" / f"Mk{k:02d}.fjs" for k in range(1, 11)],
+    "edata": sorted((FJSP_DIR / "hurink" / "edata").glob("*.fjs")),
+    "rdata": sorted((FJSP_DIR / "hurink" / "rdata").glob("*.fjs")),
 }
 
 
 def best_known() -> dict[str, int]:
-    with (SHARED / "bounds.csv").open() as fh:
+    with (FJSP_DIR / "bounds.csv").open() as fh:
         return {row["file"]: int(float(row["upper_bound"])) for row in csv.DictReader(fh)}
 
 
@@ -92,7 +92,7 @@ def main() -> None:
         times = args.times if set_name == "brandimarte" else args.times[:1]
         for path in files:
             inst = sf.read(path)
-            ref = reference[f"{path.parent.relative_to(SHARED).as_posix()}/{path.name}"]
+            ref = reference[f"{path.parent.relative_to(FJSP_DIR).as_posix()}/{path.name}"]
             row = {"instance": inst.name, "ops": inst.num_operations, "bks": ref}
             best_rule = None
             for rule in RULES:

@@ -39,7 +39,7 @@ from schedforge.benchsets import unpacked
 from schedforge.problems.smtt import SMTTInstance
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = unpacked("smtt")
+SMTT_DIR = unpacked("smtt")
 RESULTS = ROOT / "benchmarks" / "results" / "smtt_exact.md"
 RDDS = (0.2, 0.4, 0.6, 0.8, 1.0)
 TFS = (0.2, 0.4, 0.6, 0.8)
@@ -48,7 +48,7 @@ TFS = (0.2, 0.4, 0.6, 0.8)
 def published(name: str) -> tuple[list[SMTTInstance], int]:
     """Valid instances of a published set and the number skipped (p <= 0)."""
     out, skipped = [], 0
-    with (SHARED / name).open() as fh:
+    with (SMTT_DIR / name).open() as fh:
         for line in fh:
             rec = json.loads(line)
             if min(rec["p"]) < 1:

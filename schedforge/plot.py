@@ -45,6 +45,7 @@ GANTT_AXES: dict[str, tuple[str, str, str, str]] = {
     ),
 }
 _DEFAULT_AXES = ("time", "", "group", "highlighted")
+_OBJECTIVE_NAMES = {"smtt": "total (weighted) tardiness", "rcpsp": "makespan", "fjsp": "makespan"}
 # Up to this many groups get one legend entry each.
 _LEGEND_GROUPS = 12
 
@@ -120,7 +121,8 @@ def _objective_text(problem: Any, instance: Any, solution: Any) -> str:
         from schedforge.problems.pods import objective_vector
 
         return str(objective_vector(instance, solution))
-    return f"objective {problem.objective(instance, solution):g}"
+    name = _OBJECTIVE_NAMES.get(problem.name, "objective")
+    return f"{name} {problem.objective(instance, solution):g}"
 
 
 def gantt(

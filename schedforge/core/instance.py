@@ -18,41 +18,97 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from schedforge.core.errors import InvalidInstance
+from schedforge.core.text import MAX_VALUE, bounded_int, finite_float
 
 
-def int_array(values: Any, field: str, *, ndim: int = 1, error=InvalidInstance) -> np.ndarray:
+def int_array(
+    values: Any,
+    field: str,
+    *,
+    ndim: int = 1,
+    error=InvalidInstance,
+    bound: int = MAX_VALUE,
+) -> np.ndarray:
     """Convert ``values`` to a read-only ``int64`` array, or raise ``error``.
 
     Floats are accepted only when they are whole numbers (``3.0``), so that a
     JSON file written by another tool still reads, but ``2.5`` never silently
-    becomes ``2``.
+    becomes ``2``. Every value must lie within ``-bound..bound`` (by default
+    :data:`~schedforge.core.text.MAX_VALUE`); the message names the first
+    offending entry in the user's words, never a NumPy type.
     """
     try:
         arr = np.asarray(values)
-    except (TypeError, ValueError) as exc:  # ragged lists and the like
-        raise error(f"{field}: not a rectangular array of integers ({exc})") from None
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged lists and the like
+        message = str(exc).split(".")[0] if "inhomogeneous" not in str(exc) else "ragged rows"
+        raise error(f"{field}: not a rectangular array of integers ({message})") from None
     if arr.size == 0:
         arr = arr.reshape((0,) * ndim) if arr.ndim != ndim else arr
         arr = arr.astype(np.int64)
     elif arr.dtype.kind in "iu":
-        arr = arr.astype(np.int64)
+        if arr.dtype.kind == "u" and arr.max() > np.iinfo(np.int64).max:
+            arr = arr.astype(object)
+        else:
+            arr = arr.astype(np.int64)
     elif arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             bad = np.flatnonzero(~np.isfinite(arr) | (arr != np.round(arr)))[0]
-            raise error(f"{field}[{bad}] = {arr.flat[bad]!r} is not an integer")
-        arr = arr.astype(np.int64)
+            raise error(f"{field}[{bad}] = {float(arr.flat[bad])} is not an integer")
+        if np.abs(arr).max() > bound:
+            arr = arr.astype(object)  # reported below with the bound
+        else:
+            arr = arr.astype(np.int64)
     elif arr.dtype.kind == "b":
         arr = arr.astype(np.int64)
-    else:
-        raise error(f"{field}: expected integers, got values of type {arr.dtype}")
+    if arr.dtype.kind == "O":  # Python ints beyond int64, or mixed kinds
+        flat = arr.reshape(-1)
+        for k, value in enumerate(flat):
+            try:
+                bounded_int(value, f"{field}[{k}]", low=-bound, high=bound)
+            except ValueError as exc:
+                raise error(str(exc)) from None
+        arr = np.array(flat.tolist(), dtype=np.int64).reshape(arr.shape)
+    elif arr.dtype.kind != "i":
+        first = arr.reshape(-1)[0]
+        found = f"text {str(first)!r}" if arr.dtype.kind in "US" else "values that are not numbers"
+        raise error(f"{field}: expected integers, found {found}")
     if arr.ndim != ndim:
         raise error(f"{field}: expected a {ndim}-dimensional array, got shape {arr.shape}")
+    if arr.size and (arr.max() > bound or arr.min() < -bound):
+        bad = int(np.flatnonzero((arr.reshape(-1) > bound) | (arr.reshape(-1) < -bound))[0])
+        raise error(f"{field}[{bad}] = {arr.reshape(-1)[bad]} is outside -{bound}..{bound}")
     arr.setflags(write=False)
     return arr
 
 
+def check_total(total: int, what: str, who: str, *, error=InvalidInstance) -> None:
+    """Raise ``error`` when ``total`` (a sum the solvers form) exceeds ``MAX_VALUE``.
+
+    ``total`` must be computed exactly, with Python integers
+    (``sum(arr.tolist())``), since int64 sums of large values can wrap.
+    """
+    if total > MAX_VALUE:
+        raise error(
+            f"{who}: {what} is {total}, above {MAX_VALUE} (2**53); the solvers cannot "
+            "represent schedules that long exactly"
+        )
+
+
+REFERENCE_KEYS = ("optimum", "best_known", "lower_bound")
+"""Metadata keys whose values gaps are computed from; they must be finite numbers."""
+
+
 def frozen_mapping(values: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """A read-only view of a copy of ``values`` (metadata stays immutable)."""
+    if values is not None and not isinstance(values, Mapping):
+        raise InvalidInstance("metadata must be a mapping of names to values")
+    for key in REFERENCE_KEYS:
+        value = (values or {}).get(key)
+        if value is not None:
+            try:
+                finite_float(value, f"metadata {key}", low=-MAX_VALUE, high=MAX_VALUE)
+            except ValueError as exc:
+                raise InvalidInstance(str(exc)) from None
     return types.MappingProxyType(dict(values or {}))
 
 
@@ -94,6 +150,8 @@ class DataModel:
         missing = sorted(required - set(data))
         if missing:
             raise InvalidInstance(f"{cls.__name__}: missing field(s) {', '.join(missing)}")
+        if "name" in data and not isinstance(data["name"], str):
+            raise InvalidInstance(f"{cls.__name__}: name must be text")
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def replace(self, **changes: Any) -> Self:

@@ -59,7 +59,7 @@ METHOD_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "pods": (
         "schedforge.heuristics.kube",
-        "schedforge.solvers.cp.pods",
+        "schedforge.solvers.cp.pods.method",
         "schedforge.solvers.mip.pods",
         "schedforge.discovery.export",
     ),

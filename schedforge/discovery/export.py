@@ -11,8 +11,13 @@ and ``schedforge bench -m heuristic:<name>`` work in any later process.
 Loading verifies the file again: the hash must match the code and the code
 must pass the sandbox's static allow-list; a file edited by hand into
 something unsafe is refused. The heuristic then runs in-process through the
-template's skeleton (compiled with numba when it compiles, else Python,
-reported in ``stats``), with the same restricted globals as in the sandbox.
+template's skeleton (compiled with numba, with bounds checks, when it
+compiles, else Python, reported in ``stats``), with the same globals as in
+the sandbox: read-only ``np`` and ``math`` holding the allow-listed names,
+never the real modules. It works on a private copy of the instance's arrays,
+and the process's shared state (the ``numpy``, ``math`` and ``builtins``
+modules) is compared after each run: a change is undone and reported as an
+error, so no later result of the process is computed with patched modules.
 """
 
 from __future__ import annotations
@@ -232,12 +237,16 @@ def run_heuristic(instance: Any, variant: str, *, budget: Any) -> Outcome:
     deterministic, so the seed is unused; single-threaded. The code is verified again when first loaded in a
     process; ``stats["engine"]`` says whether numba compiled it.
     """
+    import numpy as np
+
+    from schedforge.discovery.guard import SharedState
     from schedforge.discovery.templates import CandidateError, get_template
 
     problem = instance.problem
     template = get_template(problem)
     func, compiled, error = _load(problem, variant)
-    arrays = template.encode(instance)
+    arrays = {k: np.array(v, copy=True) for k, v in template.encode(instance).items()}
+    state = SharedState()
     try:
         if compiled is not None:
             raw = template.run_numba(compiled, arrays)
@@ -245,6 +254,19 @@ def run_heuristic(instance: Any, variant: str, *, budget: Any) -> Outcome:
             raw = template.run_python(func, arrays)
     except CandidateError as exc:
         raise SchedforgeError(f"heuristic {variant!r} failed on {instance.name}: {exc}") from None
+    except Exception as exc:  # untrusted code: an index out of range, a division by zero, ...
+        raise SchedforgeError(
+            f"heuristic {variant!r} failed on {instance.name}: {type(exc).__name__}: {exc}"[:500]
+        ) from None
+    finally:
+        changed = state.changes()
+        if changed:
+            state.restore()
+    if changed:
+        raise SchedforgeError(
+            f"heuristic {variant!r} changed shared state ({', '.join(changed[:5])}); "
+            "undone, and its result discarded"
+        )
     stats: dict[str, Any] = {"engine": "numba" if compiled is not None else "python"}
     if error:
         stats["numba_error"] = error

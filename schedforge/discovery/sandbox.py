@@ -44,6 +44,7 @@ import json
 import math
 import os
 import pickle
+import pwd
 import queue
 import resource
 import select
@@ -61,6 +62,14 @@ from typing import Any
 
 import numpy as np
 
+from schedforge.discovery.guard import (
+    ALLOWED_MATH,
+    ALLOWED_NUMPY,
+    ARRAY_ATTRS,
+    SAFE_BUILTINS,
+    SharedState,
+    candidate_globals,
+)
 from schedforge.discovery.templates import CandidateError, EvalSet, Template, get_template
 
 #: Largest accepted candidate, in characters.
@@ -72,137 +81,6 @@ MAX_NESTING = 60
 #: Largest accepted syntax tree, in nodes.
 MAX_NODES = 3_000
 
-ALLOWED_NUMPY = frozenset(
-    [
-        "abs",
-        "absolute",
-        "add",
-        "arange",
-        "argmax",
-        "argmin",
-        "argsort",
-        "ceil",
-        "clip",
-        "cos",
-        "cosh",
-        "cumsum",
-        "divide",
-        "e",
-        "exp",
-        "exp2",
-        "expm1",
-        "floor",
-        "fmax",
-        "fmin",
-        "full",
-        "full_like",
-        "hypot",
-        "inf",
-        "isfinite",
-        "isnan",
-        "log",
-        "log10",
-        "log1p",
-        "log2",
-        "max",
-        "maximum",
-        "mean",
-        "median",
-        "min",
-        "minimum",
-        "multiply",
-        "nan",
-        "nan_to_num",
-        "negative",
-        "ones",
-        "ones_like",
-        "pi",
-        "power",
-        "prod",
-        "reciprocal",
-        "rint",
-        "round",
-        "sign",
-        "sin",
-        "sinh",
-        "sort",
-        "sqrt",
-        "square",
-        "std",
-        "subtract",
-        "sum",
-        "tan",
-        "tanh",
-        "var",
-        "where",
-        "zeros",
-        "zeros_like",
-        "float64",
-        "int64",
-        "empty",
-        "empty_like",
-    ]
-)
-ALLOWED_MATH = frozenset(
-    [
-        "ceil",
-        "cos",
-        "cosh",
-        "e",
-        "exp",
-        "expm1",
-        "fabs",
-        "floor",
-        "hypot",
-        "inf",
-        "isfinite",
-        "isnan",
-        "log",
-        "log10",
-        "log1p",
-        "log2",
-        "pi",
-        "pow",
-        "sin",
-        "sinh",
-        "sqrt",
-        "tan",
-        "tanh",
-    ]
-)
-#: Attributes allowed on arrays (methods and properties without side effects outside the array).
-ARRAY_ATTRS = frozenset(
-    [
-        "argmax",
-        "argmin",
-        "argsort",
-        "copy",
-        "cumsum",
-        "max",
-        "mean",
-        "min",
-        "prod",
-        "shape",
-        "size",
-        "std",
-        "sum",
-        "var",
-    ]
-)
-SAFE_BUILTINS: dict[str, Any] = {
-    "abs": abs,
-    "bool": bool,
-    "enumerate": enumerate,
-    "float": float,
-    "int": int,
-    "len": len,
-    "max": max,
-    "min": min,
-    "range": range,
-    "round": round,
-    "sum": sum,
-    "zip": zip,
-}
 _TOLERATED_IMPORTS = {("numpy", "np"), ("math", None), ("numpy", None), ("math", "math")}
 
 _ALLOWED_NODES = (
@@ -287,7 +165,21 @@ def _dotted(node: ast.AST) -> str | None:
     return ".".join([node.id, *reversed(parts)])
 
 
-def _check_node(node: ast.AST, template: Template, locals_: set[str]) -> None:
+def _store_base(node: ast.AST) -> ast.AST:
+    """The object a store like ``a[i][j] = ...`` writes into (``a``)."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return node
+
+
+def _check_node(
+    node: ast.AST,
+    template: Template,
+    locals_: set[str],
+    arrays: set[str],
+    attribute_bases: set[int],
+) -> None:
+    """Check one node; ``arrays`` are the local variables a store may write into."""
     line = getattr(node, "lineno", None)
     where = f" (line {line})" if line else ""
     if isinstance(node, ast.Import | ast.ImportFrom):
@@ -303,6 +195,10 @@ def _check_node(node: ast.AST, template: Template, locals_: set[str]) -> None:
             raise CandidateRejected(f"dunder name {node.id!r} is not allowed{where}")
         if isinstance(node.ctx, ast.Store) and node.id in ("np", "math", *SAFE_BUILTINS):
             raise CandidateRejected(f"cannot assign to {node.id!r}{where}")
+        if node.id in ("np", "math") and id(node) not in attribute_bases:
+            raise CandidateRejected(
+                f"{node.id} can only be used as {node.id}.NAME{where} (a function or constant)"
+            )
         if isinstance(node.ctx, ast.Load) and node.id not in locals_:
             allowed = {"np", "math", *SAFE_BUILTINS, "True", "False", "None"}
             if node.id not in allowed:
@@ -310,6 +206,27 @@ def _check_node(node: ast.AST, template: Template, locals_: set[str]) -> None:
                     f"unknown name {node.id!r}{where}; only the arguments, local variables, "
                     "np, math and " + ", ".join(sorted(SAFE_BUILTINS)) + " are available"
                 )
+    if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+        raise CandidateRejected(
+            f"assigning to an attribute is not allowed{where}; only local arrays can be "
+            "written (x[i] = ...)"
+        )
+    if isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
+        base = _store_base(node)
+        if not (isinstance(base, ast.Name) and base.id in arrays):
+            what = f"{base.id!r}" if isinstance(base, ast.Name) else "this expression"
+            hint = (
+                " (an argument: make a local copy first, x = a.copy())"
+                if isinstance(base, ast.Name) and base.id in template.argument_names
+                else ""
+            )
+            raise CandidateRejected(
+                f"writing into {what} is not allowed{where}{hint}; only local arrays can be written"
+            )
+    if isinstance(node, ast.keyword) and node.arg in (None, "out"):
+        raise CandidateRejected(
+            f"{'**keywords' if node.arg is None else 'out='} is not allowed{where}"
+        )
     if isinstance(node, ast.Attribute):
         attr = node.attr
         if attr.startswith("_"):
@@ -407,10 +324,17 @@ def check_code(code: str, template: Template) -> ast.Module:
     for node in nodes:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             locals_.add(node.id)
+    # A store may write into a local variable only (an argument counts once
+    # it is re-assigned in the body, as in ``p = p.copy()``).
+    arrays = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - {
+        "np",
+        "math",
+    }
+    attribute_bases = {id(n.value) for n in nodes if isinstance(n, ast.Attribute)}
     for node in nodes:
         if node is func:
             continue
-        _check_node(node, template, locals_)
+        _check_node(node, template, locals_, arrays, attribute_bases)
         if isinstance(node, ast.For | ast.comprehension):
             _check_iterable(node.iter)
     return tree
@@ -481,11 +405,13 @@ def normalised_hash(code: str, template: Template | None = None) -> str:
 def load_function(code: str, template: Template) -> Callable[..., Any]:
     """Check ``code`` and return its function, bound to restricted globals.
 
-    The globals hold only ``np``, ``math`` and :data:`SAFE_BUILTINS`, so even
-    a name the static check missed cannot reach ``open`` or ``__import__``.
+    The globals (:func:`~schedforge.discovery.guard.candidate_globals`) hold
+    fresh read-only ``np`` and ``math`` modules with the allow-listed names
+    only and a copy of :data:`SAFE_BUILTINS`, so even a name the static check
+    missed cannot reach ``open``, ``__import__`` or the real modules.
     """
     tree = check_code(code, template)
-    namespace: dict[str, Any] = {"__builtins__": dict(SAFE_BUILTINS), "np": np, "math": math}
+    namespace = candidate_globals()
     try:
         code_object = compile(tree, "<candidate>", "exec")
     except (RecursionError, MemoryError, SystemError) as exc:  # see MAX_NESTING
@@ -495,11 +421,15 @@ def load_function(code: str, template: Template) -> Callable[..., Any]:
 
 
 def compile_numba(func: Callable[..., Any], template: Template) -> tuple[Any, str | None]:
-    """``(compiled, None)`` or ``(None, reason)`` when numba cannot compile ``func``."""
+    """``(compiled, None)`` or ``(None, reason)`` when numba cannot compile ``func``.
+
+    Compiled with bounds checks: an index out of range raises ``IndexError``
+    as in Python instead of reading or writing outside the array.
+    """
     try:
         from numba import njit
 
-        return njit(template.numba_signature())(func), None
+        return njit(template.numba_signature(), boundscheck=True)(func), None
     except Exception as exc:  # numba raises many typing/lowering error kinds
         first = str(exc).strip().splitlines()
         return None, f"{type(exc).__name__}: {first[0] if first else ''}"[:300]
@@ -566,7 +496,10 @@ def run_candidate(
     start = time.perf_counter()
     raw: list[list[int]] = []
     try:
-        for arrays in encoded:
+        for shared in encoded:
+            # A private copy: a candidate that writes into its arguments
+            # cannot change the data the next candidate sees.
+            arrays = {key: np.array(value, copy=True) for key, value in shared.items()}
             if compiled is not None:
                 result = template.run_numba(compiled, arrays)
             else:
@@ -596,14 +529,45 @@ def _read_message(stream) -> Any:
     return pickle.loads(stream.read(size))  # from the trusted parent only
 
 
-def _isolate_network() -> bool:
-    """Enter new user and network namespaces (no interfaces); False when not permitted."""
-    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+#: Largest reply a worker sends (longer ones become an ``error``), in bytes.
+MAX_REPLY_BYTES = 16 << 20
+_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
+
+
+def _isolate() -> tuple[bool, str]:
+    """Enter a network namespace without interfaces and leave root; ``(isolated, user)``.
+
+    A worker started as root first enters a new network namespace (root may
+    without a user namespace), then becomes ``nobody``: resource limits such
+    as ``RLIMIT_NPROC`` bind nothing for root. Any other user enters new
+    user and network namespaces when the kernel allows it. (No parent-death
+    signal: it fires when the parent *thread* that started the worker ends,
+    and pool threads come and go; a worker ends when its stdin closes.)
+    """
+    isolated = False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.unshare(clone_newuser | clone_newnet) == 0
+        if os.geteuid() == 0:
+            isolated = libc.unshare(_CLONE_NEWNET) == 0
+            try:
+                nobody = pwd.getpwnam("nobody")
+                uid, gid = nobody.pw_uid, nobody.pw_gid
+            except KeyError:
+                uid = gid = 65534
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        else:
+            isolated = libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0
     except (OSError, AttributeError):
-        return False
+        pass
+    if os.getuid() == 0:
+        raise SystemExit("the sandbox worker could not leave root")
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        user = str(os.getuid())
+    return isolated, user
 
 
 def _vm_size_bytes() -> int:
@@ -612,6 +576,67 @@ def _vm_size_bytes() -> int:
             if line.startswith("VmSize:"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def _digest(sets: dict[str, list[dict[str, np.ndarray]]]) -> bytes:
+    """A digest of the worker's instance data (compared after every candidate)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in sorted(sets):
+        for arrays in sets[name]:
+            for key in sorted(arrays):
+                h.update(key.encode())
+                h.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return h.digest()
+
+
+def _reply_text(reply: dict[str, Any]) -> str:
+    """One JSON line; messages shortened and the whole capped at :data:`MAX_REPLY_BYTES`."""
+    for key, limit in (("message", 500), ("numba_error", 300)):
+        if isinstance(reply.get(key), str):
+            reply[key] = reply[key][:limit]
+    try:
+        text = json.dumps(reply)
+    except (TypeError, ValueError) as exc:
+        text = json.dumps({"verdict": "error", "message": f"unserialisable result: {exc}"[:500]})
+    if len(text) > MAX_REPLY_BYTES:
+        size = len(text) / 1e6
+        message = f"the result is {size:.0f} MB; the limit is {MAX_REPLY_BYTES / 1e6:.0f} MB"
+        text = json.dumps({"verdict": "error", "message": message})
+    return text
+
+
+def serve_job(
+    job: dict[str, Any],
+    template: Template,
+    sets: dict[str, list[dict[str, np.ndarray]]],
+    state: SharedState,
+) -> tuple[str, bool]:
+    """Run one candidate in this (worker) process: ``(reply line, worker must exit)``.
+
+    After the candidate, the shared state (``state``, the instance data) is
+    compared with its snapshot; when anything changed the verdict is
+    ``tampered`` and the worker must exit so that the next candidate runs in
+    a fresh process.
+    """
+    try:
+        reply = run_candidate(
+            job["code"],
+            template,
+            sets[job["set"]],
+            engine=job["engine"],
+            numba_threshold=job["numba_threshold"],
+        )
+    except MemoryError:
+        reply = {"verdict": "error", "message": "MemoryError: the memory limit was reached"}
+    changed = state.changes({"instance data": _digest(sets)})
+    if changed:
+        state.restore()  # so that the code below runs on intact built-ins
+        shown = ", ".join(changed[:5]) + (", ..." if len(changed) > 5 else "")
+        reply = {
+            "verdict": "tampered",
+            "message": f"the candidate changed shared state ({shown}); its worker was replaced",
+        }
+    return _reply_text(reply), bool(changed)
 
 
 def _worker_main() -> None:
@@ -631,17 +656,18 @@ def _worker_main() -> None:
     if init["engine"] == "numba" or (init["engine"] == "auto" and steps >= init["threshold"]):
         with contextlib.suppress(Exception):
             # Compile the skeleton before the limits apply (it needs memory once).
-            from numba import njit
-
-            probe = njit(template.numba_signature())(
-                load_function(next(iter(template.seeds.values())), template)
-            )
+            seed = load_function(next(iter(template.seeds.values())), template)
+            probe, _ = compile_numba(seed, template)
             template.run_numba(probe, next(iter(sets.values()))[0])
-    isolated = _isolate_network()
     memory = int(limits["memory_mb"]) * 1024 * 1024
+    size = _vm_size_bytes()
+    # From here on the worker may not read files outside the checkout (as
+    # nobody, an interpreter installed under /root is out of reach): every
+    # module it needs is imported above.
+    isolated, user = _isolate()
     applied = []
     for name, value in (
-        ("RLIMIT_AS", _vm_size_bytes() + memory),
+        ("RLIMIT_AS", size + memory),
         ("RLIMIT_FSIZE", 0),
         ("RLIMIT_CORE", 0),
         ("RLIMIT_NPROC", 0),
@@ -654,7 +680,9 @@ def _worker_main() -> None:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(limit, (value, value))
             applied.append(name)
-    ready = {"ready": True, "network_isolated": isolated, "limits": applied}
+    # Everything shared with candidate code, as it is before the first one.
+    state = SharedState({"instance data": _digest(sets)})
+    ready = {"ready": True, "network_isolated": isolated, "limits": applied, "user": user}
     stdout.write(json.dumps(ready) + "\n")
     stdout.flush()
     while True:
@@ -665,24 +693,11 @@ def _worker_main() -> None:
         cpu = used.ru_utime + used.ru_stime
         soft = math.ceil(cpu + float(limits["cpu_seconds"]))
         resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
-        try:
-            reply = run_candidate(
-                job["code"],
-                template,
-                sets[job["set"]],
-                engine=job["engine"],
-                numba_threshold=job["numba_threshold"],
-            )
-        except MemoryError:
-            reply = {"verdict": "error", "message": "MemoryError: the memory limit was reached"}
-        reply["network_isolated"] = isolated
-        reply["limits"] = applied
-        try:
-            text = json.dumps(reply)
-        except (TypeError, ValueError) as exc:
-            text = json.dumps({"verdict": "error", "message": f"unserialisable result: {exc}"})
+        text, leave = serve_job(job, template, sets, state)
         stdout.write(text + "\n")
         stdout.flush()
+        if leave:
+            return
 
 
 # --------------------------------------------------------------------------
@@ -740,6 +755,48 @@ class Evaluation:
         return float(np.mean(self.gaps)) if self.ok and self.gaps else math.inf
 
 
+class LineReader:
+    """Lines from a file descriptor, with a deadline per line and a length limit.
+
+    Linear in the line's length: each chunk is searched once for the end of
+    line. A line longer than ``limit`` is not read further: :meth:`read_line`
+    returns ``None`` and :attr:`oversized` is set (the worker caps its
+    replies, so only a broken worker sends one).
+    """
+
+    def __init__(self, fd: int, limit: int = MAX_REPLY_BYTES + 4096):
+        self.fd = fd
+        self.limit = limit
+        self.oversized = False
+        self._buffer = bytearray()  # bytes read past the last complete line
+
+    def read_line(self, timeout: float) -> bytes | None:
+        """The next line without its end of line; ``None`` on timeout, end of file or overflow."""
+        deadline = time.monotonic() + timeout
+        buffer = self._buffer
+        searched = 0
+        while True:
+            end = buffer.find(b"\n", searched)
+            if end >= 0:
+                line = bytes(buffer[:end])
+                del buffer[: end + 1]
+                return line
+            searched = len(buffer)
+            if searched > self.limit:
+                self.oversized = True
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                return None
+            buffer += chunk
+
+
 class _Worker:
     """One sandbox worker process, driven by one thread at a time."""
 
@@ -761,7 +818,7 @@ class _Worker:
             cwd=self.workdir.name,
             start_new_session=True,  # own process group, killed as a whole
         )
-        self._buffer = b""
+        self.reader: LineReader | None = None
         self._send(init_blob)
         ready = self._read_line(120.0)
         if ready is None:
@@ -770,6 +827,7 @@ class _Worker:
         info = json.loads(ready)
         self.network_isolated = bool(info.get("network_isolated"))
         self.limits_applied = list(info.get("limits", []))
+        self.user = str(info.get("user", ""))
 
     def _send(self, blob: bytes) -> None:
         assert self.proc.stdin is not None
@@ -777,23 +835,10 @@ class _Worker:
         self.proc.stdin.flush()
 
     def _read_line(self, timeout: float) -> bytes | None:
-        """One line from the worker, or ``None`` on timeout or end of file."""
         assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return None
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
+        if self.reader is None:
+            self.reader = LineReader(self.proc.stdout.fileno())
+        return self.reader.read_line(timeout)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -817,10 +862,23 @@ class _Worker:
             return {"verdict": "crashed", "message": "the sandbox worker died before the run"}
         line = self._read_line(self.limits.wall_seconds)
         if line is not None:
-            return json.loads(line)
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                reply = {"verdict": "crashed", "message": "the sandbox worker sent garbage"}
+            if not isinstance(reply, dict):
+                reply = {"verdict": "crashed", "message": "the sandbox worker sent garbage"}
+            reply["network_isolated"] = self.network_isolated
+            reply["limits"] = self.limits_applied
+            return reply
         timed_out = self.alive()
         self.kill()
         code = self.proc.returncode
+        if self.reader is not None and self.reader.oversized:
+            return {
+                "verdict": "error",
+                "message": f"the reply is longer than {MAX_REPLY_BYTES / 1e6:.0f} MB",
+            }
         if timed_out:
             return {
                 "verdict": "timeout",

@@ -30,8 +30,19 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedforge.core.errors import InvalidInstance
-from schedforge.core.instance import Bar, Instance, Solution, frozen_mapping, int_array
+from schedforge.core.instance import (
+    Bar,
+    Instance,
+    Solution,
+    check_total,
+    frozen_mapping,
+    int_array,
+)
 from schedforge.core.registry import Problem, register_problem
+from schedforge.core.text import MAX_TIME
+
+MAX_MACHINES = 2**20
+"""Most machines an instance may declare."""
 
 __all__ = [
     "FJSPBuilder",
@@ -107,9 +118,14 @@ class FJSPInstance(Instance):
         job_offsets = int_array(self.job_offsets, "job_offsets")
         op_offsets = int_array(self.op_offsets, "op_offsets")
         machines = int_array(self.machines, "machines")
-        durations = int_array(self.durations, "durations")
+        durations = int_array(self.durations, "durations", bound=MAX_TIME)
         if num_machines < 1:
             raise InvalidInstance(f"{name}: num_machines must be >= 1, got {num_machines}")
+        if num_machines > MAX_MACHINES:
+            # Methods keep per-machine arrays; a typo must not allocate them.
+            raise InvalidInstance(
+                f"{name}: num_machines is {num_machines}; at most {MAX_MACHINES} are supported"
+            )
         if len(job_offsets) < 2 or job_offsets[0] != 0:
             raise InvalidInstance(f"{name}: an instance needs at least one job")
         sizes = np.diff(job_offsets)
@@ -162,7 +178,7 @@ class FJSPInstance(Instance):
         release = (
             np.zeros(num_jobs, dtype=np.int64)
             if self.release is None
-            else int_array(self.release, "release")
+            else int_array(self.release, "release", bound=MAX_TIME)
         )
         release.setflags(write=False)
         if len(release) != num_jobs:
@@ -170,9 +186,14 @@ class FJSPInstance(Instance):
         bad = np.flatnonzero(release < 0)
         if len(bad):
             raise InvalidInstance(f"{name}: job {bad[0]} has release date {release[bad[0]]} < 0")
-        due = None if self.due is None else int_array(self.due, "due")
+        due = None if self.due is None else int_array(self.due, "due", bound=MAX_TIME)
         if due is not None and len(due) != num_jobs:
             raise InvalidInstance(f"{name}: {len(due)} due dates for {num_jobs} jobs")
+        # The longest schedule runs every operation on its slowest machine
+        # after the last release; keep it exact.
+        slowest = np.maximum.reduceat(durations, op_offsets[:-1]) if len(durations) else durations
+        horizon = sum(slowest.tolist()) + int(release.max())
+        check_total(horizon, "the schedule horizon (slowest durations + release)", name)
         for key, value in (
             ("num_machines", num_machines),
             ("job_offsets", job_offsets),

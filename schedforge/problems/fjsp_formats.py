@@ -7,8 +7,8 @@
     per operation, ``a`` and ``a`` pairs ``machine time`` with 1-based
     machines. Any whitespace separates tokens and blank lines are ignored;
     the reader consumes the tokens as a stream, so a job wrapped over two
-    lines still reads. Bounds are attached from a ``bounds.csv`` (as in
-    ``shared/instances/fjsp``) found in the file's folder or up to two
+    lines still reads. Bounds are attached from a ``bounds.csv`` (as in the
+    bundled ``fjsp:*`` datasets) found in the file's folder or up to two
     folders above.
 ``taillard``
     Taillard (1993) job-shop files: blocks of ``Nb of jobs, Nb of Machines,
@@ -46,16 +46,10 @@ import numpy as np
 
 from schedforge.core.errors import InvalidInstance, ParseError, SchedforgeError
 from schedforge.core.registry import Format, register_format
+from schedforge.core.text import MAX_TIME, bounded_int, finite_float, read_json, read_text
 from schedforge.problems.fjsp import FJSPInstance
 
 __all__ = ["benchmark_names", "load_benchmark"]
-
-
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ParseError(path, None, "not a text file") from None
 
 
 def _tokens(path: Path, text: str) -> list[tuple[int, str]]:
@@ -66,8 +60,10 @@ def _tokens(path: Path, text: str) -> list[tuple[int, str]]:
 
 
 def _int(path: Path, line: int, token: str, what: str) -> int:
-    if not re.fullmatch(r"[+-]?\d+", token):
-        raise ParseError(path, line, f"{what}: expected an integer, found {token!r}")
+    if not re.fullmatch(r"[+-]?\d+", token, flags=re.ASCII):
+        raise ParseError(path, line, f"{what}: expected an integer, found {token[:40]!r}")
+    if len(token) > 11 or abs(int(token)) > MAX_TIME:
+        raise ParseError(path, line, f"{what}: {token[:20]} is outside -{MAX_TIME}..{MAX_TIME}")
     return int(token)
 
 
@@ -114,7 +110,7 @@ def _attached_bounds(path: Path) -> dict[str, Any]:
 
 
 def _read_fjs(path: Path) -> Iterator[FJSPInstance]:
-    tokens = _tokens(path, _text(path))
+    tokens = _tokens(path, read_text(path))
     if not tokens:
         raise ParseError(path, None, "the file is empty")
     header_line = tokens[0][0]
@@ -127,11 +123,11 @@ def _read_fjs(path: Path) -> Iterator[FJSPInstance]:
         )
     num_jobs = _int(path, header_line, header[0], "number of jobs")
     try:
-        num_machines = int(float(header[1]))
-    except ValueError:
-        raise ParseError(
-            path, header_line, f"number of machines: expected a number, found {header[1]!r}"
-        ) from None
+        num_machines = bounded_int(
+            finite_float(header[1], "number of machines"), "number of machines", high=MAX_TIME
+        )
+    except ValueError as exc:
+        raise ParseError(path, header_line, str(exc)) from None
     if num_jobs < 1 or num_machines < 1:
         raise ParseError(path, header_line, "the header needs at least one job and one machine")
     stream = tokens[len(header) :]
@@ -245,7 +241,7 @@ _TAILLARD_HEAD = re.compile(r"^\s*nb\s+of\s+jobs", re.IGNORECASE)
 
 
 def _read_taillard(path: Path) -> Iterator[FJSPInstance]:
-    lines = _text(path).splitlines()
+    lines = read_text(path).splitlines()
     starts = [k for k, line in enumerate(lines) if _TAILLARD_HEAD.match(line)]
     if not starts:
         raise ParseError(path, 1, "not a Taillard file: expected a 'Nb of jobs, ...' line")
@@ -335,7 +331,7 @@ def _read_jsp_block(path: Path, lines: list[tuple[int, list[str]]], name: str) -
         line = rows[0][0] if rows else None
         raise ParseError(path, line, "expected a 'jobs machines' line of two integers")
     line, toks = rows[head]
-    n, m = int(toks[0]), int(toks[1])
+    n, m = (_int(path, line, tok, "header value") for tok in toks)
     body = rows[head + 1 : head + 1 + n]
     if len(body) < n:
         raise ParseError(path, None, f"the header announces {n} jobs but {len(body)} follow")
@@ -364,7 +360,7 @@ _ORLIB_INSTANCE = re.compile(r"^\s*instance\s+(\S+)", re.IGNORECASE | re.MULTILI
 
 
 def _read_jsp(path: Path) -> Iterator[FJSPInstance]:
-    raw = _text(path).splitlines()
+    raw = read_text(path).splitlines()
     lines = [(k + 1, line.split()) for k, line in enumerate(raw)]
     marks = [(k, m.group(1)) for k, line in enumerate(raw) if (m := _ORLIB_INSTANCE.match(line))]
     if not marks:
@@ -418,17 +414,24 @@ def _from_record(record: Any, path: Path) -> FJSPInstance:
     if not isinstance(record, dict):
         raise ParseError(path, None, "expected a JSON object or a list of objects")
     if "duration_matrix" in record and "machines_matrix" in record:
-        return _checked(path, None, lambda: _from_job_shop_lib(record, str(path)))
+        try:
+            return _checked(path, None, lambda: _from_job_shop_lib(record, str(path)))
+        except (TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ParseError):
+                raise
+            raise ParseError(
+                path,
+                None,
+                "duration_matrix and machines_matrix must be lists of rows of integers "
+                "of the same shape",
+            ) from None
     if record.get("problem") != "fjsp":
         raise ParseError(path, None, "not an fjsp record: expected 'problem': 'fjsp'")
     return _checked(path, None, lambda: FJSPInstance.from_dict(record))
 
 
 def _read_json(path: Path) -> Iterator[FJSPInstance]:
-    try:
-        data = json.loads(_text(path))
-    except json.JSONDecodeError as exc:
-        raise ParseError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
+    data = read_json(path)
     for record in data if isinstance(data, list) else [data]:
         yield _from_record(record, path)
 
@@ -461,7 +464,7 @@ def _from_job_shop_lib(record: dict[str, Any], source: str) -> FJSPInstance:
             meta["lower_bound"] = raw["lower_bound"]
     if raw.get("reference"):
         meta["reference"] = raw["reference"]
-    return _from_matrices(machines, times, num_machines, record.get("name", "jobshop"), meta)
+    return _from_matrices(machines, times, num_machines, str(record.get("name", "jobshop")), meta)
 
 
 @functools.cache

@@ -42,8 +42,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedforge.core.errors import InvalidInstance
-from schedforge.core.instance import Bar, Instance, Solution, frozen_mapping, int_array
+from schedforge.core.instance import (
+    Bar,
+    Instance,
+    Solution,
+    check_total,
+    frozen_mapping,
+    int_array,
+)
 from schedforge.core.registry import Problem, register_problem
+from schedforge.core.text import MAX_TIME
 
 __all__ = [
     "NO_DEADLINE",
@@ -69,13 +77,13 @@ NO_DEADLINE = -1
 """Marker in ``RCPSPInstance.deadline`` for an activity without a deadline."""
 
 
-def _rows(values: Any, field_name: str, width: int) -> np.ndarray:
+def _rows(values: Any, field_name: str, width: int, bound: int = MAX_TIME) -> np.ndarray:
     """A read-only ``(k, width)`` integer array; ``None`` or ``[]`` give ``k = 0``."""
     if values is None or (hasattr(values, "__len__") and len(values) == 0):
         arr = np.zeros((0, width), dtype=np.int64)
         arr.setflags(write=False)
         return arr
-    arr = int_array(values, field_name, ndim=2)
+    arr = int_array(values, field_name, ndim=2, bound=bound)
     if arr.shape[1] != width:
         raise InvalidInstance(f"{field_name}: expected rows of {width} integers, got {arr.shape}")
     return arr
@@ -173,7 +181,7 @@ class RCPSPInstance(Instance):
 
     def __post_init__(self) -> None:
         who = self.name
-        duration = int_array(self.duration, "duration")
+        duration = int_array(self.duration, "duration", bound=MAX_TIME)
         n = len(duration)
         if n == 0:
             raise InvalidInstance(f"{who}: an instance needs at least one activity")
@@ -191,17 +199,19 @@ class RCPSPInstance(Instance):
             )
         pairs = _rows(self.precedence, "precedence", 2)
         lag = (
-            np.zeros(len(pairs), dtype=np.int64) if self.lag is None else int_array(self.lag, "lag")
+            np.zeros(len(pairs), dtype=np.int64)
+            if self.lag is None
+            else int_array(self.lag, "lag", bound=MAX_TIME)
         )
         release = (
             np.zeros(n, dtype=np.int64)
             if self.release is None
-            else int_array(self.release, "release")
+            else int_array(self.release, "release", bound=MAX_TIME)
         )
         deadline = (
             np.full(n, NO_DEADLINE, dtype=np.int64)
             if self.deadline is None
-            else int_array(self.deadline, "deadline")
+            else int_array(self.deadline, "deadline", bound=MAX_TIME)
         )
         downtime = _rows(self.downtime, "downtime", 4)
         disjunctive = _rows(self.disjunctive, "disjunctive", 2)
@@ -285,6 +295,10 @@ class RCPSPInstance(Instance):
                     f"{who}: downtime {k} leaves {available} units of resource {res}; need "
                     f"0 <= available <= capacity {capacity[res]}"
                 )
+        # Every schedule the solvers consider ends by this horizon; keep it exact.
+        horizon = sum(duration.tolist()) + sum(lag.tolist()) + int(release.max())
+        horizon += int(downtime[:, 2].max()) if len(downtime) else 0
+        check_total(horizon, "the schedule horizon (durations + lags + release)", who)
         for name, value in (
             ("duration", duration),
             ("demand", demand),

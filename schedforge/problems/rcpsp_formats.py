@@ -12,8 +12,9 @@
     :meth:`RCPSPInstance.to_dict` (one object or a list); the only format
     that carries lags, downtime, windows and disjunctive pairs.
 
-Known optima and bounds come from the ``bounds.csv`` table described in
-``../shared/instances/psplib/README.md``. A ``.sm`` file read from a PSPLIB
+Known optima and bounds come from the ``bounds.csv`` table described in the
+README of the bundled PSPLIB sets (``schedforge datasets export psplib:j30 DIR``
+copies both). A ``.sm`` file read from a PSPLIB
 folder ``<root>/j30/x.sm`` gets its row from ``<root>/tables/bounds.csv``
 automatically; :func:`with_reference` attaches a row from any table.
 """
@@ -31,21 +32,17 @@ import numpy as np
 
 from schedforge.core.errors import InvalidInstance, ParseError, SchedforgeError
 from schedforge.core.registry import Format, register_format
+from schedforge.core.text import MAX_TIME, read_json, read_text
 from schedforge.problems.rcpsp import RCPSPInstance, critical_path_bound
 
 __all__ = ["read_bounds", "with_reference", "write_rcp", "write_sm"]
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ParseError(path, None, "not a text file") from None
-
-
 def _int(token: str, path: Path, line: int, what: str) -> int:
-    if not re.fullmatch(r"[+-]?\d+", token):
-        raise ParseError(path, line, f"{what}: expected an integer, found {token!r}")
+    if not re.fullmatch(r"[+-]?\d+", token, flags=re.ASCII):
+        raise ParseError(path, line, f"{what}: expected an integer, found {token[:40]!r}")
+    if len(token) > 11 or abs(int(token)) > MAX_TIME:
+        raise ParseError(path, line, f"{what}: {token[:20]} is outside -{MAX_TIME}..{MAX_TIME}")
     return int(token)
 
 
@@ -129,7 +126,7 @@ def _auto_reference(instance: RCPSPInstance, path: Path) -> RCPSPInstance:
 
 
 def _read_sm(path: Path) -> Iterator[RCPSPInstance]:
-    lines = _text(path).splitlines()
+    lines = read_text(path).splitlines()
     n_jobs = n_res = None
     sections: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
@@ -152,6 +149,8 @@ def _read_sm(path: Path) -> Iterator[RCPSPInstance]:
     for key in ("PRECEDENCE RELATIONS:", "REQUESTS/DURATIONS:", "RESOURCEAVAILABILITIES:"):
         if key not in sections:
             raise ParseError(path, None, f"missing section {key!r}")
+    if n_jobs < 1 or n_res < 0:
+        raise ParseError(path, None, f"need >= 1 job and >= 0 resources, got {n_jobs} and {n_res}")
 
     def rows(after: int) -> Iterator[tuple[int, list[str]]]:
         # Data rows start with a number; headers, dashes and stars do not.
@@ -188,8 +187,9 @@ def _read_sm(path: Path) -> Iterator[RCPSPInstance]:
             f"{len(prec_line)} precedence rows for {n_jobs} jobs",
         )
 
-    duration = np.zeros(n_jobs, dtype=np.int64)
-    demand = np.zeros((n_jobs, n_res), dtype=np.int64)
+    # Filled row by row; arrays are made only once every row is there, so a
+    # header announcing a huge size cannot make the reader allocate it.
+    rows_by_job: dict[int, list[int]] = {}
     req_line: dict[int, int] = {}
     for number, tokens in rows(sections["REQUESTS/DURATIONS:"]):
         vals = [_int(t, path, number, "request row") for t in tokens]
@@ -205,12 +205,13 @@ def _read_sm(path: Path) -> Iterator[RCPSPInstance]:
         if job - 1 in req_line:
             raise ParseError(path, number, f"job {job} appears twice")
         req_line[job - 1] = number
-        duration[job - 1] = vals[2]
-        demand[job - 1] = vals[3:]
+        rows_by_job[job - 1] = vals[2:]
     if len(req_line) != n_jobs:
         raise ParseError(
             path, sections["REQUESTS/DURATIONS:"], f"{len(req_line)} request rows for {n_jobs} jobs"
         )
+    table = np.array([rows_by_job[j] for j in range(n_jobs)], dtype=np.int64)
+    duration, demand = table[:, 0], table[:, 1:]
 
     cap_rows = list(rows(sections["RESOURCEAVAILABILITIES:"]))
     if not cap_rows:
@@ -300,7 +301,7 @@ def _sniff_sm(head: str) -> bool:
 def _read_rcp(path: Path) -> Iterator[RCPSPInstance]:
     tokens: list[tuple[int, str]] = [
         (number, tok)
-        for number, line in enumerate(_text(path).splitlines(), start=1)
+        for number, line in enumerate(read_text(path).splitlines(), start=1)
         for tok in line.split()
     ]
     pos = 0
@@ -318,16 +319,20 @@ def _read_rcp(path: Path) -> Iterator[RCPSPInstance]:
     _, num_res = take("the number of resources")
     if n < 1 or num_res < 0:
         raise ParseError(path, 1, f"need >= 1 activity and >= 0 resources, got {n} and {num_res}")
+    # Lists grow as numbers are read, so a header announcing a huge size
+    # ends in "file ends early" rather than in allocating that size.
     capacity = [take(f"capacity of resource {r + 1}")[1] for r in range(num_res)]
-    duration = np.zeros(n, dtype=np.int64)
-    demand = np.zeros((n, num_res), dtype=np.int64)
+    duration: list[int] = []
+    demand: list[list[int]] = []
     precedence: list[tuple[int, int]] = []
     line_of: dict[int, int] = {}
     for j in range(n):
-        number, duration[j] = take(f"duration of activity {j + 1}")
+        number, value = take(f"duration of activity {j + 1}")
+        duration.append(value)
         line_of[j] = number
-        for r in range(num_res):
-            demand[j, r] = take(f"demand of activity {j + 1} on resource {r + 1}")[1]
+        demand.append(
+            [take(f"demand of activity {j + 1} on resource {r + 1}")[1] for r in range(num_res)]
+        )
         number, count = take(f"successor count of activity {j + 1}")
         if count < 0:
             raise ParseError(path, number, f"activity {j + 1} has {count} successors")
@@ -377,17 +382,14 @@ def write_rcp(instances: Sequence[RCPSPInstance], path: Path) -> None:
 
 
 def _read_json(path: Path) -> Iterator[RCPSPInstance]:
-    try:
-        data = json.loads(_text(path))
-    except json.JSONDecodeError as exc:
-        raise ParseError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
+    data = read_json(path)
     records = data if isinstance(data, list) else [data]
     for k, record in enumerate(records):
         if not isinstance(record, dict) or record.get("problem") != "rcpsp":
             raise ParseError(path, None, f"record {k}: expected an object with 'problem': 'rcpsp'")
         try:
             yield RCPSPInstance.from_dict(record)
-        except (InvalidInstance, TypeError) as exc:
+        except (InvalidInstance, TypeError, ValueError) as exc:
             raise ParseError(path, None, f"record {k}: {exc}") from None
 
 

@@ -37,8 +37,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedforge.core.errors import InvalidInstance, ParseError, SchedforgeError
-from schedforge.core.instance import Bar, Instance, Solution, frozen_mapping, int_array
+from schedforge.core.instance import (
+    Bar,
+    Instance,
+    Solution,
+    check_total,
+    frozen_mapping,
+    int_array,
+)
 from schedforge.core.registry import Format, Problem, register_format, register_problem
+from schedforge.core.text import MAX_TIME, bounded_int, loads_json, read_json, read_text
 
 __all__ = [
     "SMTTInstance",
@@ -85,11 +93,13 @@ class SMTTInstance(Instance):
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        processing = int_array(self.processing, "processing")
-        due = int_array(self.due, "due")
+        processing = int_array(self.processing, "processing", bound=MAX_TIME)
+        due = int_array(self.due, "due", bound=MAX_TIME)
         n = len(processing)
         weight = (
-            np.ones(n, dtype=np.int64) if self.weight is None else int_array(self.weight, "weight")
+            np.ones(n, dtype=np.int64)
+            if self.weight is None
+            else int_array(self.weight, "weight", bound=MAX_TIME)
         )
         weight.setflags(write=False)
         if n == 0:
@@ -112,6 +122,9 @@ class SMTTInstance(Instance):
             raise InvalidInstance(
                 f"{self.name}: job {bad[0]} has weight {weight[bad[0]]}; weights must be >= 0"
             )
+        # The largest tardiness is sum(p) - min(d); the objective stays exact.
+        longest = max(0, sum(processing.tolist()) - int(due.min()))
+        check_total(sum(weight.tolist()) * longest, "the largest possible objective", self.name)
         object.__setattr__(self, "processing", processing)
         object.__setattr__(self, "due", due)
         object.__setattr__(self, "weight", weight)
@@ -305,19 +318,16 @@ def generate(
 
 def _ints(path: Path) -> Iterator[tuple[int, list[int]]]:
     """(line number, integers) for each non-blank line; ParseError otherwise."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ParseError(path, None, "not a text file") from None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         tokens = line.split()
         if not tokens:
             continue
-        try:
-            yield number, [int(tok) for tok in tokens]
-        except ValueError:
-            bad = next(t for t in tokens if not re.fullmatch(r"[+-]?\d+", t))
-            raise ParseError(path, number, f"expected integers, found {bad!r}") from None
+        for tok in tokens:
+            if not re.fullmatch(r"[+-]?\d+", tok, flags=re.ASCII):
+                raise ParseError(path, number, f"expected integers, found {tok[:40]!r}")
+            if len(tok) > 19:
+                raise ParseError(path, number, f"the number {tok[:20]}… is too large")
+        yield number, [int(tok) for tok in tokens]
 
 
 # OR-Library's wtinfo.txt lists the instances whose value was not proven
@@ -364,23 +374,32 @@ def _read_orlib(path: Path) -> Iterator[SMTTInstance]:
     n = _orlib_size(path, len(values))
     count = len(values) // (3 * n)
     references = _orlib_reference(path, n, count)
-    stem = path.stem
     for k in range(count):
         block = values[3 * n * k : 3 * n * (k + 1)]
         rdd, tf = 0.2 * (k // 25 + 1), 0.2 * ((k % 25) // 5 + 1)
-        yield SMTTInstance(
+        yield _orlib_block(path, k, n, block, rdd, tf, references[k])
+
+
+def _orlib_block(
+    path: Path, k: int, n: int, block: list[int], rdd: float, tf: float, reference: dict
+) -> SMTTInstance:
+    """Instance ``k`` (0-based) of an OR-Library file; errors name the instance."""
+    try:
+        return SMTTInstance(
             processing=block[:n],
             weight=block[n : 2 * n],
             due=block[2 * n :],
-            name=f"{stem}_{k + 1:03d}",
+            name=f"{path.stem}_{k + 1:03d}",
             metadata={
                 "source": str(path),
                 "index": k + 1,
                 "rdd": round(rdd, 1),
                 "tf": round(tf, 1),
-                **references[k],
+                **reference,
             },
         )
+    except InvalidInstance as exc:
+        raise ParseError(path, None, f"instance {k + 1}: {exc}") from None
 
 
 def _sniff_orlib(head: str) -> bool:
@@ -444,7 +463,7 @@ def _from_record(record: Mapping[str, Any], path: Path, line: int | None) -> SMT
         if "p" in record and "d" in record:
             meta = {k: v for k, v in record.items() if k not in ("p", "d", "w", "opt", "id")}
             if record.get("opt") is not None:
-                meta["optimum"] = record["opt"]
+                meta["optimum"] = bounded_int(record["opt"], "opt", low=0)
             meta["source"] = str(path)
             return SMTTInstance(
                 processing=record["p"],
@@ -453,23 +472,19 @@ def _from_record(record: Mapping[str, Any], path: Path, line: int | None) -> SMT
                 name=str(record.get("id", f"{path.stem}_{line}")),
                 metadata=meta,
             )
-    except InvalidInstance as exc:
+    except ValueError as exc:  # InvalidInstance, or a bad "opt"
         raise ParseError(path, line, str(exc)) from None
     raise ParseError(path, line, "not an smtt record: expected 'problem': 'smtt' or keys p, d")
 
 
 def _read_jsonl(path: Path) -> Iterator[SMTTInstance]:
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ParseError(path, number, f"invalid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise ParseError(path, number, "each line must be a JSON object")
-            yield _from_record(record, path, number)
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        record = loads_json(line, path, line=number)
+        if not isinstance(record, dict):
+            raise ParseError(path, number, "each line must be a JSON object")
+        yield _from_record(record, path, number)
 
 
 def _write_jsonl(instances: Sequence[SMTTInstance], path: Path) -> None:
@@ -484,14 +499,12 @@ def _sniff_jsonl(head: str) -> bool:
 
 
 def _read_json(path: Path) -> Iterator[SMTTInstance]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ParseError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
+    data = read_json(path)
     records = data if isinstance(data, list) else [data]
-    for record in records:
+    for k, record in enumerate(records):
         if not isinstance(record, dict):
-            raise ParseError(path, None, "expected a JSON object or a list of objects")
+            where = f"[{k}] " if isinstance(data, list) else ""
+            raise ParseError(path, None, f"{where}expected a JSON object or a list of objects")
         yield _from_record(record, path, None)
 
 

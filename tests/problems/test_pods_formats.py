@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import schedforge as sf
 from schedforge.problems.pods import PodsInstance
-from schedforge.problems.pods_formats import parse_quantity, read_kubectl, to_kubectl
+from schedforge.problems.pods.kubectl import parse_quantity, read_kubectl, to_kubectl
 from tests.conftest import DATA
 
 PODS = DATA / "pods"

@@ -38,7 +38,7 @@ DEFAULT_TIME_LIMIT = 60.0
 def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict, int]:
     r"""The weighted MIP over pod classes.
 
-    With the notation of :class:`schedforge.solvers.cp.pods._Model`, tier
+    With the notation of :class:`schedforge.solvers.cp.pods.CountModel`, tier
     weights :math:`w_t`, eviction weight :math:`w_e` and move weight 1:
 
     .. math::

@@ -49,7 +49,8 @@ import numpy as np
 
 from schedforge.core.errors import InvalidInstance, ParseError
 from schedforge.core.registry import Format, register_format
-from schedforge.problems.pods import NODE_NAME_FIELD, PodsInstance
+from schedforge.problems.pods.model import PodsInstance
+from schedforge.problems.pods.rules import NODE_NAME_FIELD
 
 __all__ = ["parse_quantity", "read_kubectl", "to_kubectl"]
 

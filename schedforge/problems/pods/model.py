@@ -1,0 +1,479 @@
+"""The pod packing data model: :class:`PodsInstance` and :class:`PodsSolution`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+import numpy as np
+
+from schedforge.core.errors import InvalidInstance
+from schedforge.core.instance import Instance, Solution, frozen_mapping, int_array
+from schedforge.problems.pods.rules import (
+    SELECTOR_OPERATORS,
+    TAINT_EFFECTS,
+    UNSCHEDULABLE_TAINT,
+    namespace_of,
+    requirement_matches,
+    selector_matches,
+    tolerates,
+)
+
+# --------------------------------------------------------------------------
+# Normalisation helpers for the label/taint/affinity fields
+
+
+def _labels(value: Any, where: str) -> Mapping[str, str]:
+    if value is None:
+        return frozen_mapping({})
+    if not isinstance(value, Mapping):
+        raise InvalidInstance(f"{where}: expected a mapping of label key to value")
+    for key, val in value.items():
+        if not isinstance(key, str) or not isinstance(val, str):
+            raise InvalidInstance(f"{where}: label {key!r}={val!r} must map a string to a string")
+    return frozen_mapping(value)
+
+
+def _no_labels() -> Mapping[str, str]:
+    return frozen_mapping({})
+
+
+def _requirement(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping) or "key" not in value or "operator" not in value:
+        raise InvalidInstance(f"{where}: a requirement needs 'key' and 'operator'")
+    op = value["operator"]
+    if op not in SELECTOR_OPERATORS:
+        raise InvalidInstance(
+            f"{where}: unknown operator {op!r}; expected one of {', '.join(SELECTOR_OPERATORS)}"
+        )
+    values = tuple(str(v) for v in value.get("values") or ())
+    if op in ("In", "NotIn") and not values:
+        raise InvalidInstance(f"{where}: operator {op} needs at least one value")
+    if op in ("Gt", "Lt") and (len(values) != 1 or not re.fullmatch(r"-?\d+", values[0])):
+        raise InvalidInstance(f"{where}: operator {op} needs exactly one integer value")
+    return frozen_mapping({"key": str(value["key"]), "operator": op, "values": values})
+
+
+def _taint(value: Any, where: str) -> Mapping[str, str]:
+    if not isinstance(value, Mapping) or "key" not in value or "effect" not in value:
+        raise InvalidInstance(f"{where}: a taint needs 'key' and 'effect'")
+    if value["effect"] not in TAINT_EFFECTS:
+        raise InvalidInstance(
+            f"{where}: unknown taint effect {value['effect']!r}; "
+            f"expected one of {', '.join(TAINT_EFFECTS)}"
+        )
+    return frozen_mapping(
+        {
+            "key": str(value["key"]),
+            "value": str(value.get("value") or ""),
+            "effect": value["effect"],
+        }
+    )
+
+
+def _toleration(value: Any, where: str) -> Mapping[str, str]:
+    if not isinstance(value, Mapping):
+        raise InvalidInstance(f"{where}: a toleration must be a mapping")
+    op = value.get("operator") or "Equal"
+    if op not in ("Equal", "Exists"):
+        raise InvalidInstance(f"{where}: toleration operator {op!r} must be Equal or Exists")
+    key = str(value.get("key") or "")
+    if not key and op != "Exists":
+        raise InvalidInstance(f"{where}: a toleration without a key needs operator Exists")
+    effect = str(value.get("effect") or "")
+    if effect and effect not in TAINT_EFFECTS:
+        raise InvalidInstance(f"{where}: unknown toleration effect {effect!r}")
+    return frozen_mapping(
+        {"key": key, "operator": op, "value": str(value.get("value") or ""), "effect": effect}
+    )
+
+
+def _per_item(values: Any, count: int, field_name: str, convert, default) -> tuple:
+    if values is None:
+        return tuple(default() for _ in range(count))
+    values = tuple(values)
+    if len(values) != count:
+        raise InvalidInstance(f"{field_name}: {len(values)} entries, expected {count}")
+    return tuple(convert(v, f"{field_name}[{k}]") for k, v in enumerate(values))
+
+
+def _list_of(convert):
+    def inner(value: Any, where: str) -> tuple:
+        if value is None:
+            return ()
+        if isinstance(value, Mapping | str):
+            raise InvalidInstance(f"{where}: expected a list")
+        return tuple(convert(v, f"{where}[{k}]") for k, v in enumerate(value))
+
+    return inner
+
+
+def _affinity(value: Any, where: str) -> tuple:
+    """Required node affinity: a list of terms, each a list of requirements."""
+    return _list_of(_list_of(_requirement))(value, where)
+
+
+def _selector(value: Any, where: str) -> Mapping[str, str] | None:
+    return None if value is None else _labels(value, where)
+
+
+def _flags(values: Any, count: int, field_name: str) -> np.ndarray:
+    arr = np.zeros(count, dtype=np.int64) if values is None else int_array(values, field_name)
+    if len(arr) != count or np.any((arr != 0) & (arr != 1)):
+        raise InvalidInstance(f"{field_name}: expected {count} flags of 0/1 (false/true)")
+    out = arr.astype(bool)
+    out.setflags(write=False)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Instance and solution
+
+
+@dataclass(frozen=True, eq=False)
+class PodsInstance(Instance):
+    """A cluster snapshot: nodes, pods, their current placement and constraints.
+
+    Parameters
+    ----------
+    resources
+        Resource names, e.g. ``("cpu", "memory", "nvidia.com/gpu")``; cpu in
+        millicores, memory in bytes, others in integer units.
+    node_names
+        Unique node names.
+    allocatable
+        ``(nodes, resources)`` allocatable amounts (not capacity), >= 0.
+    pod_names
+        Unique pod names ``namespace/name``, in creation order.
+    requests
+        ``(pods, resources)`` effective requests, >= 0.
+    priority
+        Pod priorities (integers; larger is more important).
+    current_node
+        Node index of each running pod, ``-1`` for a pending pod.
+    protected
+        Flags of pods that must not move: a running protected pod stays on
+        its node. ``None`` means none.
+    max_pods
+        Pod-count limit per node (``allocatable.pods``); ``None`` means no
+        limit.
+    unschedulable
+        Flags of cordoned nodes; ``None`` means none.
+    node_labels, node_taints
+        Per node: labels (str -> str) and taints (``{key, value, effect}``).
+    pod_labels, owner
+        Per pod: labels and owner (``"ReplicaSet/web-5d8f"``, ``""`` if none).
+    node_selector, node_affinity, tolerations
+        Per pod: ``nodeSelector`` labels; required node affinity as a list of
+        terms, each a list of ``{key, operator, values}``; tolerations
+        (``{key, operator, value, effect}``).
+    anti_affinity
+        Per pod: ``None`` or a label selector (``matchLabels``) of pods of
+        its namespace that may not share its node
+        (``topologyKey: kubernetes.io/hostname``).
+    name, metadata
+        Instance name and free-form facts.
+
+    Raises
+    ------
+    InvalidInstance
+        On inconsistent shapes, duplicate names, negative amounts, a current
+        node out of range, or a current placement that overloads a node or
+        breaks anti-affinity.
+    """
+
+    problem: ClassVar[str] = "pods"
+
+    resources: tuple[str, ...]
+    node_names: tuple[str, ...]
+    allocatable: np.ndarray
+    pod_names: tuple[str, ...]
+    requests: np.ndarray
+    priority: np.ndarray
+    current_node: np.ndarray | None = None
+    protected: np.ndarray | None = None
+    max_pods: np.ndarray | None = None
+    unschedulable: np.ndarray | None = None
+    node_labels: tuple[Mapping[str, str], ...] | None = None
+    node_taints: tuple[tuple[Mapping[str, str], ...], ...] | None = None
+    pod_labels: tuple[Mapping[str, str], ...] | None = None
+    owner: tuple[str, ...] | None = None
+    node_selector: tuple[Mapping[str, str], ...] | None = None
+    node_affinity: tuple[tuple[tuple[Mapping[str, Any], ...], ...], ...] | None = None
+    tolerations: tuple[tuple[Mapping[str, str], ...], ...] | None = None
+    anti_affinity: tuple[Mapping[str, str] | None, ...] | None = None
+    name: str = "pods"
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        setter = object.__setattr__
+        resources = tuple(str(r) for r in self.resources)
+        nodes = tuple(str(n) for n in self.node_names)
+        pods = tuple(str(p) for p in self.pod_names)
+        for label, names in (("resource", resources), ("node", nodes), ("pod", pods)):
+            seen: set[str] = set()
+            for item in names:
+                if item in seen:
+                    raise InvalidInstance(f"{self.name}: duplicate {label} name {item!r}")
+                seen.add(item)
+        if not resources:
+            raise InvalidInstance(f"{self.name}: at least one resource is needed")
+        if "pods" in resources:
+            raise InvalidInstance(
+                f"{self.name}: 'pods' is the pod-count limit; give it as max_pods, not a resource"
+            )
+        if not nodes:
+            raise InvalidInstance(f"{self.name}: a cluster needs at least one node")
+        num_nodes, num_pods, num_res = len(nodes), len(pods), len(resources)
+        alloc = int_array(self.allocatable, "allocatable", ndim=2).reshape(num_nodes, -1)
+        req = int_array(self.requests, "requests", ndim=2)
+        if num_pods == 0:
+            req = req.reshape(0, num_res)
+        if alloc.shape != (num_nodes, num_res) or req.shape != (num_pods, num_res):
+            raise InvalidInstance(
+                f"{self.name}: allocatable has shape {alloc.shape} and requests {req.shape}; "
+                f"expected ({num_nodes}, {num_res}) and ({num_pods}, {num_res}) "
+                f"for resources {list(resources)}"
+            )
+        for arr, what, names in ((alloc, "allocatable", nodes), (req, "requests", pods)):
+            bad = np.argwhere(arr < 0)
+            if len(bad):
+                i, r = bad[0]
+                raise InvalidInstance(
+                    f"{self.name}: {what} of {names[i]!r} for {resources[r]} is {arr[i, r]}; "
+                    "amounts must be >= 0"
+                )
+        alloc.setflags(write=False)
+        req.setflags(write=False)
+        priority = int_array(self.priority, "priority")
+        current = (
+            np.full(num_pods, -1, dtype=np.int64)
+            if self.current_node is None
+            else int_array(self.current_node, "current_node")
+        )
+        current.setflags(write=False)
+        if len(priority) != num_pods or len(current) != num_pods:
+            raise InvalidInstance(
+                f"{self.name}: {num_pods} pods but {len(priority)} priorities and "
+                f"{len(current)} current nodes"
+            )
+        bad = np.flatnonzero((current < -1) | (current >= num_nodes))
+        if len(bad):
+            raise InvalidInstance(
+                f"{self.name}: pod {pods[bad[0]]!r} runs on node index {current[bad[0]]}, "
+                f"outside 0..{num_nodes - 1} (-1 means pending)"
+            )
+        if self.max_pods is None:
+            max_pods = np.full(num_nodes, max(num_pods, 1), dtype=np.int64)
+            max_pods.setflags(write=False)
+        else:
+            max_pods = int_array(self.max_pods, "max_pods")
+            if len(max_pods) != num_nodes or np.any(max_pods < 0):
+                raise InvalidInstance(
+                    f"{self.name}: max_pods needs {num_nodes} values >= 0, got {max_pods.tolist()}"
+                )
+        setter(self, "resources", resources)
+        setter(self, "node_names", nodes)
+        setter(self, "pod_names", pods)
+        setter(self, "allocatable", alloc)
+        setter(self, "requests", req)
+        setter(self, "priority", priority)
+        setter(self, "current_node", current)
+        setter(self, "max_pods", max_pods)
+        setter(self, "protected", _flags(self.protected, num_pods, "protected"))
+        setter(self, "unschedulable", _flags(self.unschedulable, num_nodes, "unschedulable"))
+        setter(
+            self,
+            "node_labels",
+            _per_item(self.node_labels, num_nodes, "node_labels", _labels, _no_labels),
+        )
+        setter(
+            self,
+            "node_taints",
+            _per_item(self.node_taints, num_nodes, "node_taints", _list_of(_taint), tuple),
+        )
+        setter(
+            self,
+            "pod_labels",
+            _per_item(self.pod_labels, num_pods, "pod_labels", _labels, _no_labels),
+        )
+        owners = ("",) * num_pods if self.owner is None else tuple(str(o) for o in self.owner)
+        if len(owners) != num_pods:
+            raise InvalidInstance(f"owner: {len(owners)} entries, expected {num_pods}")
+        setter(self, "owner", owners)
+        setter(
+            self,
+            "node_selector",
+            _per_item(self.node_selector, num_pods, "node_selector", _labels, _no_labels),
+        )
+        setter(
+            self,
+            "node_affinity",
+            _per_item(self.node_affinity, num_pods, "node_affinity", _affinity, tuple),
+        )
+        setter(
+            self,
+            "tolerations",
+            _per_item(self.tolerations, num_pods, "tolerations", _list_of(_toleration), tuple),
+        )
+        setter(
+            self,
+            "anti_affinity",
+            _per_item(self.anti_affinity, num_pods, "anti_affinity", _selector, lambda: None),
+        )
+        setter(self, "metadata", frozen_mapping(self.metadata))
+        from schedforge.problems.pods.oracle import placement_problems
+
+        problems = placement_problems(self, current, allowed=None)
+        if problems:
+            raise InvalidInstance(
+                f"{self.name}: the current placement is impossible: {'; '.join(problems[:3])}"
+            )
+
+    # -- sizes ---------------------------------------------------------------
+
+    @property
+    def num_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_names)
+
+    @property
+    def num_pods(self) -> int:
+        """Number of pods."""
+        return len(self.pod_names)
+
+    @property
+    def num_resources(self) -> int:
+        """Number of resources."""
+        return len(self.resources)
+
+    @cached_property
+    def tiers(self) -> tuple[int, ...]:
+        """Distinct priorities, highest first: the lexicographic tiers."""
+        return tuple(sorted({int(p) for p in self.priority}, reverse=True))
+
+    @cached_property
+    def tier_of(self) -> np.ndarray:
+        """Tier index (0 = highest priority) of each pod."""
+        index = {p: k for k, p in enumerate(self.tiers)}
+        out = np.array([index[int(p)] for p in self.priority], dtype=np.int64)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def fixed(self) -> np.ndarray:
+        """Flags of pods that must stay where they are (running and protected)."""
+        out = self.protected & (self.current_node >= 0)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def namespace(self) -> tuple[str, ...]:
+        """Namespace of each pod (the part of its name before ``/``)."""
+        return tuple(namespace_of(p) for p in self.pod_names)
+
+    # -- derived constraint structure ---------------------------------------
+
+    @cached_property
+    def eligible(self) -> np.ndarray:
+        """``(pods, nodes)`` flags: may the pod be newly placed on the node?
+
+        Node unschedulable flag, ``nodeSelector``, required node affinity and
+        ``NoSchedule``/``NoExecute`` taints (Kubernetes filter plugins
+        NodeUnschedulable, NodeAffinity, TaintToleration). Resources and
+        anti-affinity depend on the other pods and are checked separately.
+        """
+        out = np.zeros((self.num_pods, self.num_nodes), dtype=bool)
+        cache: dict[str, np.ndarray] = {}
+        for p in range(self.num_pods):
+            # Pods of one ReplicaSet share their scheduling constraints: compute once.
+            key = json.dumps(
+                [self.node_selector[p], self.node_affinity[p], self.tolerations[p]],
+                default=lambda m: dict(m) if isinstance(m, Mapping) else list(m),
+                sort_keys=True,
+            )
+            if key not in cache:
+                cache[key] = np.array(
+                    [self._node_admits(p, n) for n in range(self.num_nodes)], dtype=bool
+                )
+            out[p] = cache[key]
+        out.setflags(write=False)
+        return out
+
+    def _node_admits(self, p: int, n: int) -> bool:
+        tolerations = self.tolerations[p]
+        if self.unschedulable[n] and not any(
+            tolerates(t, UNSCHEDULABLE_TAINT | {"value": ""}) for t in tolerations
+        ):
+            return False
+        labels = self.node_labels[n]
+        if any(labels.get(k) != v for k, v in self.node_selector[p].items()):
+            return False
+        terms = self.node_affinity[p]
+        if terms and not any(
+            term and all(requirement_matches(r, labels, self.node_names[n]) for r in term)
+            for term in terms
+        ):
+            return False
+        return all(
+            taint["effect"] == "PreferNoSchedule" or any(tolerates(t, taint) for t in tolerations)
+            for taint in self.node_taints[n]
+        )
+
+    @cached_property
+    def allowed(self) -> np.ndarray:
+        """``eligible``, plus each running pod's current node (IgnoredDuringExecution)."""
+        out = self.eligible.copy()
+        running = np.flatnonzero(self.current_node >= 0)
+        out[running, self.current_node[running]] = True
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def conflicts(self) -> np.ndarray:
+        """``(k, 2)`` pairs ``p < q`` of pods that may not share a node (anti-affinity)."""
+        pairs = []
+        with_selector = [p for p in range(self.num_pods) if self.anti_affinity[p] is not None]
+        for p in with_selector:
+            for q in range(self.num_pods):
+                if (
+                    q != p
+                    and self.namespace[q] == self.namespace[p]
+                    and selector_matches(self.anti_affinity[p], self.pod_labels[q])
+                ):
+                    pairs.append((min(p, q), max(p, q)))
+        out = np.array(sorted(set(pairs)), dtype=np.int64).reshape(-1, 2)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def prefer_no_schedule(self) -> np.ndarray:
+        """``(pods, nodes)`` counts of untolerated ``PreferNoSchedule`` taints (for scoring)."""
+        out = np.zeros((self.num_pods, self.num_nodes), dtype=np.int64)
+        for n, taints in enumerate(self.node_taints):
+            soft = [t for t in taints if t["effect"] == "PreferNoSchedule"]
+            if soft:
+                for p in range(self.num_pods):
+                    out[p, n] = sum(
+                        not any(tolerates(t, taint) for t in self.tolerations[p]) for taint in soft
+                    )
+        out.setflags(write=False)
+        return out
+
+    def with_placement(self, node: Sequence[int] | np.ndarray, *, name: str | None = None):
+        """A copy whose current placement is ``node`` (e.g. after a scheduler ran)."""
+        return self.replace(current_node=np.asarray(node), name=name or self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class PodsSolution(Solution):
+    """A node index per pod; ``-1`` means the pod does not run."""
+
+    node: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "node", int_array(self.node, "node"))

@@ -1,0 +1,338 @@
+"""Pod classes: interchangeable pods counted per node, and their count vectors.
+
+Pods that are interchangeable for every constraint (same priority,
+requests, admissible nodes and anti-affinity class; typically the replicas
+of one ReplicaSet) share integer variables ``y[g, n]`` = how many pods of
+class ``g`` run on node ``n``. This module groups pods into classes, turns
+plans into counts and back (:func:`disaggregate` keeps running pods where
+they are first, so that evictions and moves are exactly the ones counted),
+and offers the count operations the ``cp`` and ``mip`` methods share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from schedforge.problems.pods import (
+    PodsInstance,
+)
+
+
+@dataclass
+class PodClasses:
+    """Interchangeable pods grouped for the aggregated model.
+
+    Attributes
+    ----------
+    members
+        Pod indices of each class (running pods first).
+    size
+        Members per class that the model may place (in a neighbourhood of
+        :func:`restrict`, those not already placed outside it).
+    tier
+        Tier of each class (0 = highest priority).
+    requests
+        ``(G, R)`` requests of a member.
+    upper
+        ``(G, N)`` most members of the class a node can take on its own:
+        admissibility, free room after the fixed pods, pod count,
+        anti-affinity with fixed pods and within the class.
+    current
+        ``(G, N)`` running members on each node.
+    running
+        Running members per class.
+    self_conflict
+        Whether two members of the class may not share a node.
+    pair_conflicts
+        ``(g, h)`` class pairs whose members may not share a node.
+    free
+        ``(N, R)`` allocatable minus the requests of fixed pods.
+    slots
+        ``(N,)`` pod slots left by the fixed pods.
+    """
+
+    members: list[list[int]]
+    size: np.ndarray
+    tier: np.ndarray
+    requests: np.ndarray
+    upper: np.ndarray
+    current: np.ndarray
+    running: np.ndarray
+    self_conflict: np.ndarray
+    pair_conflicts: list[tuple[int, int]]
+    free: np.ndarray
+    slots: np.ndarray
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes."""
+        return len(self.members)
+
+
+def pod_classes(instance: PodsInstance) -> PodClasses:
+    """Group the movable pods of ``instance`` into interchangeable classes.
+
+    Fixed pods (running and protected) are not variables: their requests
+    are subtracted from the nodes. Pods with no admissible node are left
+    out (they can never run).
+    """
+    inst = instance
+    fixed = inst.fixed
+    free = inst.allocatable - _node_sums(inst, fixed)
+    slots = inst.max_pods - np.bincount(inst.current_node[fixed], minlength=inst.num_nodes).astype(
+        np.int64
+    )
+    in_conflict = np.zeros(inst.num_pods, dtype=bool)
+    in_conflict[inst.conflicts.ravel()] = True
+    keys: dict[tuple, int] = {}
+    members: list[list[int]] = []
+    for p in range(inst.num_pods):
+        if fixed[p] or not inst.allowed[p].any():
+            continue
+        anti = None
+        if in_conflict[p]:
+            selector = inst.anti_affinity[p]
+            anti = (
+                inst.namespace[p],
+                None if selector is None else tuple(sorted(selector.items())),
+                tuple(sorted(inst.pod_labels[p].items())),
+            )
+        key = (
+            int(inst.priority[p]),
+            inst.requests[p].tobytes(),
+            inst.eligible[p].tobytes(),
+            anti,
+        )
+        if key not in keys:
+            keys[key] = len(members)
+            members.append([])
+        members[keys[key]].append(p)
+    num_classes = len(members)
+    group_of = np.full(inst.num_pods, -1, dtype=np.int64)
+    for g, pods in enumerate(members):
+        pods.sort(key=lambda p: (inst.current_node[p] < 0, p))
+        group_of[pods] = g
+    reps = [pods[0] for pods in members]
+    requests = inst.requests[reps].reshape(num_classes, inst.num_resources)
+    current = np.zeros((num_classes, inst.num_nodes), dtype=np.int64)
+    for g, pods in enumerate(members):
+        for p in pods:
+            if inst.current_node[p] >= 0:
+                current[g, inst.current_node[p]] += 1
+    self_conflict = np.zeros(num_classes, dtype=bool)
+    blocked = np.zeros((num_classes, inst.num_nodes), dtype=bool)
+    pairs: set[tuple[int, int]] = set()
+    for p, q in inst.conflicts:
+        gp, gq = group_of[p], group_of[q]
+        if gp >= 0 and gq >= 0:
+            if gp == gq:
+                self_conflict[gp] = True
+            else:
+                pairs.add((min(gp, gq), max(gp, gq)))
+        elif gp >= 0 and fixed[q]:
+            blocked[gp, inst.current_node[q]] = True
+        elif gq >= 0 and fixed[p]:
+            blocked[gq, inst.current_node[p]] = True
+    upper = np.zeros((num_classes, inst.num_nodes), dtype=np.int64)
+    for g, pods in enumerate(members):
+        size = len(pods)
+        eligible = inst.eligible[pods[0]]
+        for n in range(inst.num_nodes):
+            if blocked[g, n]:
+                continue
+            cap = min(size, int(slots[n]))
+            for r in range(inst.num_resources):
+                if requests[g, r] > 0:
+                    cap = min(cap, int(free[n, r] // requests[g, r]))
+            if not eligible[n]:
+                cap = min(cap, int(current[g, n]))  # may only stay (IgnoredDuringExecution)
+            if self_conflict[g]:
+                cap = min(cap, 1)
+            upper[g, n] = max(cap, 0)
+    return PodClasses(
+        members=members,
+        size=np.array([len(m) for m in members], dtype=np.int64),
+        tier=np.array([inst.tier_of[m[0]] for m in members], dtype=np.int64),
+        requests=requests,
+        upper=upper,
+        current=current,
+        running=current.sum(axis=1),
+        self_conflict=self_conflict,
+        pair_conflicts=sorted(pairs),
+        free=free,
+        slots=slots,
+    )
+
+
+def _node_sums(instance: PodsInstance, mask: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(instance.allocatable)
+    pods = np.flatnonzero(mask)
+    np.add.at(out, instance.current_node[pods], instance.requests[pods])
+    return out
+
+
+def aggregate(classes: PodClasses, instance: PodsInstance, node: np.ndarray) -> np.ndarray:
+    """Class counts ``y[g, n]`` of a pod-level placement."""
+    y = np.zeros_like(classes.upper)
+    for g, pods in enumerate(classes.members):
+        for p in pods:
+            if node[p] >= 0:
+                y[g, node[p]] += 1
+    return y
+
+
+def disaggregate(classes: PodClasses, instance: PodsInstance, y: np.ndarray) -> np.ndarray:
+    """A node per pod from class counts, with the fewest evictions and moves.
+
+    Per class: running members stay where counts allow, then the other
+    running members fill the remaining places (moves), then pending members;
+    whoever is left does not run. Fixed pods keep their node.
+    """
+    node = np.where(instance.fixed, instance.current_node, -1)
+    for g, pods in enumerate(classes.members):
+        left = y[g].copy()
+        movers, pending = [], []
+        for p in pods:
+            cur = instance.current_node[p]
+            if cur >= 0 and left[cur] > 0:
+                node[p] = cur
+                left[cur] -= 1
+            elif cur >= 0:
+                movers.append(p)
+            else:
+                pending.append(p)
+        queue = movers + pending
+        k = 0
+        for n in np.flatnonzero(left > 0):
+            for _ in range(int(left[n])):
+                if k < len(queue):
+                    node[queue[k]] = n
+                    k += 1
+    return node
+
+
+def _conflict_free(classes: PodClasses, y: np.ndarray, g: int, n: int, partners) -> bool:
+    return all(y[h, n] == 0 for h in partners[g])
+
+
+def greedy_fill(classes: PodClasses, y: np.ndarray, groups) -> np.ndarray:
+    """Add members of ``groups`` to the counts ``y`` first-fit, largest first.
+
+    Keeps ``y`` feasible; used to complete a warm start with the classes of
+    a tier that has not been solved yet.
+    """
+    y = y.copy()
+    used = y.T @ classes.requests
+    count = y.sum(axis=0)
+    partners: dict[int, list[int]] = {g: [] for g in range(classes.num_classes)}
+    for g, h in classes.pair_conflicts:
+        partners[g].append(h)
+        partners[h].append(g)
+    scale = np.maximum(classes.free.sum(axis=0), 1)
+    order = sorted(groups, key=lambda g: -float((classes.requests[g] / scale).sum()))
+    for g in order:
+        want = int(classes.size[g]) - int(y[g].sum())
+        for n in range(y.shape[1]):
+            if want <= 0:
+                break
+            while (
+                want > 0
+                and y[g, n] < classes.upper[g, n]
+                and count[n] < classes.slots[n]
+                and np.all(used[n] + classes.requests[g] <= classes.free[n])
+                and _conflict_free(classes, y, g, n, partners)
+            ):
+                y[g, n] += 1
+                used[n] += classes.requests[g]
+                count[n] += 1
+                want -= 1
+    return y
+
+
+def tier_counts(classes: PodClasses, y: np.ndarray, num_tiers: int) -> np.ndarray:
+    return np.bincount(classes.tier, weights=y.sum(axis=1), minlength=num_tiers).astype(np.int64)
+
+
+def restrict(
+    classes: PodClasses, y: np.ndarray, nodes: np.ndarray
+) -> tuple[PodClasses, np.ndarray]:
+    """The neighbourhood of ``y`` in which only ``nodes`` may change.
+
+    Returns the classes over ``nodes`` alone (sizes reduced by the members
+    placed elsewhere) and the per-class counts placed outside ``nodes``.
+    """
+    outside = y.sum(axis=1) - y[:, nodes].sum(axis=1)
+    size = classes.size - outside
+    return (
+        PodClasses(
+            members=classes.members,
+            size=size,
+            tier=classes.tier,
+            requests=classes.requests,
+            upper=np.minimum(classes.upper[:, nodes], size[:, None]),
+            current=classes.current[:, nodes],
+            # Running members still to place in the neighbourhood to avoid evictions.
+            running=classes.running - outside,
+            self_conflict=classes.self_conflict,
+            pair_conflicts=classes.pair_conflicts,
+            free=classes.free[nodes],
+            slots=classes.slots[nodes],
+        ),
+        outside,
+    )
+
+
+def relabel(classes: PodClasses, y: np.ndarray) -> np.ndarray:
+    """Swap the contents of interchangeable nodes so that more pods stay put.
+
+    Nodes with the same free room, slots and class bounds are
+    interchangeable: permuting their columns keeps ``y`` feasible and every
+    tier count, and changes only which running pods keep their node. Pairs
+    are matched greedily by the pods that would stay (largest first); a
+    stage that reshuffled identical nodes loses most of its moves here.
+    """
+    groups: dict[bytes, list[int]] = {}
+    for n in range(y.shape[1]):
+        key = (
+            classes.upper[:, n].tobytes()
+            + classes.free[n].tobytes()
+            + classes.slots[n : n + 1].tobytes()
+        )
+        groups.setdefault(key, []).append(n)
+    out = y.copy()
+    for nodes in groups.values():
+        if len(nodes) < 2 or not classes.current[:, nodes].any():
+            continue
+        # stays[a, b]: running pods kept if the contents of node a go to node b.
+        stays = np.minimum(y[:, nodes, None], classes.current[:, None, nodes]).sum(axis=0)
+        order = np.argsort(-stays, axis=None, kind="stable")
+        src_done, dst_done = set(), set()
+        target = {}
+        for flat in order:
+            a, b = divmod(int(flat), len(nodes))
+            if a in src_done or b in dst_done:
+                continue
+            target[a] = b
+            src_done.add(a)
+            dst_done.add(b)
+        for a, b in target.items():
+            out[:, nodes[b]] = y[:, nodes[a]]
+    # Greedy matching is not always better than leaving things as they are.
+    if np.minimum(out, classes.current).sum() < np.minimum(y, classes.current).sum():
+        return y
+    return out
+
+
+def disruption(classes: PodClasses, y: np.ndarray) -> tuple[int, int]:
+    """(evictions, -stays) of class counts ``y``: smaller is better, in this order."""
+    evictions = int(np.maximum(classes.running - y.sum(axis=1), 0).sum())
+    return evictions, -int(np.minimum(y, classes.current).sum())
+
+
+def upto(y: np.ndarray, classes: PodClasses, tier: int) -> np.ndarray:
+    """The counts of the classes of tiers ``<= tier``; the others emptied."""
+    out = y.copy()
+    out[classes.tier > tier] = 0
+    return out

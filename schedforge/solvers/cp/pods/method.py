@@ -1,0 +1,244 @@
+"""The ``cp`` method: lexicographic CP-SAT stages, then evictions and moves."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from schedforge.core.budget import Budget
+from schedforge.core.registry import method
+from schedforge.core.result import Outcome, Status
+from schedforge.heuristics.kube import simulate
+from schedforge.heuristics.pods_repair import repair_plan
+from schedforge.problems.pods import (
+    PodsInstance,
+    PodsSolution,
+    digit_weights,
+    objective,
+    tier_upper_bounds,
+)
+from schedforge.solvers.cp.pods.classes import (
+    PodClasses,
+    aggregate,
+    disaggregate,
+    disruption,
+    greedy_fill,
+    pod_classes,
+    relabel,
+    tier_counts,
+    upto,
+)
+from schedforge.solvers.cp.pods.lns import lns_search
+from schedforge.solvers.cp.pods.model import CountModel
+from schedforge.solvers.cp.runner import run_cp_sat
+
+DEFAULT_TIME_LIMIT = 10.0
+# Seconds kept free at the end of the window for disaggregation and checks.
+SAFETY = 0.02
+# Share of a stage's time for the global model before neighbourhood search.
+GLOBAL_SHARE = 0.3
+# Seconds per neighbourhood: small models are solved, or improved, in a few ms.
+
+
+@method("pods", "cp", exact=True, default_stop="10 s, or every stage proven")
+def cp(
+    instance: PodsInstance,
+    *,
+    budget: Budget,
+    lns: bool = True,
+) -> Outcome:
+    """Lexicographic CP-SAT: one model per tier, then evictions and moves.
+
+    No time limit means 10 s; the whole budget (warm start and model
+    building included) is shared among the stages still to solve, a stage that ends
+    early handing its time on. A tier the global model does not close in
+    its share is improved by large neighbourhood search (``lns``). The plan
+    is then repaired by :func:`schedforge.heuristics.pods_repair.reduce_moves`
+    (``stats["repair"]`` holds moves and evictions before and after). OPTIMAL
+    when every stage is proven and the repair finds nothing to improve; the
+    bound is exact on the proven tiers.
+    The budget's threads are CP-SAT's ``num_workers`` (default 1).
+    """
+    budget = budget.or_default(DEFAULT_TIME_LIMIT)
+    window, deadline, seed = budget.time_limit, budget.deadline, budget.seed
+    threads = budget.threads_or(1)
+    # Kept free for disaggregation and checks, and for CP-SAT's overshoot on a busy machine.
+    safety = SAFETY + min(0.2 * window, 0.5)
+    inst = instance
+    num_tiers = len(inst.tiers)
+    classes = pod_classes(inst)
+    tiers = _TierFacts(inst, classes)
+    rng = np.random.default_rng(seed)
+    # CP-SAT's presolve symmetry detection discards the warm start on these
+    # models (identical nodes); without it the hint survives.
+    params = {"symmetry_level": 0}
+
+    # Warm start: the better kube plan (with or without preemption).
+    starts = [
+        simulate(inst, preemption=flag, deadline=deadline - safety)[0] for flag in (False, True)
+    ]
+    start_node = min(starts, key=lambda node: objective(inst, PodsSolution(node)))
+    start_y = aggregate(classes, inst, start_node)
+    start_counts = tier_counts(classes, start_y, num_tiers)
+    best_y = start_y
+    stats: dict[str, Any] = {"classes": classes.num_classes, "stages": [], "threads": threads}
+    floors: dict[int, int] = {}
+    first_open: tuple[int, int | None] | None = None  # (tier, CP-SAT bound) of the first unproven
+    nondeterministic = threads > 1
+
+    for tier in range(num_tiers):
+        new = [g for g in range(classes.num_classes) if classes.tier[g] == tier]
+        hint_y = greedy_fill(classes, upto(best_y, classes, tier - 1), new)
+        if all(start_counts[t] >= floors[t] for t in range(tier)):
+            kube_y = upto(start_y, classes, tier)
+            if (
+                tier_counts(classes, kube_y, num_tiers)[tier]
+                >= tier_counts(classes, hint_y, num_tiers)[tier]
+            ):
+                hint_y = kube_y  # as good and closer to the current placement
+        have = int(tier_counts(classes, hint_y, num_tiers)[tier])
+        target = tiers.movable_upper[tier]
+        remaining = deadline - time.perf_counter() - safety
+        stage: dict[str, Any] = {"tier": tier}
+        if have >= target:
+            stage["status"] = "bound"
+        elif remaining <= 0.005:
+            stage["status"] = "no time"
+            first_open = first_open or (tier, None)
+        else:
+            # This tier's share of the window; the disruption stage counts as half a
+            # tier. The last tier may use that half too when its plan disturbs nothing.
+            share = remaining / (num_tiers - tier + 0.5)
+            last = tier == num_tiers - 1
+            tier_deadline = deadline - safety if last else time.perf_counter() + share
+            reserve = remaining - share if last else 0.0
+            members = [g for g in range(classes.num_classes) if classes.tier[g] <= tier]
+            model = CountModel(classes, members, floors)
+            # The pure tier objective: it proves optimality far more often than one
+            # with a tie-break; the neighbourhood search then keeps pods in place.
+            model.minimise_unplaced(tier)
+            run = run_cp_sat(
+                model.model,
+                time_limit=max(share * (GLOBAL_SHARE if lns else 1.0), 0.005),
+                seed=seed,
+                threads=threads,
+                hint=model.hint(hint_y),
+                params=params,
+            )
+            stage.update(status=str(run.status), time=round(run.stats["wall_time"], 4))
+            if run.status.has_solution:
+                y = model.values(run)
+                got = int(tier_counts(classes, y, num_tiers)[tier])
+                if got > have or (got == have and model.stayed(y) > model.stayed(hint_y)):
+                    hint_y, have = y, got
+            proven = run.status is Status.OPTIMAL
+            if not proven and run.bound is not None:
+                # CP-SAT's bound on the unplaced members of the tier.
+                least = int(np.ceil(run.bound - 1e-9))
+                target = min(target, int(tiers.movable[tier]) - max(least, 0))
+            if not proven and lns and have < target:
+                hint_y, rounds = lns_search(
+                    classes, hint_y, tier, floors, target, tier_deadline, rng, threads, reserve
+                )
+                have = int(tier_counts(classes, hint_y, num_tiers)[tier])
+                stage["lns_rounds"] = rounds
+            if have >= target:
+                proven = True
+                stage["status"] = "OPTIMAL" if run.status is Status.OPTIMAL else "bound"
+            if not proven:
+                nondeterministic = True
+                if first_open is None:
+                    first_open = (tier, int(tiers.movable[tier]) - target)
+        stage["placed"] = have
+        stats["stages"].append(stage)
+        floors[tier] = have
+        best_y = relabel(classes, upto(hint_y, classes, tier))
+
+    done = disruption(classes, best_y) == (0, -int(classes.running.sum()))
+    if done:
+        stats["stages"].append({"stage": "disruption", "status": "bound"})
+    elif deadline - time.perf_counter() - safety > 0.02:
+        stage: dict[str, Any] = {"stage": "disruption", "status": "FEASIBLE"}
+        # The global model rarely even loads its hint in a few tenths of a
+        # second on large clusters: there, neighbourhoods only.
+        if not lns or deadline - time.perf_counter() - safety > 0.3:
+            model = CountModel(classes, list(range(classes.num_classes)), floors)
+            model.minimise_disruption()
+            remaining = max(deadline - time.perf_counter() - safety, 0.005)
+            run = run_cp_sat(
+                model.model,
+                time_limit=remaining * (GLOBAL_SHARE if lns else 1.0),
+                seed=seed,
+                threads=threads,
+                hint=model.hint(best_y),
+                params=params,
+            )
+            stage.update(status=str(run.status), time=round(run.stats["wall_time"], 4))
+            if run.status.has_solution:
+                y = relabel(classes, model.values(run))
+                if disruption(classes, y) <= disruption(classes, best_y):
+                    best_y = y
+            done = run.status is Status.OPTIMAL
+        if not done and lns:
+            best_y, stage["lns_rounds"] = lns_search(
+                classes, best_y, None, floors, 0, deadline - safety, rng, threads
+            )
+            done = disruption(classes, best_y) == (0, -int(classes.running.sum()))
+        stats["stages"].append(stage)
+    nondeterministic = nondeterministic or not done
+    node = disaggregate(classes, inst, best_y)
+    value = objective(inst, PodsSolution(node))
+    # Never worse than the warm start, whatever ran out of time.
+    if objective(inst, PodsSolution(start_node)) < value:
+        node = start_node
+    # Send needlessly moved pods home (never lexicographically worse).
+    node, gain = repair_plan(inst, node, stats)
+    stats["nondeterministic"] = nondeterministic
+    stats["tiers_proven"] = first_open is None
+    # A plan the repair improves was not optimal: claim OPTIMAL only when it changed nothing.
+    if first_open is None and done and not gain:
+        return Outcome(PodsSolution(node), Status.OPTIMAL, stats=stats)
+    bound = tiers.bound(floors, first_open)
+    return Outcome(PodsSolution(node), Status.FEASIBLE, bound=bound, stats=stats)
+
+
+class _TierFacts:
+    """Per-tier sizes and bounds used to skip stages and to state a valid bound."""
+
+    def __init__(self, instance: PodsInstance, classes: PodClasses):
+        num_tiers = len(instance.tiers)
+        self.weights = digit_weights(instance)[0]
+        self.size = np.bincount(instance.tier_of, minlength=num_tiers)
+        self.fixed = np.bincount(instance.tier_of[instance.fixed], minlength=num_tiers)
+        self.movable = np.bincount(
+            classes.tier, weights=[len(m) for m in classes.members], minlength=num_tiers
+        ).astype(np.int64)
+        self.static_upper = tier_upper_bounds(instance)
+        # Most class members of a tier that can run (the fixed ones always do).
+        self.movable_upper = [
+            u - int(f) for u, f in zip(self.static_upper, self.fixed, strict=True)
+        ]
+
+    def bound(self, floors: dict[int, int], first_open: tuple[int, int | None] | None) -> int:
+        """A lower bound on the scalar objective.
+
+        Tiers above the first unproven one sit at their proven optimum in
+        every lexicographic optimum; the first unproven tier is bounded by
+        CP-SAT's bound on its unplaced class members (plus the pods that can
+        never run) and by the static bound; lower tiers by the static bound;
+        evictions and moves by 0.
+        """
+        open_tier, cp_bound = first_open if first_open is not None else (len(self.size), None)
+        digits = []
+        for t, size in enumerate(self.size):
+            never = int(size) - int(self.fixed[t]) - int(self.movable[t])
+            static = int(size) - self.static_upper[t]
+            if t < open_tier:
+                digits.append(never + int(self.movable[t]) - floors[t])
+            elif t == open_tier and cp_bound is not None:
+                digits.append(max(static, never + cp_bound))
+            else:
+                digits.append(static)
+        return sum(w * d for w, d in zip(self.weights, digits, strict=True))

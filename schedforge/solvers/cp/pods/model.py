@@ -1,0 +1,167 @@
+"""The aggregated CP-SAT model over pod classes, with the stage objectives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from schedforge.solvers.cp.pods.classes import (
+    PodClasses,
+)
+from schedforge.solvers.cp.runner import import_cp_model
+
+
+class CountModel:
+    r"""The aggregated CP-SAT model over the classes in ``groups``.
+
+    With classes :math:`g`, nodes :math:`n`, resources :math:`r`, class
+    requests :math:`q_{gr}`, free room :math:`F_{nr}` and slots :math:`S_n`
+    after the fixed pods, bounds :math:`U_{gn}` (:attr:`PodClasses.upper`),
+    current counts :math:`C_{gn}` and running members :math:`R_g`:
+
+    .. math::
+
+        & y_{gn} \in \{0..U_{gn}\}, \quad
+          \textstyle\sum_g q_{gr} y_{gn} \le F_{nr}, \quad
+          \sum_g y_{gn} \le S_n, \quad
+          \text{placed}_g = \sum_n y_{gn} \le |g| \\
+        & z_{gn} \ge y_{gn} / U_{gn}, \quad z_{gn} + z_{hn} \le 1
+          \quad \text{for conflicting classes } (g, h) \\
+        & \textstyle\sum_{g \in T_k} \text{placed}_g \ge b_k
+          \quad \text{for every tier } k \text{ already solved}
+
+    Tier stage :math:`t` minimises :math:`\sum_{g \in T_t} (|g| -
+    \text{placed}_g)` over the classes of tiers :math:`\le t`. The last
+    stage adds stays
+    :math:`s_{gn} \le \min(y_{gn}, C_{gn})`, evictions
+    :math:`e_g = \max(0, R_g - \text{placed}_g)` and moves
+    :math:`m_g = R_g - e_g - \sum_n s_{gn}`, and minimises
+    :math:`(1 + \sum_g R_g) \sum_g e_g + \sum_g m_g`.
+    """
+
+    def __init__(self, classes: PodClasses, groups: list[int], floors: dict[int, int]):
+        cp_model = import_cp_model()
+        lin = cp_model.LinearExpr
+        self.classes = classes
+        self.groups = groups
+        self.model = model = cp_model.CpModel()
+        self.y: dict[tuple[int, int], Any] = {}
+        self._z: dict[tuple[int, int], Any] = {}
+        self.stays: dict[tuple[int, int], Any] = {}
+        self.evictions: dict[int, Any] = {}
+        num_nodes = classes.upper.shape[1]
+        per_node: list[list[int]] = [[] for _ in range(num_nodes)]
+        per_class: dict[int, list[Any]] = {}
+        for g in groups:
+            row = []
+            for n in np.flatnonzero(classes.upper[g] > 0).tolist():
+                var = model.new_int_var(0, int(classes.upper[g, n]), f"y{g}_{n}")
+                self.y[g, n] = var
+                per_node[n].append(g)
+                row.append(var)
+            per_class[g] = row
+        self.placed = {g: lin.sum(row) for g, row in per_class.items()}
+        for g in groups:
+            if int(classes.upper[g].sum()) > classes.size[g]:
+                model.add(self.placed[g] <= int(classes.size[g]))
+        for n in range(num_nodes):
+            members = per_node[n]
+            if not members:
+                continue
+            upper = classes.upper[members, n]
+            variables = [self.y[g, n] for g in members]
+            if int(upper.sum()) > classes.slots[n]:
+                model.add(lin.sum(variables) <= int(classes.slots[n]))
+            for r in range(classes.requests.shape[1]):
+                coeffs = classes.requests[members, r]
+                if int(upper @ coeffs) > classes.free[n, r]:
+                    model.add(
+                        lin.weighted_sum(variables, coeffs.tolist()) <= int(classes.free[n, r])
+                    )
+        chosen = set(groups)
+        for g, h in classes.pair_conflicts:
+            if g not in chosen or h not in chosen:
+                continue
+            for n in range(num_nodes):
+                if (g, n) in self.y and (h, n) in self.y:
+                    zg, zh = self._used(g, n), self._used(h, n)
+                    model.add_bool_or([zg.Not(), zh.Not()])
+        self.tier_of = {g: int(classes.tier[g]) for g in groups}
+        for tier, floor in floors.items():
+            members = [self.placed[g] for g in groups if self.tier_of[g] == tier]
+            if floor > 0 and members:
+                model.add(lin.sum(members) >= floor)
+
+    def _used(self, g: int, n: int):
+        if (g, n) not in self._z:
+            z = self.model.new_bool_var(f"z{g}_{n}")
+            self.model.add(self.y[g, n] <= int(self.classes.upper[g, n]) * z)
+            self._z[g, n] = z
+        return self._z[g, n]
+
+    def _stay_vars(self) -> list[Any]:
+        """Stays ``s[g, n] <= min(y[g, n], current[g, n])`` of every running class."""
+        for g in self.groups:
+            for n in np.flatnonzero(self.classes.current[g] > 0).tolist():
+                if (g, n) in self.y:
+                    s = self.model.new_int_var(0, int(self.classes.current[g, n]), f"s{g}_{n}")
+                    self.model.add(s <= self.y[g, n])
+                    self.stays[g, n] = s
+        return list(self.stays.values())
+
+    def minimise_unplaced(self, tier: int, *, keep: bool = False) -> None:
+        """Objective of a tier stage; with ``keep``, then the most pods staying put."""
+        lin = import_cp_model().LinearExpr
+        members = [g for g in self.groups if self.tier_of[g] == tier]
+        unplaced = int(self.classes.size[members].sum()) - lin.sum(
+            [self.placed[g] for g in members]
+        )
+        if not keep:
+            self.model.minimize(unplaced)
+            return
+        stays = self._stay_vars()
+        self.keep_weight = int(self.classes.current.sum()) + 1
+        self.model.minimize(self.keep_weight * unplaced - lin.sum(stays))
+
+    def minimise_disruption(self) -> None:
+        """Objective of the last stage: evictions, then moves (exact weights).
+
+        Minimises ``W·Σ e_g − Σ s_gn`` with ``W`` one more than the stays
+        possible, i.e. evictions first, then moves (``moves = running −
+        evictions − stays``). In a neighbourhood, ``running`` counts the
+        running members not already placed outside it.
+        """
+        lin = import_cp_model().LinearExpr
+        classes, model = self.classes, self.model
+        stays = self._stay_vars()
+        for g in self.groups:
+            running = int(classes.running[g])
+            if running > 0:
+                evict = model.new_int_var(0, running, f"e{g}")
+                model.add_max_equality(evict, [0, running - self.placed[g]])
+                self.evictions[g] = evict
+        weight = int(classes.current[self.groups].sum()) + 1
+        model.minimize(weight * lin.sum(list(self.evictions.values())) - lin.sum(stays))
+
+    def hint(self, y: np.ndarray) -> list[tuple[Any, int]]:
+        """Hint pairs for the counts ``y`` (with the implied stays and evictions)."""
+        pairs = [(var, int(y[g, n])) for (g, n), var in self.y.items()]
+        for (g, n), var in self.stays.items():
+            pairs.append((var, int(min(y[g, n], self.classes.current[g, n]))))
+        for (g, n), z in self._z.items():
+            pairs.append((z, int(y[g, n] > 0)))
+        for g, var in self.evictions.items():
+            pairs.append((var, max(0, int(self.classes.running[g]) - int(y[g].sum()))))
+        return pairs
+
+    def stayed(self, y: np.ndarray) -> int:
+        """Running class members that keep their node under counts ``y``."""
+        return int(np.minimum(y, self.classes.current).sum())
+
+    def values(self, run) -> np.ndarray:
+        """The counts of the incumbent (zero outside the model's classes)."""
+        y = np.zeros_like(self.classes.upper)
+        for (g, n), var in self.y.items():
+            y[g, n] = run.value(var)
+        return y
