@@ -1,4 +1,7 @@
-"""Hartmann's activity-list genetic algorithm for the RCPSP, with justification.
+"""Genetic algorithms for the RCPSP: the ``ga`` method and Hartmann's activity-list GA.
+
+``ga`` runs the bi-population GA of :mod:`schedforge.heuristics.rcpsp_bpga`
+by default and this module's Hartmann GA with ``algorithm="hartmann"``.
 
 Individuals are precedence-feasible activity lists decoded by the serial
 SGS (:mod:`schedforge.heuristics.sgs`), so every side constraint holds. The
@@ -32,6 +35,7 @@ from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.heuristics.rcpsp import priorities, seed_numba
+from schedforge.heuristics.rcpsp_bpga import bpga
 from schedforge.heuristics.sgs import REGRET_SAMPLING, SGSData, build_list, serial_decode
 from schedforge.heuristics.sgs import justify as fbi
 from schedforge.problems.rcpsp import RCPSPInstance, RCPSPSolution
@@ -226,20 +230,27 @@ def ga(
     *,
     budget: Budget,
     schedules: int = 1000,
-    population: int = 40,
-    mutation: float = 0.05,
+    algorithm: str = "bipop",
+    population: int | None = None,
+    mutation: float | None = None,
     justify: bool = True,
 ) -> Outcome:
-    """Hartmann (1998) activity-list GA with forward-backward justification (numba).
+    """Genetic algorithm with forward-backward justification of every child (numba).
 
     Parameters
     ----------
     schedules
-        Budget of generated schedules (each justification pass counts one).
+        Budget of generated schedules (each SGS decoding, justification
+        passes included, counts one; the count is exact).
+    algorithm
+        ``"bipop"`` (default): the bi-population GA with peak crossover of
+        :func:`schedforge.heuristics.rcpsp_bpga.bpga` (population 50 each,
+        mutation 0.02); ``"hartmann"``: Hartmann's (1998) activity-list GA
+        (population 40, mutation 0.05).
     population
-        Population size (Hartmann: 40 for 1,000 schedules).
+        Population size (each of the two populations for ``bipop``).
     mutation
-        Probability of swapping each pair of neighbours.
+        Probability of swapping each pair of neighbours in a child's list.
     justify
         Apply forward-backward improvement to every decoded list.
 
@@ -247,6 +258,16 @@ def ga(
     schedule count alone stops it. Single-threaded.
     Returns ``NO_SOLUTION`` when no decoded list meets every deadline.
     """
+    if algorithm == "bipop":
+        options = {"population": population, "mutation": mutation}
+        options = {k: v for k, v in options.items() if v is not None}
+        return bpga(
+            instance, budget=budget, schedules=schedules, passes=2 if justify else 0, **options
+        )
+    if algorithm != "hartmann":
+        raise InvalidOption(f"algorithm must be 'bipop' or 'hartmann', got {algorithm!r}")
+    population = 40 if population is None else population
+    mutation = 0.05 if mutation is None else mutation
     if schedules < 1 or population < 2:
         raise InvalidOption(
             f"need schedules >= 1 and population >= 2, got {schedules}, {population}"
@@ -283,6 +304,7 @@ def ga(
         generations += 1
         _keep_best(fitness, starts, best_start, best)
     stats = {
+        "algorithm": "hartmann",
         "schedules": used,
         "generations": generations,
         "population": size,
