@@ -35,7 +35,6 @@ from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.heuristics.rcpsp import priorities, seed_numba
-from schedforge.heuristics.rcpsp_bpga import bpga
 from schedforge.heuristics.sgs import REGRET_SAMPLING, SGSData, build_list, serial_decode
 from schedforge.heuristics.sgs import justify as fbi
 from schedforge.problems.rcpsp import RCPSPInstance, RCPSPSolution
@@ -151,9 +150,13 @@ def ga_init(
 def ga_generation(pop, fitness, starts, budget, rate, do_justify, decode_args, justify_tail):
     """One generation: pair up, cross, mutate, evaluate within ``budget``, keep the best.
 
-    Returns the schedules used (0 when the budget allows no child).
+    Returns the schedules used (0 when the budget allows no child). When
+    fewer schedules are left than a justified child costs, the last
+    children are decoded without justification, so the count comes out exact.
     """
     size, n = pop.shape
+    if do_justify and budget < 3:
+        do_justify = False
     cost = 3 if do_justify else 1
     pred_ptr, pred_idx = decode_args[2], decode_args[3]
     count = min(size, budget // cost)
@@ -244,8 +247,8 @@ def ga(
         passes included, counts one; the count is exact).
     algorithm
         ``"bipop"`` (default): the bi-population GA with peak crossover of
-        :func:`schedforge.heuristics.rcpsp_bpga.bpga` (population 50 each,
-        mutation 0.02); ``"hartmann"``: Hartmann's (1998) activity-list GA
+        :func:`schedforge.heuristics.rcpsp_bpga.bpga` (population 30 each,
+        mutation 0.05); ``"hartmann"``: Hartmann's (1998) activity-list GA
         (population 40, mutation 0.05).
     population
         Population size (each of the two populations for ``bipop``).
@@ -259,6 +262,8 @@ def ga(
     Returns ``NO_SOLUTION`` when no decoded list meets every deadline.
     """
     if algorithm == "bipop":
+        from schedforge.heuristics.rcpsp_bpga import bpga  # it imports this module's kernels
+
         options = {"population": population, "mutation": mutation}
         options = {k: v for k, v in options.items() if v is not None}
         return bpga(
@@ -277,14 +282,16 @@ def ga(
     data = SGSData.from_instance(instance)
     n = data.num_activities
     cost = 3 if justify else 1
-    size = max(2, min(population, schedules // cost))
+    size = min(schedules, max(2, min(population, schedules // cost)))
+    # A budget too small for a justified population decodes it unjustified.
+    init_justify = justify and size * cost <= schedules
     seed_numba(budget.seed)
     pop = np.empty((size, n), dtype=np.int64)
     fitness = np.empty(size, dtype=np.int64)
     starts = np.zeros((size, n), dtype=np.int64)
     decode_args, tail = data.decode_args(), data.justify_tail()
     used = ga_init(
-        pop, fitness, starts, priorities(instance, "lft"), 1.0, 1.0, justify,
+        pop, fitness, starts, priorities(instance, "lft"), 1.0, 1.0, init_justify,
         decode_args, tail, data.succ_ptr, data.succ_idx,
     )  # fmt: skip
     best = np.array([-1], dtype=np.int64)
