@@ -27,11 +27,25 @@ and the mean/max moves of the plans (and, below the table, the moves before
 the ``reduce_moves`` repair). A second table switches on GPUs, taints,
 selectors and anti-affinity, where the paper has no numbers.
 
+With ``--rules`` the scenarios carry the scheduling rules schedforge
+models beyond resources: a fifth of the ReplicaSets with several replicas
+use one host port (replicas conflict), a tenth have ``preemptionPolicy:
+Never``, and half of the ReplicaSets with several replicas get a
+PodDisruptionBudget ``maxUnavailable: 1`` on the kube snapshot. ``cp`` then
+runs once per disruption mode (``--modes``: ``none``, ``max_moves=K``,
+``moves_per_pod=R``), side by side; a run *fails* when it returns no plan
+or takes longer than the window + 0.2 s (the first call, with its compile
+and import time, included). Per mode: share improved, share certified
+(kube's placement proven optimal), failures, mean wall, and moves and
+evictions per extra pod placed (sums over the improved scenarios). The
+table goes to ``benchmarks/results/pods_priority_matters_rules.md``.
+
 Usage::
 
     .venv/bin/python benchmarks/pods_priority_matters.py                  # 1 s grid, 20 seeds
     .venv/bin/python benchmarks/pods_priority_matters.py --quick          # 3 seeds
     .venv/bin/python benchmarks/pods_priority_matters.py --windows 1 10 --seeds 20   # full protocol
+    .venv/bin/python benchmarks/pods_priority_matters.py --rules --modes none max_moves=2 moves_per_pod=1
 
 The table is printed and written to ``benchmarks/results/pods_priority_matters.md``
 (``--out`` to change), with the exact command at the top.
@@ -46,11 +60,157 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 import schedforge as sf
 from schedforge.problems.pods import objective_vector
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pods_priority_matters.md"
+RULES_RESULTS = RESULTS.with_name("pods_priority_matters_rules.md")
 PAPER = {1.0: 44.0, 10.0: 73.0}
+# Seconds over the window after which a run counts as failed.
+GRACE = 0.2
+
+
+def with_rules(inst, seed: int):
+    """Host ports and preemptionPolicy Never on some ReplicaSets of a generated instance."""
+    rng = np.random.default_rng([seed, 2])
+    sets = sorted(set(inst.owner))
+    size = {s: inst.owner.count(s) for s in sets}
+    port = {s: f"TCP//{8000 + k}" for k, s in enumerate(sets) if size[s] > 1 and rng.random() < 0.2}
+    never = {s for s in sets if rng.random() < 0.1}
+    return inst.replace(
+        host_ports=[(port[o],) if o in port else () for o in inst.owner],
+        preempt_never=[o in never for o in inst.owner],
+    )
+
+
+def with_budgets(snapshot, seed: int):
+    """PodDisruptionBudgets ``maxUnavailable: 1`` on half the ReplicaSets with several replicas."""
+    rng = np.random.default_rng([seed, 3])
+    owners = list(snapshot.owner)
+    sets = [s for s in sorted(set(owners)) if owners.count(s) > 1 and rng.random() < 0.5]
+    index = {s: b for b, s in enumerate(sets)}
+    running = snapshot.current_node >= 0
+    allowed = []
+    for s in sets:
+        members = [p for p, o in enumerate(owners) if o == s]
+        healthy = int(running[members].sum())
+        allowed.append(max(0, healthy - (len(members) - 1)))
+    return snapshot.replace(
+        pdb=[index.get(o, -1) for o in owners],
+        pdb_names=tuple(f"default/{s.split('/')[-1]}" for s in sets),
+        pdb_allowed=allowed,
+    )
+
+
+def parse_mode(text: str) -> dict:
+    """``none``, ``max_moves=K``, ``max_evictions=K`` or ``moves_per_pod=R`` as options."""
+    if text == "none":
+        return {}
+    key, _, value = text.partition("=")
+    return {key: float(value) if key == "moves_per_pod" else int(value)}
+
+
+def run_rules_cell(params: dict, seeds: range, window: float, modes: list[str]) -> dict:
+    """One cell with rules on: per mode, the records of the kept scenarios."""
+    kept, total = 0, 0
+    records: dict[str, list[dict]] = defaultdict(list)
+    for seed in seeds:
+        total += 1
+        inst = with_rules(sf.generate("pods", seed=seed, **params), seed)
+        kube = sf.solve(inst, "kube", preemption=False)
+        if (kube.solution.node >= 0).all():
+            continue
+        kept += 1
+        snapshot = with_budgets(inst.with_placement(kube.solution.node), seed)
+        base = objective_vector(snapshot, kube.solution)
+        for mode in modes:
+            start = time.perf_counter()
+            res = sf.solve(snapshot, "cp", time_limit=window, seed=seed, **parse_mode(mode))
+            wall = time.perf_counter() - start
+            ok = res.solution is not None and wall <= window + GRACE
+            value = objective_vector(snapshot, res.solution) if res.solution is not None else None
+            improved = value is not None and value.placed > base.placed
+            records[mode].append(
+                {
+                    "improved": improved,
+                    "certified": bool(res.stats.get("tiers_proven")) and ok and not improved,
+                    "failed": not ok,
+                    "wall": wall,
+                    "extra": sum(value.placed) - sum(base.placed) if improved else 0,
+                    "evictions": value.evictions if improved else 0,
+                    "moves": value.moves if improved else 0,
+                }
+            )
+    return {"kept": kept, "total": total, "records": records}
+
+
+def rules_summary(records: list[dict]) -> dict:
+    n = len(records)
+    if n == 0:
+        return {}
+    extra = sum(r["extra"] for r in records)
+    return {
+        "improved": 100.0 * sum(r["improved"] for r in records) / n,
+        "certified": 100.0 * sum(r["certified"] for r in records) / n,
+        "failed": 100.0 * sum(r["failed"] for r in records) / n,
+        "mean": sum(r["wall"] for r in records) / n,
+        "max": max(r["wall"] for r in records),
+        "moves_per_pod": sum(r["moves"] for r in records) / extra if extra else 0.0,
+        "evictions_per_pod": sum(r["evictions"] for r in records) / extra if extra else 0.0,
+        "extra": extra / n,
+    }
+
+
+def rules_table(cells: list[tuple[dict, dict]], modes: list[str], window: float) -> list[str]:
+    head = "| nodes | pods/node | prios | util | kept |"
+    rule = "|---:|---:|---:|---:|---:|"
+    for mode in modes:
+        head += (
+            f" {mode}: impr % | cert % | fail % | mean s | max s | extra | moves/pod | evict/pod |"
+        )
+        rule += "---:|" * 8
+    lines = [f"### Rules on, {window:g} s window, per disruption mode", "", head, rule]
+    overall: dict[str, list[dict]] = defaultdict(list)
+    kept = total = 0
+
+    def cells_of(s: dict) -> str:
+        if not s:
+            return " - |" * 8
+        return (
+            f" {s['improved']:.0f} | {s['certified']:.0f} | {s['failed']:.0f} | "
+            f"{s['mean']:.2f} | {s['max']:.2f} | {s['extra']:.2f} | "
+            f"{s['moves_per_pod']:.2f} | {s['evictions_per_pod']:.2f} |"
+        )
+
+    for params, out in cells:
+        kept += out["kept"]
+        total += out["total"]
+        row = (
+            f"| {params['nodes']} | {params['pods_per_node']} | {params['priorities']} | "
+            f"{params['utilisation']:.2f} | {out['kept']}/{out['total']} |"
+        )
+        for mode in modes:
+            overall[mode].extend(out["records"][mode])
+            row += cells_of(rules_summary(out["records"][mode]))
+        lines.append(row)
+    row = f"| **all** | | | | {kept}/{total} |"
+    for mode in modes:
+        row += cells_of(rules_summary(overall[mode]))
+    lines += [row, ""]
+    for mode in modes:
+        s = rules_summary(overall[mode])
+        if s:
+            lines.append(
+                f"- `{mode}`: improved {s['improved']:.1f} % of kept scenarios "
+                f"(paper, without rules: > {PAPER.get(window, 0):.0f} %), certified "
+                f"{s['certified']:.1f} %, failed {s['failed']:.1f} %, "
+                f"{s['moves_per_pod']:.2f} moves and {s['evictions_per_pod']:.2f} evictions per "
+                "extra pod placed."
+            )
+    lines.append("")
+    return lines
 
 
 def run_cell(params: dict, seeds: range, windows: list[float], workers: int) -> dict:
@@ -185,10 +345,16 @@ def main() -> None:
     parser.add_argument("--realistic-seeds", type=int, default=5, help="seeds per cell, table 2")
     parser.add_argument("--skip-realistic", action="store_true", help="no second table")
     parser.add_argument("--quick", action="store_true", help="3 seeds, 2 in table 2")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--rules", action="store_true", help="rules on, modes side by side")
+    parser.add_argument("--modes", nargs="+", default=["none", "max_moves=2", "moves_per_pod=1"])
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.realistic_seeds = 3, 2
+    if args.rules:
+        rules_main(args)
+        return
+    args.out = args.out or RESULTS
 
     command = "python benchmarks/pods_priority_matters.py " + shlex.join(sys.argv[1:])
     started = time.perf_counter()
@@ -240,6 +406,43 @@ def main() -> None:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
+
+
+def rules_main(args) -> None:
+    """The grid with rules on, one table with the disruption modes side by side."""
+    command = "python benchmarks/pods_priority_matters.py " + shlex.join(sys.argv[1:])
+    started = time.perf_counter()
+    window = args.windows[0]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    cells = []
+    for n in args.nodes:
+        for k in args.pods_per_node:
+            for p in args.priorities:
+                for u in args.utilisation:
+                    params = dict(nodes=n, pods_per_node=k, priorities=p, utilisation=u)
+                    out = run_rules_cell(params, seeds, window, args.modes)
+                    cells.append((params, out))
+                    print(params, out["kept"], flush=True)
+    lines = [
+        '# Pod packing: the "Priority Matters" grid with scheduling rules',
+        "",
+        f"Command: `{command}`",
+        "",
+        f"{args.seeds} seeds per cell (seeds {seeds.start}..{seeds.stop - 1}), window "
+        f"{window:g} s, one CP-SAT worker. Rules on: host ports, preemptionPolicy Never and "
+        "PodDisruptionBudgets (see the script's docstring). A run fails when it returns no "
+        f"plan or takes longer than the window + {GRACE} s, the first call of the process "
+        "included. moves/pod and evict/pod: moves and evictions per extra pod placed, over "
+        "the improved scenarios.",
+        "",
+    ]
+    lines += rules_table(cells, args.modes, window)
+    lines.append(f"Total benchmark time: {time.perf_counter() - started:.0f} s.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = args.out or RULES_RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def _kernel_us(arrays, rule, clock):
 
 def _skeleton_us(arrays, rule, clock):
     code, _ = rules.rule_code(rule)
-    params = (float(code), rules.DEFAULT_ATC_K)
+    params = (float(code), rules.DEFAULT_ATC_K)  # the built-in priority's parameters
     arguments = [
         (
             p,

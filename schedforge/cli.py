@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import threading
 import time
@@ -19,9 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schedforge.cli_pods import pods_app
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import generate as generate_instance
 from schedforge.core.io import read_all, write
+from schedforge.core.paths import check_output_file
 from schedforge.core.registry import (
     get_problem,
     method_entries,
@@ -113,9 +116,25 @@ def solve(
         Path | None, typer.Option("--gantt", help="Write a Gantt chart (png/svg/pdf).")
     ] = None,
 ) -> None:
-    """Solve one instance with one method and print the result."""
+    """Solve one instance with one method and print the result.
+
+    Options may follow the method spec (``-m 'ils:mddc?stall=None'``) or be
+    given with ``--option name=value``.
+    """
+    from schedforge.bench.grid import MethodSpec
+
+    if gantt is not None:
+        from schedforge.plot import FIGURE_SUFFIXES
+
+        check_output_file(gantt, "--gantt", FIGURE_SUFFIXES)
+    spec = MethodSpec.parse(method)
+    options = dict(spec.options)
+    for key, value in parse_options(option or []).items():
+        if key in options:
+            raise InvalidOption(f"option {key!r} is given twice (in --method and --option)")
+        options[key] = value
+    method = spec.spec
     instance = load_instance(file, index, fmt)
-    options = parse_options(option or [])
     if threads is not None:
         options["threads"] = threads
     result = solve_instance(instance, method, time_limit=time_limit, seed=seed, **options)
@@ -124,7 +143,12 @@ def solve(
 
         draw_gantt(instance, result.solution, gantt, method=method)
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        data = result.to_dict()
+        if result.problem == "pods" and result.solution is not None:
+            from schedforge.problems.pods.plan import plan as pods_plan
+
+            data["plan"] = pods_plan(instance, result.solution)  # with pod and node names
+        sys.stdout.write(json.dumps(data) + "\n")
         return
     table = Table(title=f"{instance.name} ({result.problem}) — {method}", show_header=False)
     for key in ("status", "objective", "bound", "gap", "runtime", "seed"):
@@ -206,6 +230,8 @@ def generate(
     params = _extra_params(ctx.args)
     if count < 1:
         raise InvalidOption("--count must be >= 1")
+    if seed < 0 or seed + count > 2**31:
+        raise InvalidOption(f"--seed: seeds {seed}..{seed + count - 1} must lie in 0..2**31-1")
     out.mkdir(parents=True, exist_ok=True)
     suffix = ext if ext.startswith(".") else f".{ext}"
     for i in range(count):
@@ -292,6 +318,13 @@ def bench(
     list_suites: Annotated[
         bool, typer.Option("--list-suites", help="List the bundled suites and exit.")
     ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Rebuild a damaged OUT/results.sqlite from its readable rows, then exit.",
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         typer.Option("--limit", help="Run only the first N instances (to try a set quickly)."),
@@ -312,6 +345,9 @@ def bench(
 
     if list_suites:
         _print_suites()
+        return
+    if repair:
+        _repair(out or Path("bench-results"))
         return
     args = list(instances or [])
     file_values: dict[str, Any] = {}
@@ -379,6 +415,19 @@ def bench(
     )
 
 
+def _repair(folder: Path) -> None:
+    from schedforge.bench.storage import repair as repair_store
+
+    damaged, kept, lost = repair_store(folder)
+    console.print(
+        f"kept {kept['runs']} run(s), {kept['instances']} instance(s) and "
+        f"{kept['batches']} batch record(s) in {folder}; "
+        f"{lost.get('runs', 0)} run(s) could not be read; the damaged file is {damaged}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def _print_suites() -> None:
     from schedforge.bench.suites import list_suites
 
@@ -431,10 +480,24 @@ def _print_generation(summary: dict[str, Any]) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    counts = summary.get("verdicts")
+    if counts:
+        line = "         " + "  ".join(
+            f"{key} {counts[key]}"
+            for key in ("proposed", "rejected", "error", "timeout", "ok", "improved")
+        )
+        for key in ("no_code", "duplicate"):
+            if counts.get(key):
+                line += f"  {key.replace('_', ' ')} {counts[key]}"
+        top = summary.get("top_rejection")
+        if top:
+            line += f"  most common rejection ({top[1]}x): {top[0]}"
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
 def discover(
+    ctx: typer.Context,
     problem: Annotated[
         str | None, typer.Argument(help="Problem with a template (smtt, ...).")
     ] = None,
@@ -471,54 +534,65 @@ def discover(
     ] = 20.0,
     memory_mb: Annotated[int, typer.Option(help="Sandbox memory (MB) per candidate.")] = 512,
     timeout: Annotated[float | None, typer.Option(help="Seconds per model request.")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Longest model answer, in tokens (openai; default 1024).")
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:8786): evaluate there."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Resume the run in this directory.")] = None,
     name: Annotated[
         str | None, typer.Option(help="Export the best as heuristic:NAME (default from the run).")
     ] = None,
-    no_export: Annotated[bool, typer.Option(help="Do not export the best heuristic.")] = False,
+    export: Annotated[
+        bool | None,
+        typer.Option("--export/--no-export", help="Export the best heuristic (default: yes)."),
+    ] = None,
 ) -> None:
-    """Evolve heuristics for PROBLEM (or resume a run with --resume DIR)."""
-    from schedforge.discovery.evolve import DiscoveryConfig, Evolution
-    from schedforge.discovery.export import check_name, export_candidate
+    """Evolve heuristics for PROBLEM (or resume a run with --resume DIR).
 
-    overrides = {
-        "generations": generations,
-        "budget_tokens": budget_tokens,
-        "budget_cost": budget_cost,
-        "budget_evaluations": budget_evaluations,
-        "budget_seconds": budget_seconds,
-        "jobs": jobs,
-        "replay": str(replay) if replay else None,
-        "base_url": base_url,
-        "timeout": timeout,
+    Every option is stored in the run; --resume restores them, and accepts
+    new values only for the budgets, --generations, --jobs, the endpoint
+    options, --name, --export and --cluster.
+    """
+    from schedforge.discovery.evolve import RESUMABLE_OVERRIDES, DiscoveryConfig, Evolution
+    from schedforge.discovery.export import export_candidate
+
+    options = {
+        key: value
+        for key, value in ctx.params.items()
+        if key not in ("out", "resume") and key in DiscoveryConfig.__dataclass_fields__
+    }
+    for key in ("replay", "prices"):
+        if options[key] is not None:
+            options[key] = str(options[key])
+    # Options typed on the command line (typer ships its own click: compare by name).
+    given = {
+        key
+        for key in ctx.params
+        if getattr(ctx.get_parameter_source(key), "name", "") == "COMMANDLINE"
     }
     if resume is not None:
+        fixed = sorted(given - set(RESUMABLE_OVERRIDES) - {"resume"})
+        if fixed:
+            flags = ", ".join(
+                "PROBLEM" if k == "problem" else "--" + k.replace("_", "-") for k in fixed
+            )
+            raise InvalidOption(
+                f"{flags}: stored in the run and fixed when it is resumed "
+                f"(changeable: {', '.join('--' + k.replace('_', '-') for k in RESUMABLE_OVERRIDES)})"
+            )
         run_dir = resume
+        overrides = {key: options[key] for key in given if key in options}
         evolution = Evolution(run_dir, overrides=overrides, progress=_print_generation)
     else:
         if problem is None:
             raise InvalidOption("give a PROBLEM, or --resume DIR")
-        config = DiscoveryConfig(
-            problem=problem,
-            proposer=proposer,
-            model=model,
-            prices=str(prices) if prices else None,
-            offspring=offspring,
-            islands=islands,
-            population=population,
-            seed=seed,
-            sets=sets,
-            engine=engine,
-            cpu_seconds=cpu_seconds,
-            wall_seconds=wall_seconds,
-            memory_mb=memory_mb,
-            **{k: v for k, v in overrides.items() if v is not None},
-        )
+        config = DiscoveryConfig(**{k: v for k, v in options.items() if v is not None})
         run_dir = out or Path(f"discover-{problem}-{proposer}-s{seed}")
         evolution = Evolution(run_dir, config, progress=_print_generation)
-    if name is not None:
-        check_name(name)
     cfg = evolution.config
     console.print(
         f"discover {cfg.problem} with {cfg.proposer} in {run_dir} "
@@ -540,9 +614,9 @@ def discover(
         title=f"discovery for {cfg.problem} with {cfg.proposer}: best gap per generation",
     )
     console.print(f"convergence plot: {run_dir / 'convergence.png'}", highlight=False)
-    if no_export:
+    if not cfg.export:
         return
-    label = name or f"{cfg.problem}_{cfg.proposer}_s{cfg.seed}"
+    label = cfg.name or f"{cfg.problem}_{cfg.proposer}_s{cfg.seed}"
     record = export_candidate(run_dir, label)
     gaps = record["gaps"]
     console.print(
@@ -553,6 +627,8 @@ def discover(
         soft_wrap=True,
     )
 
+
+app.add_typer(pods_app, name="pods")
 
 heuristics_app = typer.Typer(help="Exported discovered heuristics (methods heuristic:NAME).")
 app.add_typer(heuristics_app, name="heuristics")
@@ -735,6 +811,20 @@ def _compile_spinner(problem: str) -> Iterator[None]:
             )
 
 
+def _usage_message(exc: Any) -> str:
+    """A usage error in one line, without click's guessed alternatives.
+
+    Click suggests the option closest in spelling (``--time`` gets
+    ``--format``), which misleads more than it helps; the help lists them all.
+    """
+    message = " ".join(exc.format_message().split())
+    message = re.sub(r"\s*\(Possible options?: [^)]*\)", "", message)
+    message = re.sub(r"\s*Did you mean [^?]*\?", "", message)
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "schedforge"
+    return f"{message}; see '{path} --help'"
+
+
 def main() -> None:
     """Console entry point: run the app, turning library errors into one line."""
     try:
@@ -757,7 +847,7 @@ def main() -> None:
         # Usage errors of the (vendored) click parser: duck-typed because
         # Typer ships its own copy of click's exception classes.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {_usage_message(exc)}", highlight=False)
             sys.exit(exc.exit_code or 2)
         if type(exc).__name__ == "Exit" and hasattr(exc, "exit_code"):
             sys.exit(exc.exit_code)

@@ -16,6 +16,9 @@ from schedforge.core.errors import SchedforgeError
 from schedforge.core.instance import Bar
 from schedforge.core.registry import problem_of
 
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+"""File types the charts are written as (chosen by the extension)."""
+
 
 def _pyplot():
     import matplotlib

@@ -187,3 +187,16 @@ def test_shipped_files_are_the_public_files_byte_for_byte():
         root = unpacked(archive)
         for name in list(members)[:20]:
             assert (root / name).read_bytes() == members[name]
+
+
+def test_an_unwritable_home_unpacks_into_the_temporary_folder(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("SCHEDFORGE_HOME", str(blocker))
+    unpacked.cache_clear()
+    try:
+        root = unpacked("fjsp")
+        assert not root.is_relative_to(blocker)
+        assert (root / "kacem" / "Kacem1.fjs").is_file()
+    finally:
+        unpacked.cache_clear()

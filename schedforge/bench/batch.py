@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from schedforge.bench.runner import open_log
 from schedforge.bench.storage import FAILED, Store
 from schedforge.bench.worker import import_plugins
 from schedforge.core.errors import InvalidOption
+from schedforge.core.paths import check_output_folder
 from schedforge.core.registry import load_plugins
 from schedforge.core.warmup import compile_method
 
@@ -96,6 +98,51 @@ class BenchConfig:
     retry_failed: bool = False
     limit: int | None = None
 
+    def check(self) -> None:
+        """Raise :class:`InvalidOption` for any value a batch cannot run with.
+
+        Called before anything runs, so a bad option never costs a run.
+        """
+        _number(self.time_limit, "--time-limit", "must be a number of seconds > 0", low=0.0)
+        if self.grace is not None:
+            _number(
+                self.grace, "--grace", "must be a number of seconds >= 0", low=0.0, strict=False
+            )
+        if self.warmup_limit is not None:
+            _number(self.warmup_limit, "warmup_limit", "must be a number of seconds > 0", low=0.0)
+        if not self.seeds:
+            raise InvalidOption("--seeds: no seed given")
+        for seed in self.seeds:
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+                raise InvalidOption(
+                    f"--seeds: every seed must satisfy 0 <= seed < 2**31, got {seed}"
+                )
+        if self.executor not in ("local", "dask"):
+            raise InvalidOption(f"unknown executor {self.executor!r}; use local or dask")
+        if self.scheduler and self.executor != "dask":
+            raise InvalidOption(
+                "--scheduler is the address of a Dask scheduler: add --executor dask"
+            )
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise InvalidOption(f"--jobs must be an integer >= 1, got {self.jobs}")
+        if self.limit is not None and self.limit < 1:
+            raise InvalidOption(f"--limit must be >= 1, got {self.limit}")
+        check_output_folder(self.out, "--out")
+        for path in self.export:
+            path = Path(path)
+            if path.suffix.lower() not in (".csv", ".parquet"):
+                raise InvalidOption(f"--export {path}: export to a .csv or .parquet file")
+            if path.is_dir():
+                raise InvalidOption(f"--export {path}: is a folder; give a file name")
+            check_output_folder(path.parent, "--export")
+
+
+def _number(value: Any, option: str, rule: str, *, low: float, strict: bool = True) -> None:
+    """Raise ``InvalidOption`` unless ``value`` is a finite number above ``low``."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < low or (strict and value == low):
+        raise InvalidOption(f"{option} {rule}, got {value}")
+
 
 @dataclass
 class BatchOutcome:
@@ -139,23 +186,17 @@ def run_batch(
     database with every finished run and nothing else; the next call with
     the same configuration runs only what is missing.
     """
-    if config.executor not in ("local", "dask"):
-        raise InvalidOption(f"unknown executor {config.executor!r}; use local or dask")
-    if config.scheduler and config.executor != "dask":
-        raise InvalidOption("--scheduler is the address of a Dask scheduler: add --executor dask")
-    if config.jobs < 1:
-        raise InvalidOption(f"--jobs must be >= 1, got {config.jobs}")
+    config.check()
     progress = progress or Progress()
     load_plugins()
     import_plugins(config.plugins)
-    if config.limit is not None and config.limit < 1:
-        raise InvalidOption(f"--limit must be >= 1, got {config.limit}")
     instances = expand_instances(config.instances)[: config.limit]
     tasks = build_grid(instances, config.methods, config.seeds, config.time_limit)
     tables = [load_reference(spec) for spec in config.references]
     refs = {item.name: reference_for(item.instance, item.source, tables) for item in instances}
 
     store = Store(Path(config.out))
+    store.mark_interrupted()
     outcome = BatchOutcome(store.path, planned=len(tasks), skipped=0, keys={t.key for t in tasks})
     try:
         store.add_instances(

@@ -100,6 +100,8 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
         config["methods"] = specs
     for key in ("time_limit", "grace", "warmup_limit"):
         if key in data:
+            if isinstance(data[key], bool) or not isinstance(data[key], int | float):
+                raise SchedforgeError(f"{path}: {key} must be a number of seconds")
             config[key] = float(data[key])
     if "seeds" in data:
         config["seeds"] = parse_seeds(
@@ -107,7 +109,9 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
         )
     for key in ("jobs", "limit"):
         if key in data:
-            config[key] = int(data[key])
+            if isinstance(data[key], bool) or not isinstance(data[key], int):
+                raise SchedforgeError(f"{path}: {key} must be an integer")
+            config[key] = data[key]
     if "out" in data:
         config["out"] = Path(rel(data["out"]))
     if "reference" in data:
@@ -136,7 +140,9 @@ def make_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> Bench
         if value is None or (isinstance(value, list) and not value):
             continue
         merged[key] = value
-    missing = [key for key in ("instances", "methods", "time_limit") if not merged.get(key)]
+    # A time limit of 0 is given, not missing: BenchConfig.check() refuses it.
+    missing = [key for key in ("instances", "methods") if not merged.get(key)]
+    missing += ["time_limit"] if merged.get("time_limit") is None else []
     if missing:
         flags = {"instances": "INSTANCES", "methods": "--method", "time_limit": "--time-limit"}
         raise InvalidOption(

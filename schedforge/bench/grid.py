@@ -283,7 +283,11 @@ def _distinct_labels(name: str, folders: list[tuple[str, ...]]) -> list[str]:
 def parse_seeds(text: str | Sequence[int]) -> list[int]:
     """``"0,1,2"`` or ``"0-4"`` (inclusive) or a list, to a list of distinct seeds."""
     if not isinstance(text, str):
-        seeds = [int(s) for s in text]
+        seeds = []
+        for value in text:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidOption(f"seeds: expected integers, found {value!r}")
+            seeds.append(value)
     else:
         seeds = []
         for part in text.split(","):
@@ -293,6 +297,8 @@ def parse_seeds(text: str | Sequence[int]) -> list[int]:
             low, sep, high = part.partition("-")
             try:
                 if sep and low:
+                    if int(high) - int(low) > 100_000:
+                        raise InvalidOption(f"seeds {text!r}: a range of at most 100000 seeds")
                     seeds.extend(range(int(low), int(high) + 1))
                 else:
                     seeds.append(int(part))
@@ -302,6 +308,9 @@ def parse_seeds(text: str | Sequence[int]) -> list[int]:
                 ) from None
     if not seeds:
         raise InvalidOption("no seed given")
+    for seed in seeds:
+        if not 0 <= seed < 2**31:
+            raise InvalidOption(f"seeds: every seed must satisfy 0 <= seed < 2**31, got {seed}")
     return list(dict.fromkeys(seeds))
 
 

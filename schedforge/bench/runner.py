@@ -27,7 +27,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import IO, Any
 
+from schedforge.bench.worker import WARMUP_RUN_LIMIT
 from schedforge.core.errors import SchedforgeError
+from schedforge.core.procpool import kill_group, spawn
 
 # Seconds a new worker may take to import schedforge and the plugins.
 STARTUP_LIMIT = 120.0
@@ -99,7 +101,16 @@ class WorkerSlot:
         grace: float | None = None,
         warmup_limit: float | None = None,
         log: IO[bytes] | None = None,
+        spares: list[WorkerSlot] | None = None,
     ):
+        self.options = {
+            "plugins": plugins,
+            "warmup": warmup,
+            "grace": grace,
+            "warmup_limit": warmup_limit,
+            "log": log,
+        }
+        self.spares = spares
         self.plugins = list(plugins)
         self.warmup = warmup
         self.grace_seconds = grace
@@ -115,6 +126,10 @@ class WorkerSlot:
         self.deadline = float("inf")
         self.assigned_at = 0.0
         self.started_at = 0.0
+        # Methods this slot has warmed up (or tried to): a worker started
+        # after a kill does not repeat the warm-up, which for a method that
+        # hangs would cost the warm-up limit once per killed run.
+        self.warmed: set[str] = set()
 
     # ------------------------------------------------------------------ life
 
@@ -124,7 +139,7 @@ class WorkerSlot:
         to_parent_r, to_parent_w = os.pipe()
         target = self.log if self.log is not None else subprocess.DEVNULL
         try:
-            self.process = subprocess.Popen(
+            self.process = spawn(
                 [
                     sys.executable,
                     "-m",
@@ -133,11 +148,8 @@ class WorkerSlot:
                     str(to_parent_w),
                 ],
                 pass_fds=(to_child_r, to_parent_w),
-                stdin=subprocess.DEVNULL,
                 stdout=target,
                 stderr=target,
-                start_new_session=True,  # its own process group: killed as a whole
-                close_fds=True,
             )
         finally:
             os.close(to_child_r)
@@ -150,15 +162,32 @@ class WorkerSlot:
         self.phase = "starting"
         self.deadline = time.monotonic() + STARTUP_LIMIT
 
+    def restart(self) -> None:
+        """Replace a killed worker: by a spare that is ready, else by a new one.
+
+        With spares (a list shared by a pool), the first restart also starts
+        a spare, so that later ones cost no start-up (importing schedforge
+        and the plugins takes seconds on a loaded machine).
+        """
+        if self.spares is None:
+            self.start()
+            return
+        spare = next((s for s in self.spares if s.ready), None)
+        if spare is None:
+            self.start()
+        else:
+            self.spares.remove(spare)
+            self.process, self.inbox, self.outbox = spare.process, spare.inbox, spare.outbox
+            self.info, self.ready = spare.info, True
+            self._finish()
+        if not self.spares:
+            fresh = WorkerSlot(**self.options)
+            fresh.start()
+            self.spares.append(fresh)
+
     def kill(self) -> None:
         """Kill the worker and everything it started; close the pipes."""
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
-        if self.process is not None:
-            self.process.wait()
+        kill_group(self.process)
         for conn in (self.inbox, self.outbox):
             if conn is not None:
                 conn.close()
@@ -187,10 +216,16 @@ class WorkerSlot:
         return default_grace(time_limit) if self.grace_seconds is None else self.grace_seconds
 
     def _warmup_limit(self, payload: dict[str, Any]) -> float:
+        """Seconds for the hand-over and the compilation (or cache load) of kernels."""
         if self.warmup_limit is not None:
             return self.warmup_limit
         limit = payload["time_limit"]
         return 30.0 + limit + self.grace(limit)
+
+    def _warmup_run_limit(self, payload: dict[str, Any]) -> float:
+        """Seconds for the warm-up run itself: its short limit plus the grace."""
+        limit = payload["time_limit"]
+        return min(limit, WARMUP_RUN_LIMIT) + self.grace(limit) + 1.0
 
     def assign(self, payload: dict[str, Any]) -> None:
         """Send a task to this idle worker."""
@@ -201,7 +236,10 @@ class WorkerSlot:
         # Until the worker says "start" the task is being unpickled (and the
         # method maybe warmed up): the warm-up limit applies.
         self.deadline = self.assigned_at + self._warmup_limit(payload)
-        self.outbox.send(("task", payload))
+        method_id = f"{payload['problem']} {payload['method']} {sorted(payload['options'].items())}"
+        warm = method_id not in self.warmed
+        self.warmed.add(method_id)
+        self.outbox.send(("task", payload, warm))
 
     def receive(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """Handle one message from the worker; return ``(payload, row)`` when a run ends.
@@ -224,9 +262,12 @@ class WorkerSlot:
             self.info = message[1]
             self.phase = "idle"
             self.deadline = float("inf")
+        elif kind == "compile":
+            self.phase = "compile"
+            self.deadline = now + self._warmup_limit(self.task)  # type: ignore[arg-type]
         elif kind == "warmup":
             self.phase = "warmup"
-            self.deadline = now + self._warmup_limit(self.task)  # type: ignore[arg-type]
+            self.deadline = now + self._warmup_run_limit(self.task)  # type: ignore[arg-type]
         elif kind == "start":
             self.phase = "running"
             self.started_at = now
@@ -248,7 +289,7 @@ class WorkerSlot:
         payload, phase = self.task, self.phase
         self.kill()
         if payload is None and phase == "idle":  # died between runs: just replace it
-            self.start()
+            self.restart()
             return None
         if payload is None:
             raise SchedforgeError(
@@ -263,7 +304,7 @@ class WorkerSlot:
             now - self.started_at if phase == "running" else None,
         )
         row["wall_time"] = now - self.assigned_at
-        self.start()
+        self.restart()
         return payload, row
 
     def expire(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -286,15 +327,21 @@ class WorkerSlot:
             )
             runtime = now - self.started_at
         else:
-            message = (
-                f"killed: the warm-up run took more than {self._warmup_limit(payload):g} s"
-                if phase == "warmup"
-                else f"killed: the worker did not start the run within {self._warmup_limit(payload):g} s"
-            )
+            if phase == "warmup":
+                message = (
+                    f"killed: the warm-up run took more than {self._warmup_run_limit(payload):g} s"
+                )
+            elif phase == "compile":
+                message = f"killed: compiling took more than {self._warmup_limit(payload):g} s"
+            else:
+                message = (
+                    "killed: the worker did not start the run within "
+                    f"{self._warmup_limit(payload):g} s"
+                )
             runtime = None
         row = failure_row("TIMEOUT", message, runtime)
         row["wall_time"] = now - self.assigned_at
-        self.start()
+        self.restart()
         return payload, row
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -334,9 +381,11 @@ class LocalPool:
         self.jobs = jobs
         self.slot_options = slot_options
         self.slots: list[WorkerSlot] = []
+        # Ready workers that replace killed ones (started after the first kill).
+        self.spares: list[WorkerSlot] = []
 
     def __enter__(self) -> LocalPool:
-        self.slots = [WorkerSlot(**self.slot_options) for _ in range(self.jobs)]
+        self.slots = [WorkerSlot(**self.slot_options, spares=self.spares) for _ in range(self.jobs)]
         for slot in self.slots:
             slot.start()
         return self
@@ -344,7 +393,7 @@ class LocalPool:
     def __exit__(self, *exc: object) -> None:
         # On Ctrl-C or an error, runs in flight are simply abandoned: nothing
         # of them was stored, so a resumed batch runs them again.
-        for slot in self.slots:
+        for slot in self.slots + self.spares:
             slot.stop()
 
     def run(
@@ -365,8 +414,12 @@ class LocalPool:
             deadline = min(slot.deadline for slot in self.slots)
             timeout = max(0.0, deadline - time.monotonic())
             by_conn = {slot.inbox: slot for slot in self.slots if slot.inbox is not None}
-            readable = wait(list(by_conn), timeout=min(timeout, 3600.0))
+            spares = {s.inbox: s for s in self.spares if s.inbox is not None and not s.ready}
+            readable = wait([*by_conn, *spares], timeout=min(timeout, 3600.0))
             for conn in readable:
+                if conn in spares:
+                    self._spare_message(spares[conn])  # type: ignore[index]
+                    continue
                 finished = by_conn[conn].receive()  # type: ignore[index]
                 if finished is not None:
                     on_result(*finished)
@@ -374,6 +427,14 @@ class LocalPool:
                 finished = slot.expire()
                 if finished is not None:
                     on_result(*finished)
+
+    def _spare_message(self, spare: WorkerSlot) -> None:
+        """A spare became ready, or died while starting (then it is dropped)."""
+        try:
+            spare.receive()
+        except SchedforgeError:
+            spare.kill()
+            self.spares.remove(spare)
 
 
 def open_log(path: Path | None) -> IO[bytes] | None:

@@ -6,10 +6,13 @@ group. It talks to its parent over two pipes with pickled tuples:
 
 parent -> worker
     ``("init", {"plugins": [...], "warmup": bool})`` once, then
-    ``("task", payload)`` per run (see :meth:`schedforge.bench.grid.Task.payload`).
+    ``("task", payload, warm)`` per run (see :meth:`schedforge.bench.grid.Task.payload`);
+    ``warm`` is false when the parent already had the method warmed up in an
+    earlier worker of the same slot (a worker started after a kill).
 worker -> parent
     ``("ready", {"pid", "host", "versions"})`` after start-up, or
     ``("fatal", message)`` when start-up fails (a plugin does not import);
+    ``("compile", key)`` before compiling or loading the method's kernels;
     ``("warmup", key)`` before an untimed warm-up run of a method it has not
     run yet (numba compilation, backend start-up: costs that a loop of
     ``solve()`` calls pays only once, and that would otherwise land in the
@@ -41,6 +44,11 @@ from importlib import metadata
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from schedforge.core.procpool import die_with_parent
+
+WARMUP_RUN_LIMIT = 0.2
+"""Time limit (seconds) of the untimed warm-up run, less when the runs' own is less."""
 
 # Packages whose versions are recorded with every result.
 VERSIONED = ("schedforge", "ortools", "pulp", "numba")
@@ -170,6 +178,13 @@ class Executor:
         options = json.dumps(payload["options"], sort_keys=True, default=str)
         return (payload["problem"], payload["method"], options)
 
+    def compile(self, payload: dict[str, Any]) -> None:
+        """Compile (or load from numba's cache) the kernels of the payload's method."""
+        from schedforge.core.warmup import compile_method
+
+        with contextlib.suppress(Exception):  # the timed run reports any error
+            compile_method(payload["problem"], payload["method"], payload["options"])
+
     def run_warmup(self, payload: dict[str, Any]) -> None:
         """One short untimed run of the payload's method; its outcome is discarded."""
         from schedforge.core.solve import solve
@@ -179,7 +194,7 @@ class Executor:
             solve(
                 self.instance(payload),
                 payload["method"],
-                time_limit=min(payload["time_limit"], 0.2),
+                time_limit=min(payload["time_limit"], WARMUP_RUN_LIMIT),
                 seed=payload["seed"],
                 **payload["options"],
             )
@@ -231,18 +246,6 @@ class Executor:
         return row
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies (no orphaned solvers)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
 def serve(inbox: Connection, outbox: Connection) -> None:
     """The worker loop: read tasks from ``inbox`` until it closes, answer on ``outbox``."""
     kind, config = inbox.recv()
@@ -265,8 +268,12 @@ def serve(inbox: Connection, outbox: Connection) -> None:
             return
         if message[0] == "stop":
             return
-        payload = message[1]
-        if executor.needs_warmup(payload):
+        payload, warm = message[1], message[2]
+        # Compiling (or loading compiled kernels) happens before the clock in
+        # solve(); done here, it stays out of the parent's timed window too.
+        outbox.send(("compile", payload["key"]))
+        executor.compile(payload)
+        if warm and executor.needs_warmup(payload):
             outbox.send(("warmup", payload["key"]))
             executor.run_warmup(payload)
         outbox.send(("start", payload["key"]))
@@ -276,7 +283,7 @@ def serve(inbox: Connection, outbox: Connection) -> None:
 
 def main(argv: list[str]) -> None:
     """Entry point: ``python -m schedforge.bench.worker READ_FD WRITE_FD``."""
-    _die_with_parent()
+    die_with_parent()  # no orphaned solvers when the parent is killed
     # The parent decides when a run stops; Ctrl-C in the terminal is its business.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inbox = Connection(int(argv[0]), writable=False)

@@ -550,7 +550,13 @@ def unpacked(archive: str) -> Path:
     target = cache_dir() / f"{archive}-{digest}"
     if target.is_dir():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: unpack into the temporary folder instead
+        target = Path(tempfile.gettempdir()) / "schedforge-datasets" / target.name
+        if target.is_dir():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{archive}-", dir=target.parent))
     try:
         with tarfile.open(source, "r:xz") as tar:

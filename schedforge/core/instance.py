@@ -81,17 +81,18 @@ def int_array(
     return arr
 
 
-def check_total(total: int, what: str, who: str, *, error=InvalidInstance) -> None:
-    """Raise ``error`` when ``total`` (a sum the solvers form) exceeds ``MAX_VALUE``.
+def check_total(
+    total: int, what: str, who: str, *, limit: int = MAX_VALUE, why: str = "", error=InvalidInstance
+) -> None:
+    """Raise ``error`` when ``total`` (a sum the solvers form) exceeds ``limit``.
 
     ``total`` must be computed exactly, with Python integers
     (``sum(arr.tolist())``), since int64 sums of large values can wrap.
+    ``why`` says what the limit protects (default: exact 64-bit arithmetic).
     """
-    if total > MAX_VALUE:
-        raise error(
-            f"{who}: {what} is {total}, above {MAX_VALUE} (2**53); the solvers cannot "
-            "represent schedules that long exactly"
-        )
+    if total > limit:
+        reason = why or "the solvers cannot represent schedules that long exactly"
+        raise error(f"{who}: {what} is {total}, above {limit}; {reason}")
 
 
 REFERENCE_KEYS = ("optimum", "best_known", "lower_bound")

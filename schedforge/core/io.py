@@ -164,6 +164,8 @@ def generate(problem: str, *, seed: int = 0, **params: Any) -> Any:
     >>> inst.num_jobs
     20
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise InvalidOption(f"seed must satisfy 0 <= seed < 2**31, got {seed}")
     spec = get_problem(problem)
     if spec.generate is None:
         raise SchedforgeError(f"problem {problem!r} has no generator")

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import pkgutil
+import types
+import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -387,22 +390,39 @@ def resolve(problem: str, spec: str) -> tuple[Method, str | None]:
 
 def parse_value(text: str) -> Any:
     """Turn an option value written as text (CLI, method-spec query, TOML string)
-    into ``bool``, ``int``, ``float`` or ``str``."""
+    into ``None``, ``bool``, ``int``, ``float`` or ``str``.
+
+    Only ``None`` spelled so means no value (``stall=None``): ``none`` stays
+    text, a valid value of some text options (``fixing=none``).
+    """
     lowered = text.lower()
+    if text == "None":
+        return None
     if lowered in ("true", "yes", "on"):
         return True
     if lowered in ("false", "no", "off"):
         return False
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    # "nan" and "inf" stay text: no option takes them, and the type check
+    # then names the option instead of passing a NaN to a method.
+    return number if math.isfinite(number) else text
 
 
 def check_options(entry: Method, spec: str, options: dict[str, Any]) -> None:
-    """Raise :class:`InvalidOption` for option names the method does not accept."""
+    """Raise :class:`InvalidOption` for option names the method does not accept,
+    or values of a kind its signature does not take (``stall='abc'``).
+
+    Kinds come from the annotations of the method function (``int | None``,
+    ``float``, ``bool``, ``str``, ``Literal[...]``); ranges are checked by the
+    method itself when it starts.
+    """
     unknown = sorted(set(options) - set(entry.options))
     if unknown:
         accepted = ", ".join(sorted(entry.options)) or "none"
@@ -410,3 +430,59 @@ def check_options(entry: Method, spec: str, options: dict[str, Any]) -> None:
             f"method {spec!r} does not accept option(s) {', '.join(unknown)}; "
             f"accepted: {accepted} (plus time_limit, seed, threads)"
         )
+    hints = _option_hints(entry.func)
+    for name, value in options.items():
+        allowed = hints.get(name)
+        if allowed is not None and not any(_fits(value, kind) for kind in allowed):
+            words = " or ".join(dict.fromkeys(_KIND_WORDS.get(k, repr(k)) for k in allowed))
+            shown = "None" if value is None else repr(value)
+            raise InvalidOption(f"method {spec!r}: option {name} must be {words}, got {shown}")
+
+
+_KIND_WORDS = {int: "an integer", float: "a number", bool: "true/false", str: "text", None: "None"}
+
+
+def _option_hints(func: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
+    """Per option, the plain kinds (and literal values) its annotation allows.
+
+    Options with an annotation outside these simple kinds are left out, so
+    they are not checked here.
+    """
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # an annotation that does not resolve: check nothing
+        return {}
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, hint in hints.items():
+        kinds = _kinds(hint)
+        if kinds is not None:
+            out[name] = kinds
+    return out
+
+
+def _kinds(hint: Any) -> tuple[Any, ...] | None:
+    if hint is type(None) or hint is None:
+        return (None,)
+    if hint in (int, float, bool, str):
+        return (hint,)
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return tuple(("literal", v) for v in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        parts = [_kinds(arg) for arg in typing.get_args(hint)]
+        if any(p is None for p in parts):
+            return None
+        return tuple(k for p in parts for k in p)  # type: ignore[union-attr]
+    return None
+
+
+def _fits(value: Any, kind: Any) -> bool:
+    if kind is None:
+        return value is None
+    if isinstance(kind, tuple):  # ("literal", v)
+        return value == kind[1] and type(value) is type(kind[1])
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)

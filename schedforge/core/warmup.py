@@ -135,7 +135,13 @@ def compile_method(problem: str, spec: str, options: dict[str, Any] | None = Non
         # A plugin's method: its code is unknown here, and running it on
         # other instances could cost anything (or never return).
         return 0.0
-    kwargs = dict(options)
+    # ``None`` where the method has a default turns a stopping rule off
+    # (``stall=None``: run until the limit); a tiny run would then last the
+    # whole TINY_RUN_LIMIT. The default reaches the same kernels.
+    kwargs = {
+        k: entry.options.get(k) if v is None and entry.options.get(k) is not None else v
+        for k, v in options.items()
+    }
     if variant is not None:
         kwargs["variant"] = variant
     start = time.perf_counter()

@@ -34,7 +34,9 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, fields
@@ -59,6 +61,10 @@ RESUMABLE_OVERRIDES = (
     "replay",
     "base_url",
     "timeout",
+    "max_tokens",
+    "name",
+    "export",
+    "cluster",
 )
 
 
@@ -72,7 +78,7 @@ class DiscoveryConfig:
         Problem with a template (``smtt``, ...).
     proposer
         ``openai``, ``gp`` or ``replay``.
-    model, base_url, timeout, max_retries, backoff, temperature, prices
+    model, base_url, timeout, max_retries, backoff, temperature, max_tokens, prices
         For ``openai`` (see :class:`~schedforge.discovery.proposers.OpenAIProposer`).
     replay
         For ``replay``: JSON Lines file or earlier run directory.
@@ -106,6 +112,14 @@ class DiscoveryConfig:
         How many recent rejection messages go into prompts.
     operators
         Relative weights of the prompt operators.
+    name
+        Export the best candidate as ``heuristic:<name>`` at the end (``None``:
+        ``<problem>_<proposer>_s<seed>``).
+    export
+        Whether ``schedforge discover`` exports the best candidate at the end.
+    cluster
+        Address of a Dask scheduler: evaluations run there
+        (:class:`~schedforge.discovery.cluster.ClusterPool`), else locally.
     """
 
     problem: str
@@ -118,6 +132,7 @@ class DiscoveryConfig:
     max_retries: int = 4
     backoff: float = 1.0
     temperature: float = 1.0
+    max_tokens: int = 1024
     generations: int = 10
     offspring: int = 8
     islands: int = 2
@@ -140,6 +155,9 @@ class DiscoveryConfig:
     operators: dict[str, float] = field(
         default_factory=lambda: {"new": 1.0, "crossover": 2.0, "mutation": 2.0, "tune": 1.0}
     )
+    name: str | None = None
+    export: bool = True
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         if self.proposer not in ("openai", "gp", "replay"):
@@ -149,6 +167,31 @@ class DiscoveryConfig:
         for name in ("generations", "offspring", "islands", "population", "jobs"):
             if int(getattr(self, name)) < (0 if name == "generations" else 1):
                 raise SchedforgeError(f"{name} must be a positive integer")
+        if int(self.max_tokens) < 1:
+            raise SchedforgeError("max_tokens must be a positive integer")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**31
+        ):
+            raise SchedforgeError(f"seed must satisfy 0 <= seed < 2**31, got {self.seed}")
+        # Limits and budgets are numbers of their unit > 0 (a budget may be absent).
+        budgets = ("budget_evaluations", "budget_tokens", "budget_cost", "budget_seconds")
+        for name in ("cpu_seconds", "wall_seconds", "memory_mb", "timeout", *budgets):
+            value = getattr(self, name)
+            if name in budgets and value is None:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise SchedforgeError(f"{name.replace('_', '-')} must be a number > 0, got {value}")
+        if self.name is not None:
+            from schedforge.discovery.export import check_name
+
+            check_name(self.name)
         unknown = sorted(set(self.operators) - set(OPERATORS))
         if unknown or not any(v > 0 for v in self.operators.values()):
             raise SchedforgeError(f"operators must be weights over {', '.join(OPERATORS)}")
@@ -216,7 +259,7 @@ class Evolution:
         self.config = config
         self.progress = progress
         self.stop_reason = ""
-        self.pool: SandboxPool | None = None
+        self.pool: Any = None  # a SandboxPool or a ClusterPool while running
         self._session_start = time.perf_counter()
         self._session_evals = 0
         self._session_eval_seconds = 0.0
@@ -301,7 +344,8 @@ class Evolution:
         if not pending:
             return
         start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=self.config.jobs) as executor:
+        assert self.pool is not None
+        with ThreadPoolExecutor(max_workers=self.pool.jobs) as executor:
             futures = {executor.submit(self._evaluate, c["code"], "train"): c for c in pending}
             for future in as_completed(futures):
                 self._store_evaluation(futures[future]["id"], future.result())
@@ -323,9 +367,7 @@ class Evolution:
         try:
             # The hold-out set stays out of the loop; only export touches it.
             sets = {k: v for k, v in self.sets.items() if k in ("train", "validation")}
-            with SandboxPool(
-                self.template, sets, limits=limits, jobs=cfg.jobs, engine=cfg.engine
-            ) as pool:
+            with self._make_pool(sets, limits) as pool:
                 self.pool = pool
                 if self.archive.last_generation() < 0:
                     summary = self._seed_generation()
@@ -342,6 +384,17 @@ class Evolution:
         summary = summary or self.summary(self.archive.last_generation())
         summary["stop_reason"] = self.stop_reason
         return summary
+
+    def _make_pool(self, sets: dict[str, Any], limits: Limits) -> Any:
+        """The sandbox pool: local worker processes, or a Dask cluster with ``cluster``."""
+        cfg = self.config
+        if cfg.cluster:
+            from schedforge.discovery.cluster import ClusterPool
+
+            return ClusterPool(
+                cfg.cluster, self.template, sets, limits=limits, jobs=cfg.jobs, engine=cfg.engine
+            )
+        return SandboxPool(self.template, sets, limits=limits, jobs=cfg.jobs, engine=cfg.engine)
 
     def _seed_generation(self) -> dict[str, Any]:
         """Generation 0: the template's seed heuristics."""
@@ -570,7 +623,8 @@ class Evolution:
         """Best train/validation gaps, evaluations, tokens, cost and speed so far.
 
         ``evals_per_second`` is this session's sandbox evaluations per second of
-        wall time spent evaluating (all workers together).
+        wall time spent evaluating (all workers together); ``verdicts`` and
+        ``top_rejection`` describe this generation (:func:`verdict_counts`).
         """
         ok = sorted(self.archive.candidates("verdict = 'ok'"), key=_key_gap)
         validated = [c["validation_gap"] for c in ok if c["validation_gap"] is not None]
@@ -588,7 +642,61 @@ class Evolution:
             "seconds": self._elapsed(),
             "evals_per_second": rate,
             "islands": islands,
+            **verdict_counts(self.archive, generation),
         }
+
+
+def _verdict_group(verdict: str | None) -> str | None:
+    if verdict in ("ok", "behaviour_duplicate"):
+        return "ok"
+    if verdict in ("rejected", "duplicate", "timeout"):
+        return verdict
+    if verdict == "cpu_limit":
+        return "timeout"
+    if verdict in ("no_code", "proposer_error"):
+        return "no_code"
+    return None if verdict is None else "error"
+
+
+def _rejection_key(message: str) -> str:
+    """A rejection message without its line number and hint, to count alike ones together."""
+    return re.sub(r" \(line \d+\)", "", message or "").split(";")[0].strip()
+
+
+def verdict_counts(archive: Archive, generation: int) -> dict[str, Any]:
+    """What became of generation ``generation``'s proposals.
+
+    Returns
+    -------
+    dict
+        ``verdicts``: counts of ``proposed``, ``rejected`` (static check),
+        ``error`` (exception, invalid output or solution, crash, tampering),
+        ``timeout`` (wall clock or CPU), ``ok``, ``improved`` (ok and better
+        on the training set than every earlier generation), ``no_code``
+        (answer without code, failed call) and ``duplicate``;
+        ``top_rejection``: the most common rejection and its count, or ``None``.
+    """
+    rows = archive.candidates("generation = ?", (generation,))
+    before = [
+        c["train_gap"]
+        for c in archive.candidates("generation < ? AND verdict = 'ok'", (generation,))
+    ]
+    best_before = min(before) if before else math.inf
+    counts = dict.fromkeys(
+        ("proposed", "rejected", "error", "timeout", "ok", "improved", "no_code", "duplicate"), 0
+    )
+    rejections: Counter[str] = Counter()
+    for row in rows:
+        counts["proposed"] += 1
+        group = _verdict_group(row["verdict"])
+        if group is not None:
+            counts[group] += 1
+        if row["verdict"] == "ok" and row["train_gap"] is not None:
+            counts["improved"] += row["train_gap"] < best_before
+        if row["verdict"] == "rejected":
+            rejections[_rejection_key(row["message"])] += 1
+    top = rejections.most_common(1)
+    return {"verdicts": counts, "top_rejection": list(top[0]) if top else None}
 
 
 def best_candidate(archive: Archive) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 import types
 from typing import Any
 
@@ -214,6 +215,7 @@ def _benign_addition(module: types.ModuleType, name: str, value: Any) -> bool:
     return isinstance(value, types.ModuleType) and value.__name__ == f"{module.__name__}.{name}"
 
 
+_MISSING = object()
 _FUNCTION_PARTS = ("__code__", "__defaults__", "__kwdefaults__", "__wrapped__")
 
 
@@ -247,10 +249,17 @@ class SharedState:
         for key, module in self.modules.items():
             now = vars(module)
             before = self.attributes[key]
-            for name in before.keys() | now.keys():
-                if name not in before and _benign_addition(module, name, now[name]):
-                    continue
-                if name not in now or name not in before or now[name] is not before[name]:
+            if (
+                len(now) == len(before)
+                and all(map(operator.is_, now.values(), before.values()))
+                and all(map(operator.eq, now.keys(), before.keys()))
+            ):
+                continue  # the common case, checked at C speed
+            for name, value in before.items():
+                if now.get(name, _MISSING) is not value:
+                    changed.append(f"{key}.{name}")
+            for name in now.keys() - before.keys():
+                if not _benign_addition(module, name, now[name]):
                     changed.append(f"{key}.{name}")
         for label, (obj, part, value) in self.parts.items():
             if part == "__dict__":

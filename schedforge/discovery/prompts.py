@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from schedforge.discovery.guard import ALLOWED_MATH, ALLOWED_NUMPY, ARRAY_ATTRS, SAFE_BUILTINS
 from schedforge.discovery.templates import Template
 
 OPERATORS = ("new", "crossover", "mutation", "tune")
@@ -76,11 +77,36 @@ class Request:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def allow_list_text() -> str:
+    """The sandbox's allow-list in a few lines, for the model (from the lists it checks)."""
+
+    def names(items: Any) -> str:
+        return ", ".join(sorted(items))
+
+    return "\n".join(
+        [
+            "Rules (checked before the code runs; anything else is rejected):",
+            "- Only the one function with the signature above: no imports (np and math are "
+            "provided), no other functions, lambdas, classes, while, try, with or global.",
+            "- Names: the arguments, your local variables, np, math, True, False, None and "
+            f"the built-ins {names(SAFE_BUILTINS)}.",
+            f"- np.NAME for: {names(ALLOWED_NUMPY)}.",
+            f"- math.NAME for: {names(ALLOWED_MATH)}.",
+            f"- Array methods and attributes: {names(ARRAY_ATTRS)}.",
+            "- Loops: for ... in range(...), enumerate(...), zip(...) or an array.",
+            "- Write only into your own arrays (x = np.zeros(len(p)); x[i] = ...): never into "
+            "the arguments (copy first: a = p.copy()), never to attributes, no out=.",
+        ]
+    )
+
+
 def system_message(template: Template) -> str:
     """The task for the model: problem, signature, features, rules and answer format."""
     return (
         "You design scheduling heuristics as Python functions.\n\n"
         + template.prompt_text()
+        + "\n\n"
+        + allow_list_text()
         + "\n\nAnswer with ONE short sentence describing the idea, then the complete "
         "function in a single ```python fenced code block. Nothing else."
     )

@@ -98,6 +98,9 @@ class OpenAIProposer:
         First back-off in seconds; doubled after each retry (capped at 60 s).
     temperature
         Sampling temperature.
+    max_tokens
+        Longest answer, in tokens (``max_tokens`` of the request): a model
+        that rambles is cut off instead of running to its context length.
     prices
         ``{model: (USD per 1M input tokens, USD per 1M output tokens)}``.
     sleep
@@ -117,6 +120,7 @@ class OpenAIProposer:
         max_retries: int = 4,
         backoff: float = 1.0,
         temperature: float = 1.0,
+        max_tokens: int = 1024,
         prices: dict[str, tuple[float, float]] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -136,6 +140,7 @@ class OpenAIProposer:
         self.max_retries = max_retries
         self.backoff = backoff
         self.temperature = temperature
+        self.max_tokens = int(max_tokens)
         self.prices = prices or {}
         self.sleep = sleep
         self._send_seed = True
@@ -169,9 +174,10 @@ class OpenAIProposer:
                     model=self.model,
                     messages=messages,
                     temperature=self.temperature,
+                    max_tokens=self.max_tokens,
                     **extra,
                 )
-                text, usage = _content_and_usage(response)
+                text, usage, finish = _content_and_usage(response)
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise ProposerError(
                     f"authentication failed at {self.base_url or 'api.openai.com'} "
@@ -196,6 +202,12 @@ class OpenAIProposer:
             prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
             completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
             code = extract_code(text, self.template.function_name)
+            error = None
+            if not code:
+                error = f"the answer contains no function {self.template.function_name}(...)"
+                if finish == "length":
+                    error += f", cut at --max-tokens {self.max_tokens}"
+                error += " (no code found)"
             return Proposal(
                 code=code,
                 prompt=prompt,
@@ -204,10 +216,7 @@ class OpenAIProposer:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
                 cost=self._cost(prompt_tokens, completion_tokens),
-                error=None
-                if code
-                else "the answer contains no function "
-                f"{self.template.function_name}(...) (no code found)",
+                error=error,
                 seconds=time.perf_counter() - start,
                 retries=attempt,
             )
@@ -221,13 +230,14 @@ class OpenAIProposer:
         )
 
 
-def _content_and_usage(response: Any) -> tuple[str, Any]:
-    """The answer's text and usage; ``ValueError`` when the structure is wrong."""
+def _content_and_usage(response: Any) -> tuple[str, Any, str | None]:
+    """The answer's text, usage and finish reason; ``ValueError`` when the structure is wrong."""
     try:
-        text = response.choices[0].message.content or ""
+        choice = response.choices[0]
+        text = choice.message.content or ""
     except (AttributeError, IndexError, TypeError) as exc:
         raise ValueError(f"malformed completion ({exc})") from None
-    return str(text), getattr(response, "usage", None)
+    return str(text), getattr(response, "usage", None), getattr(choice, "finish_reason", None)
 
 
 def _describe(exc: BaseException) -> str:
@@ -360,6 +370,7 @@ def make_proposer(template: Template, config: dict[str, Any]) -> Any:
             max_retries=int(config.get("max_retries", 4)),
             backoff=float(config.get("backoff", 1.0)),
             temperature=float(config.get("temperature", 1.0)),
+            max_tokens=int(config.get("max_tokens") or 1024),
             prices=load_prices(config.get("prices")),
         )
     raise ProposerError(f"unknown proposer {kind!r}; available: openai, gp, replay")

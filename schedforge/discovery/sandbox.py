@@ -12,18 +12,24 @@ through three gates:
    lines ``import numpy as np`` and ``import math`` are tolerated and
    dropped, since both modules are provided), no dunder names, no other
    attribute access, no ``open``/``exec``/``eval``/``getattr``, no lambdas,
-   nested functions, recursion, ``global``, ``try`` or ``with``.
+   nested functions, recursion, ``global``, ``try`` or ``with``. No store
+   except into a local array: no assignment to attributes, no writes into
+   the arguments, ``np``, ``math`` or built-ins, no ``out=``.
 2. **Isolated run** (:class:`SandboxPool`): a worker process started with
    ``python -I`` in its own session (process group), with an empty
    environment (only thread-count variables), an empty working directory,
-   its own network namespace when the kernel allows unprivileged user
-   namespaces (no network interface at all), and resource limits: address
-   space, CPU seconds per candidate, no file writes, no new processes. The
-   parent enforces a wall-clock limit and kills the worker's process group
-   with ``SIGKILL`` when it is exceeded; a worker that dies is replaced.
-   The candidate runs with a restricted ``__builtins__``. It is compiled
-   with numba when that pays off (see ``engine``), falling back to Python
-   with the reason recorded.
+   its own network namespace (no network interface at all), as ``nobody``
+   when started as root, and resource limits: address space, CPU seconds
+   per candidate, no file writes, no new processes. The parent enforces a
+   wall-clock limit and kills the worker's process group with ``SIGKILL``
+   when it is exceeded; a worker that dies is replaced. The candidate runs
+   on a copy of the instance data, with read-only ``np`` and ``math`` that
+   hold only the allow-listed names and a restricted ``__builtins__``
+   (:mod:`schedforge.discovery.guard`); after it, the worker checks that
+   nothing it shares with candidates changed, else it is replaced. The
+   candidate is compiled with numba (with bounds checks) when that pays off
+   (see ``engine``), falling back to Python with the reason recorded.
+   Replies are capped in the worker and read in linear time by the parent.
 3. **Independent check** in the parent: the worker returns raw solutions
    (plain JSON, never pickle, since the worker runs untrusted code); the
    parent decodes them, checks them with the problem's validator and
@@ -62,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from schedforge.core.procpool import kill_group, spawn
 from schedforge.discovery.guard import (
     ALLOWED_MATH,
     ALLOWED_NUMPY,
@@ -731,7 +738,8 @@ class Evaluation:
     for rejection: ``rejected`` (static check), ``error`` (exception),
     ``invalid_output`` (NaN, wrong shape), ``invalid_solution`` (failed the
     problem's validator), ``timeout`` (wall clock), ``cpu_limit``,
-    ``crashed`` (the worker died).
+    ``crashed`` (the worker died), ``tampered`` (shared state of the worker
+    changed; it was replaced).
     """
 
     verdict: str
@@ -809,14 +817,12 @@ class _Worker:
             "MKL_NUM_THREADS": "1",
             "NUMBA_NUM_THREADS": "1",
         }
-        self.proc = subprocess.Popen(
+        self.proc = spawn(  # own process group, killed as a whole
             [sys.executable, "-I", "-m", "schedforge.discovery.sandbox"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
             env=env,
             cwd=self.workdir.name,
-            start_new_session=True,  # own process group, killed as a whole
         )
         self.reader: LineReader | None = None
         self._send(init_blob)
@@ -845,10 +851,7 @@ class _Worker:
 
     def kill(self) -> None:
         """SIGKILL the worker's whole process group and reap it."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=10)
+        kill_group(self.proc)
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(Exception):
                 stream.close()
@@ -870,6 +873,8 @@ class _Worker:
                 reply = {"verdict": "crashed", "message": "the sandbox worker sent garbage"}
             reply["network_isolated"] = self.network_isolated
             reply["limits"] = self.limits_applied
+            if reply.get("verdict") == "tampered":
+                self.kill()  # it is leaving anyway; never hand it another candidate
             return reply
         timed_out = self.alive()
         self.kill()
@@ -909,6 +914,10 @@ class SandboxPool:
         ``"auto"``, ``"numba"`` or ``"python"`` (see :func:`run_candidate`).
     numba_threshold
         Dispatch steps from which ``auto`` compiles.
+    encoded
+        The sets already encoded (``{name: [template.encode(instance), ...]}``),
+        instead of ``sets``: such a pool runs candidates (:meth:`run_checked`)
+        but cannot judge them (a Dask worker's pool, whose client judges).
 
     Notes
     -----
@@ -925,6 +934,7 @@ class SandboxPool:
         jobs: int = 1,
         engine: str = "auto",
         numba_threshold: int = 5000,
+        encoded: dict[str, list[dict[str, np.ndarray]]] | None = None,
     ):
         if engine not in ("auto", "numba", "python"):
             raise ValueError(f"engine must be auto, numba or python, got {engine!r}")
@@ -934,27 +944,21 @@ class SandboxPool:
         self.jobs = max(1, int(jobs))
         self.engine = engine
         self.numba_threshold = numba_threshold
-        self._init_blob = pickle.dumps(
-            {
-                "template": template.problem,
-                "engine": engine,
-                "threshold": numba_threshold,
-                "limits": {
-                    "cpu_seconds": self.limits.cpu_seconds,
-                    "memory_mb": self.limits.memory_mb,
-                },
-                "sets": {
-                    name: [template.encode(inst) for inst in s.instances]
-                    for name, s in sets.items()
-                },
-            }
-        )
+        self._encoded = encoded
+        self._init_blob: bytes | None = None  # made when the first worker starts
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         for _ in range(self.jobs):
             self._idle.put(None)  # started lazily by the thread that needs it
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self.restarts = 0
+
+    def encoded_sets(self) -> dict[str, list[dict[str, np.ndarray]]]:
+        """Every set's instances as the workers get them (:meth:`Template.encode`)."""
+        return {
+            name: [self.template.encode(inst) for inst in s.instances]
+            for name, s in self.sets.items()
+        }
 
     def __enter__(self) -> SandboxPool:
         return self
@@ -970,6 +974,20 @@ class SandboxPool:
             worker.kill()
 
     def _start(self) -> _Worker:
+        with self._lock:
+            if self._init_blob is None:
+                self._init_blob = pickle.dumps(
+                    {
+                        "template": self.template.problem,
+                        "engine": self.engine,
+                        "threshold": self.numba_threshold,
+                        "limits": {
+                            "cpu_seconds": self.limits.cpu_seconds,
+                            "memory_mb": self.limits.memory_mb,
+                        },
+                        "sets": self._encoded or self.encoded_sets(),
+                    }
+                )
         worker = _Worker(self._init_blob, self.limits)
         with self._lock:
             self._workers.append(worker)
@@ -982,6 +1000,15 @@ class SandboxPool:
             check_code(code, self.template)
         except CandidateRejected as exc:
             return Evaluation("rejected", str(exc), seconds=time.perf_counter() - start)
+        evaluation = self.judge(self.run_checked(code, set_name), set_name)
+        evaluation.seconds = time.perf_counter() - start
+        return evaluation
+
+    def run_checked(self, code: str, set_name: str) -> dict[str, Any]:
+        """Run code that passed :func:`check_code` in a worker; the worker's raw reply.
+
+        The reply is untrusted: :meth:`judge` turns it into an :class:`Evaluation`.
+        """
         worker = self._idle.get()
         try:
             if worker is None or not worker.alive():
@@ -1002,9 +1029,7 @@ class SandboxPool:
                 worker = None
         finally:
             self._idle.put(worker)
-        evaluation = self._judge(reply, self.sets[set_name])
-        evaluation.seconds = time.perf_counter() - start
-        return evaluation
+        return reply
 
     def evaluate_many(self, codes: Sequence[str], set_name: str = "train") -> list[Evaluation]:
         """Evaluate several candidates with up to ``jobs`` in parallel, results in order."""
@@ -1015,9 +1040,11 @@ class SandboxPool:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             return list(pool.map(lambda c: self.evaluate(c, set_name), codes))
 
-    def _judge(self, reply: dict[str, Any], eval_set: EvalSet) -> Evaluation:
-        """Decode, validate and score a worker's raw output in the parent."""
+    def judge(self, reply: dict[str, Any], set_name: str) -> Evaluation:
+        """Decode, validate and score a worker's raw reply on ``set_name`` (in the parent)."""
         from schedforge.core.registry import get_problem
+
+        eval_set = self.sets[set_name]
 
         evaluation = Evaluation(
             verdict=str(reply.get("verdict", "crashed")),

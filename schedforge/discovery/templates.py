@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +111,19 @@ class Template:
     gp_seeds
         Seed heuristics as expression trees for the GP proposer
         (:mod:`schedforge.discovery.gp`), by name.
+    gp_terminals
+        Derived features for GP trees, ``name -> expression`` over the
+        arguments and the derived features before it (in order); a tree
+        that uses one gets the assignment in its code.
     measure
         ``measure(instance, solution) -> float``: the value compared with the
         reference; ``None`` for the problem's objective.
     gap
         ``gap(value, reference) -> float`` in percent; ``None`` for
         :func:`gap_percent`.
+    name
+        For a variant of a problem's template (e.g. ``"smtt-aug"``); empty
+        for the problem's own template.
     """
 
     problem: str
@@ -133,8 +140,15 @@ class Template:
     sets: Callable[[str], dict[str, EvalSet]]
     size_of: Callable[[dict[str, np.ndarray]], int]
     gp_seeds: Mapping[str, Any] = field(default_factory=dict)
+    gp_terminals: Mapping[str, str] = field(default_factory=dict)
     measure: Callable[[Any, Any], float] | None = None
     gap: Callable[[float, float], float] | None = None
+    name: str = ""
+
+    @property
+    def key(self) -> str:
+        """The template's name for :func:`get_template`: ``name``, else the problem."""
+        return self.name or self.problem
 
     @property
     def argument_names(self) -> tuple[str, ...]:
@@ -211,6 +225,13 @@ def priority(p, d, w, t, rem):
     """Modified due date max(d, t + p) (Baker & Bertrand 1982)."""
     return np.maximum(d, t + p)
 ''',
+    "mddc": '''\
+def priority(p, d, w, t, rem):
+    """MDDC, found by a language model (Cetinkaya et al. 2025)."""
+    rho = np.minimum(p / (t + np.max(p)), 1.0)
+    urgency = np.maximum(1.1 * p + t, d) * (1.0 + rho * rho / (1.0 + rho * rho))
+    return urgency + p / (t + rem / len(p))
+''',
     "atc": '''\
 def priority(p, d, w, t, rem):
     """Apparent tardiness cost with look-ahead k = 2 (Vepsalainen & Morton 1987)."""
@@ -221,11 +242,32 @@ def priority(p, d, w, t, rem):
 }
 
 
+# Derived features for GP (schedforge.discovery.gp): the quantities the
+# published rules are made of, so that short trees can recombine them.
+_SMTT_TERMINALS = {
+    "slack": "d - p - t",  # time to spare if started now
+    "mdd": "np.maximum(p, d - t)",  # Baker & Bertrand's modified due date, minus t
+    "late": "np.maximum(t + p - d, 0.0)",  # tardiness if scheduled next
+    "wp": "w / p",
+    "pmean": "rem / len(p)",
+    "pmax": "np.max(p)",
+    "rho": "np.minimum(p / (t + pmax), 1.0)",  # MDDC's relative size
+    "ratio": "p / (t + pmean)",
+    "mddc": "np.maximum(1.1 * p + t, d) * (1.0 + rho * rho / (1.0 + rho * rho)) + ratio",
+    # Completion time and tardiness if the unscheduled jobs ran in EDD order.
+    "cedd": "t + np.cumsum(p[np.argsort(d, kind='mergesort')])"
+    "[np.argsort(np.argsort(d, kind='mergesort'), kind='mergesort')]",
+    "ledd": "np.maximum(cedd - d, 0.0)",
+}
+
+
 def _smtt_encode(instance: Any) -> dict[str, np.ndarray]:
     return {
         "p": np.asarray(instance.processing, dtype=np.float64),
         "d": np.asarray(instance.due, dtype=np.float64),
         "w": np.asarray(instance.weight, dtype=np.float64),
+        # Scan order of the skeleton: ties go to the lowest job index.
+        "order": np.arange(len(instance.processing), dtype=np.int64),
     }
 
 
@@ -244,15 +286,30 @@ def _as_priorities(values: Any, count: int) -> np.ndarray:
     return arr
 
 
+def _smtt_finish(result: tuple[np.ndarray, int]) -> np.ndarray:
+    from schedforge.heuristics.smtt import NOT_FINITE, WRONG_LENGTH
+
+    sequence, status = result
+    if status == WRONG_LENGTH:
+        raise CandidateError("must return one priority per job (wrong length)")
+    if status == NOT_FINITE:
+        raise CandidateError("returned NaN or infinite priorities")
+    return sequence
+
+
 def smtt_dispatch_python(priority: Callable[..., Any], arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """The SMTT dispatch loop in Python: repeatedly append the job of smallest priority.
+    """The SMTT dispatch skeleton in plain Python around a Python ``priority``.
+
+    The skeleton is the one of the built-in rules,
+    :func:`schedforge.heuristics.smtt.loop`: it repeatedly appends the job of
+    smallest priority (ties to the lowest index).
 
     Parameters
     ----------
     priority
         ``priority(p, d, w, t, rem) -> array`` over the unscheduled jobs.
     arrays
-        ``{"p", "d", "w"}`` float arrays of the instance.
+        :meth:`Template.encode` of an instance.
 
     Returns
     -------
@@ -264,96 +321,47 @@ def smtt_dispatch_python(priority: Callable[..., Any], arrays: dict[str, np.ndar
     CandidateError
         When the priorities have the wrong shape or are not finite.
     """
-    p, d, w = arrays["p"], arrays["d"], arrays["w"]
-    n = len(p)
-    remaining = np.ones(n, dtype=np.bool_)
-    sequence = np.empty(n, dtype=np.int64)
-    time = 0.0
-    rem = float(p.sum())
-    for k in range(n):
-        idx = np.flatnonzero(remaining)
-        # Fancy indexing copies, so a candidate that writes into its
-        # arguments cannot corrupt the instance.
-        values = _as_priorities(priority(p[idx], d[idx], w[idx], time, rem), len(idx))
-        job = int(idx[int(np.argmin(values))])
-        remaining[job] = False
-        sequence[k] = job
-        time += p[job]
-        rem -= p[job]
-    return sequence
+    from schedforge.heuristics.smtt import run_score
 
+    def checked(p, d, w, t, rem):
+        return _as_priorities(priority(p, d, w, t, rem), len(p))
 
-def _smtt_signature():
-    from numba import types
-
-    arr = types.float64[:]
-    return arr(arr, arr, arr, types.float64, types.float64)
-
-
-def _smtt_kernel_py(p, d, w, priority):  # pragma: no cover - compiled by numba
-    n = len(p)
-    remaining = np.ones(n, dtype=np.bool_)
-    sequence = np.empty(n, dtype=np.int64)
-    idx = np.empty(n, dtype=np.int64)
-    time = 0.0
-    rem = 0.0
-    for j in range(n):
-        rem += p[j]
-    for k in range(n):
-        m = 0
-        for j in range(n):
-            if remaining[j]:
-                idx[m] = j
-                m += 1
-        sel = idx[:m]
-        values = priority(p[sel], d[sel], w[sel], time, rem)
-        if len(values) != m:
-            return sequence, 1
-        best = 0
-        for i in range(m):
-            if not np.isfinite(values[i]):
-                return sequence, 2
-            if values[i] < values[best]:
-                best = i
-        job = sel[best]
-        remaining[job] = False
-        sequence[k] = job
-        time += p[job]
-        rem -= p[job]
-    return sequence, 0
+    args = (arrays["p"], arrays["d"], arrays["w"], arrays["order"], (0.0, 0.0))
+    return _smtt_finish(run_score(*args, checked))
 
 
 _kernels: dict[str, Any] = {}
 
 
-def _compiled(name: str, py_func: Callable[..., Any], signature: Callable[[], Any]) -> Any:
-    """Compile a skeleton once per process; the candidate is a first-class function argument."""
-    kernel = _kernels.get(name)
-    if kernel is None:
-        from numba import njit, types
-
-        fn_type = types.FunctionType(signature())
-        arr = types.float64[:]
-        # Cached on disk like the heuristics' kernels: the signature is fixed,
-        # only the candidate passed in at run time changes.
-        kernel = njit((arr, arr, arr, fn_type), cache=True)(py_func)
-        _kernels[name] = kernel
-    return kernel
-
-
 def smtt_dispatch_numba(compiled: Any, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """The SMTT dispatch loop compiled with numba, for a numba-compiled ``priority``.
+    """The same skeleton compiled by numba, for a numba-compiled ``priority``.
 
-    Gives the same sequence as :func:`smtt_dispatch_python` (ties to the
-    lowest index in both).
+    Gives the same sequence as :func:`smtt_dispatch_python`.
     """
-    kernel = _compiled("smtt", _smtt_kernel_py, _smtt_signature)
-    sequence, status = kernel(arrays["p"], arrays["d"], arrays["w"], compiled)
-    if status == 1:
-        raise CandidateError("must return one priority per job (wrong length)")
-    if status == 2:
-        raise CandidateError("returned NaN or infinite priorities")
-    return sequence
+    from schedforge.heuristics.smtt import score_kernel
+
+    kernel = _kernels.setdefault("smtt", score_kernel())
+    args = (arrays["p"], arrays["d"], arrays["w"], arrays["order"], (0.0, 0.0))
+    return _smtt_finish(kernel(*args, compiled))
+
+
+def _smtt_signature() -> Any:
+    from schedforge.heuristics.smtt import priority_signature
+
+    return priority_signature()
+
+
+def _augmented(run: Callable[[Any, dict[str, np.ndarray]], np.ndarray]) -> Callable[..., Any]:
+    """``run`` followed by the built-in rules' augmentation step (``aug-*`` rules)."""
+
+    def run_augmented(func: Any, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        from schedforge.heuristics.smtt import augment
+
+        sequence = run(func, arrays)
+        p, d, w = (arrays[k].astype(np.int64) for k in ("p", "d", "w"))
+        return augment(p, d, w, np.asarray(sequence, dtype=np.int64))
+
+    return run_augmented
 
 
 def _smtt_decode(instance: Any, raw: Any) -> Any:
@@ -363,35 +371,15 @@ def _smtt_decode(instance: Any, raw: Any) -> Any:
 
 
 def smtt_optimum(processing: Sequence[int], due: Sequence[int], weight: Sequence[int]) -> int:
-    """Optimal total weighted tardiness by dynamic programming over subsets.
+    """Optimal total weighted tardiness (the exact solver's subset DP, ``n <= 20`` here).
 
-    ``f(S) = min_{j in S} f(S \\ {j}) + w_j max(0, P(S) − d_j)``: the jobs of
-    ``S`` are sequenced first, the last of them finishes at ``P(S)`` (Held &
-    Karp 1962 style). ``O(2^n n)`` time, so only for ``n <= 20``; used to
-    give generated training instances exact reference values.
+    Gives generated training instances exact reference values.
     """
-    p = np.asarray(processing, dtype=np.int64)
-    d = np.asarray(due, dtype=np.int64)
-    w = np.asarray(weight, dtype=np.int64)
-    n = len(p)
-    if n > 20:
-        raise SchedforgeError(f"subset DP is for n <= 20 jobs, got {n}")
-    masks = np.arange(1 << n, dtype=np.int64)
-    bits = (masks[:, None] >> np.arange(n)) & 1
-    total = bits @ p
-    popcount = bits.sum(axis=1)
-    best = np.full(1 << n, np.iinfo(np.int64).max // 4, dtype=np.int64)
-    best[0] = 0
-    for size in range(1, n + 1):
-        layer = masks[popcount == size]
-        value = np.full(len(layer), np.iinfo(np.int64).max // 4, dtype=np.int64)
-        for j in range(n):
-            has = (layer >> j) & 1 == 1
-            sub = layer[has]
-            cost = best[sub ^ (1 << j)] + w[j] * np.maximum(0, total[sub] - d[j])
-            value[has] = np.minimum(value[has], cost)
-        best[layer] = value
-    return int(best[-1])
+    from schedforge.solvers.exact.smtt_dp import subset_dp
+
+    if len(processing) > 20:
+        raise SchedforgeError(f"subset DP is for n <= 20 jobs, got {len(processing)}")
+    return subset_dp(processing, due, weight)[0]
 
 
 def _read_jsonl_set(path: Path, per_class: int, name: str) -> EvalSet:
@@ -501,10 +489,45 @@ SMTT = Template(
         "edd": ["var", "d"],
         "spt": ["var", "p"],
         "mdd": ["max", ["var", "d"], ["add", ["var", "t"], ["var", "p"]]],
+        # MDDC spelled out, so that tuning reaches its constants.
+        "mddc": [
+            "add",
+            [
+                "mul",
+                ["max", ["add", ["mul", ["const", 1.1], ["var", "p"]], ["var", "t"]], ["var", "d"]],
+                [
+                    "add",
+                    ["const", 1.0],
+                    [
+                        "div",
+                        ["square", ["var", "rho"]],
+                        ["add", ["const", 1.0], ["square", ["var", "rho"]]],
+                    ],
+                ],
+            ],
+            ["var", "ratio"],
+        ],
     },
+    gp_terminals=_SMTT_TERMINALS,
+)
+
+SMTT_AUGMENTED = replace(
+    SMTT,
+    name="smtt-aug",
+    description=_SMTT_DESCRIPTION.replace(
+        "Write a priority function",
+        "After the loop, the sequence goes through the augmentation step of the\n"
+        "built-in aug-* rules: after each appended job, the best single move of an\n"
+        "earlier job to the end is applied when it lowers the partial tardiness.\n\n"
+        "Write a priority function",
+    ),
+    run_python=_augmented(smtt_dispatch_python),
+    run_numba=_augmented(smtt_dispatch_numba),
 )
 
 _TEMPLATES: dict[str, Template] = {"smtt": SMTT}
+# Variants of a problem's template: same features, another skeleton.
+_VARIANTS: dict[str, Template] = {"smtt-aug": SMTT_AUGMENTED}
 
 
 def register_template(template: Template) -> Template:
@@ -532,11 +555,10 @@ def template_names() -> list[str]:
 
 
 def get_template(problem: str) -> Template:
-    """The template of ``problem``; lists the available ones otherwise."""
+    """The template of ``problem`` or a variant (``"smtt-aug"``); lists them otherwise."""
     _load_modules()
-    try:
-        return _TEMPLATES[problem]
-    except KeyError:
-        raise UnknownProblem(
-            f"no discovery template for {problem!r}; available: {', '.join(template_names())}"
-        ) from None
+    found = _TEMPLATES.get(problem) or _VARIANTS.get(problem)
+    if found is None:
+        known = ", ".join(template_names() + sorted(_VARIANTS))
+        raise UnknownProblem(f"no discovery template for {problem!r}; available: {known}")
+    return found

@@ -1,38 +1,41 @@
 """Numba dispatching for the flexible job shop: one compiled loop, pluggable priorities.
 
 At every step the skeleton lists the *candidates*: each job's next
-unscheduled operation paired with each of its eligible machines. It writes a
-row of features for every candidate, asks a priority function for a score
-(**lower is better**), schedules the best candidate at its earliest start
-and repeats until every operation is placed.
+unscheduled operation paired with each of its eligible machines. It fills
+one feature array per feature (one entry per candidate), asks a priority
+function for one score per candidate (**lower is better**, ties to the
+first candidate: jobs in index order, then the operation's machines in
+instance order), schedules the best candidate at its earliest start and
+repeats until every operation is placed.
 
 Priority signature
 ------------------
-``priority(features, params) -> float``, compiled with ``numba.njit``, where
-``features`` is a ``float64`` vector indexed by the ``F_*`` constants below
-and ``params`` a ``float64`` vector of parameters the caller passes through:
+The built-in rules and any other priority, e.g. one found by
+``schedforge discover fjsp``, run in this same loop (:func:`loop`). A
+priority is a numba-compiled function over the candidates of one step::
 
-==================  =========================================================
-``F_DURATION``      processing time of the operation on this machine
-``F_START``         earliest start on this machine (builder-dependent)
-``F_END``           ``F_START + F_DURATION``
-``F_JOB_READY``     when the job's previous operation ends (or its release)
-``F_MACHINE_READY`` when the machine's last scheduled operation ends
-``F_OPS_LEFT``      unscheduled operations of the job, this one included
-``F_WORK_LEFT``     sum of mean processing times of those operations
-``F_MIN_DURATION``  shortest processing time of the operation on any machine
-``F_MEAN_DURATION`` mean processing time of the operation over its machines
-``F_FLEXIBILITY``   number of eligible machines of the operation
-``F_JOB``           job index
-``F_NOW``           smallest ``F_START`` over all candidates of this step
-``F_MACHINE_LOAD``  processing time already scheduled on the machine
-``F_DUE``           due date of the job (0 when the instance has none)
-``F_POSITION``      position of the operation in its job (0-based)
-==================  =========================================================
+    score(dur, start, end, job_ready, ops_left, work_left, min_dur, flex,
+          load, now, horizon) -> float64 array
 
-The built-in rules (:func:`builtin_priority`) combine an operation rule and a
-machine rule lexicographically; :func:`compile_dispatcher` compiles the same
-loop around any other priority, e.g. an evolved one.
+===============  ==============================================================
+``dur``          processing time of the operation on this machine
+``start``        earliest start on this machine (builder-dependent)
+``end``          ``start + dur``
+``job_ready``    when the job's previous operation ends (or its release)
+``ops_left``     unscheduled operations of the job, this one included
+``work_left``    sum of mean processing times of those operations
+``min_dur``      shortest processing time of the operation on any machine
+``flex``         number of eligible machines of the operation
+``load``         processing time already scheduled on the machine
+``now``          (scalar) smallest ``start`` over all candidates of this step
+``horizon``      (scalar) sum over operations of their longest processing
+                 time, plus the latest release, plus one: above every end
+===============  ==============================================================
+
+The arrays are float64 and only valid during the call. The built-in rules
+(:func:`builtin_priority`) combine an operation rule and a machine rule
+lexicographically; :func:`compile_dispatcher` compiles the loop around any
+other priority of the signature above.
 
 Builders
 --------
@@ -43,7 +46,7 @@ Builders
 ``append``
     operations are appended after the machine's last operation;
 ``non-delay``
-    only candidates that can start at the earliest possible time ``F_NOW``
+    only candidates that can start at the earliest possible time ``now``
     compete (appending), so no machine idles while work waits.
 
 References
@@ -72,68 +75,110 @@ __all__ = [
     "BUILDERS",
     "MACHINE_RULES",
     "OPERATION_RULES",
+    "PRIORITY_ARGS",
     "RULES",
     "best_rule_schedule",
     "builtin_priority",
+    "call_score",
     "compile_dispatcher",
     "dispatch",
     "dispatch_kernel",
+    "loop",
+    "priority_signature",
+    "run_score",
+    "score_kernel",
 ]
-
-(
-    F_DURATION,
-    F_START,
-    F_END,
-    F_JOB_READY,
-    F_MACHINE_READY,
-    F_OPS_LEFT,
-    F_WORK_LEFT,
-    F_MIN_DURATION,
-    F_MEAN_DURATION,
-    F_FLEXIBILITY,
-    F_JOB,
-    F_NOW,
-    F_MACHINE_LOAD,
-    F_DUE,
-    F_POSITION,
-) = range(15)
-NUM_FEATURES = 15
 
 OPERATION_RULES = ("fifo", "spt", "mor", "lor", "mwkr", "lwkr")
 MACHINE_RULES = ("eet", "spt")
 BUILDERS = ("active", "append", "non-delay")
+PRIORITY_ARGS = (
+    "dur",
+    "start",
+    "end",
+    "job_ready",
+    "ops_left",
+    "work_left",
+    "min_dur",
+    "flex",
+    "load",
+    "now",
+    "horizon",
+)
+
+# Status codes of :func:`loop`: a priority that is not built in may misbehave.
+OK, WRONG_LENGTH, NOT_FINITE = 0, 1, 2
 
 
 @njit(cache=True)
-def builtin_priority(features, params):
-    """Operation rule, then machine rule: ``params = [op_rule, machine_rule, scale]``.
+def builtin_priority(
+    score,
+    dur,
+    start,
+    end,
+    job_ready,
+    ops_left,
+    work_left,
+    min_dur,
+    flex,
+    load,
+    now,
+    horizon,
+    params,
+    out,
+):  # pragma: no cover - compiled
+    """Operation rule, then machine rule: ``params = [op_rule, machine_rule]``.
 
     Operation rules (index into :data:`OPERATION_RULES`): FIFO (earliest
     job-ready time), SPT (shortest processing time), MOR/LOR (most/least
     operations remaining), MWKR/LWKR (most/least work remaining). Machine
     rules: EET (earliest end time), SPT (shortest time on the machine).
-    ``scale`` exceeds every machine key, so the operation key dominates.
+    ``horizon`` exceeds every machine key, so the operation key dominates.
+    The scores are written into ``out`` (no allocation per step); ``score``
+    is unused (the slot of a priority that is not built in).
     """
     rule = int(params[0])
-    if rule == 0:
-        key = features[F_JOB_READY]
-    elif rule == 1:
-        key = features[F_MIN_DURATION]
-    elif rule == 2:
-        key = -features[F_OPS_LEFT]
-    elif rule == 3:
-        key = features[F_OPS_LEFT]
-    elif rule == 4:
-        key = -features[F_WORK_LEFT]
-    else:
-        key = features[F_WORK_LEFT]
-    if int(params[1]) == 0:
-        return key * params[2] + features[F_END]
-    return key * params[2] + features[F_DURATION]
+    machine_key = end if int(params[1]) == 0 else dur
+    for i in range(len(dur)):
+        if rule == 0:
+            key = job_ready[i]
+        elif rule == 1:
+            key = min_dur[i]
+        elif rule == 2:
+            key = -ops_left[i]
+        elif rule == 3:
+            key = ops_left[i]
+        elif rule == 4:
+            key = -work_left[i]
+        else:
+            key = work_left[i]
+        out[i] = key * horizon + machine_key[i]
+    return out[: len(dur)]
 
 
 @njit(cache=True)
-def _earliest_gap(starts, ends, count, ready, duration):
+def call_score(
+    score,
+    dur,
+    start,
+    end,
+    job_ready,
+    ops_left,
+    work_left,
+    min_dur,
+    flex,
+    load,
+    now,
+    horizon,
+    params,
+    out,
+):  # pragma: no cover - compiled
+    """The rule slot for a priority ``score`` of the documented signature."""
+    return score(dur, start, end, job_ready, ops_left, work_left, min_dur, flex, load, now, horizon)
+
+
+@njit(cache=True)
+def _earliest_gap(starts, ends, count, ready, duration):  # pragma: no cover - compiled
     """(start, insertion index) of the first gap after ``ready`` that fits ``duration``."""
     t = ready
     for k in range(count):
@@ -145,30 +190,47 @@ def _earliest_gap(starts, ends, count, ready, duration):
 
 
 _NEVER = np.iinfo(np.int64).max
-_priority = builtin_priority  # the priority the cached kernel is compiled with
 
 
-def _dispatch_loop(
-    job_offsets, op_offsets, machines, durations, release, due, num_machines, builder, params
+def loop(
+    job_offsets,
+    op_offsets,
+    machines,
+    durations,
+    release,
+    num_machines,
+    builder,
+    params,
+    score,
 ):
-    """The dispatching skeleton (compiled by numba; see the module docstring).
+    """The dispatching skeleton, in plain Python or compiled by numba.
 
-    ``builder``: 0 active, 1 append, 2 non-delay. Returns ``(machine, start)``
-    arrays indexed by operation. The priority is the global ``_priority``.
+    ``builder``: 0 active, 1 append, 2 non-delay. The global ``_rule``
+    scores the candidates, ``_rule(score, <features>, params, out)``: in
+    :data:`dispatch_kernel` it is :func:`builtin_priority` (``score`` is
+    ``None``), in :func:`score_kernel` and :func:`run_score` it is
+    :func:`call_score`, which calls the priority ``score``. Returns
+    ``(machine, start, status)``, arrays indexed by operation and ``OK``,
+    ``WRONG_LENGTH`` or ``NOT_FINITE`` (the schedule is then incomplete).
     """
     num_jobs = job_offsets.shape[0] - 1
     num_ops = op_offsets.shape[0] - 1
     mean_p = np.empty(num_ops)
     min_p = np.empty(num_ops)
+    longest = 0
     for o in range(num_ops):
         lo, hi = op_offsets[o], op_offsets[o + 1]
         total = 0.0
         best = durations[lo]
+        top = durations[lo]
         for a in range(lo, hi):
             total += durations[a]
             best = min(best, durations[a])
+            top = max(top, durations[a])
         mean_p[o] = total / (hi - lo)
         min_p[o] = best
+        longest += top
+    horizon = float(longest + release.max() + 1)
     work_left = np.empty(num_ops)
     for j in range(num_jobs):
         acc = 0.0
@@ -187,9 +249,21 @@ def _dispatch_loop(
     max_alts = 0
     for o in range(num_ops):
         max_alts = max(max_alts, op_offsets[o + 1] - op_offsets[o])
-    cand_start = np.zeros(num_jobs * max_alts, dtype=np.int64)
-    cand_slot = np.zeros(num_jobs * max_alts, dtype=np.int64)
-    features = np.zeros(NUM_FEATURES)
+    size = num_jobs * max_alts
+    cand_start = np.zeros(size, dtype=np.int64)
+    cand_slot = np.zeros(size, dtype=np.int64)
+    cand_alt = np.zeros(size, dtype=np.int64)
+    cand_job = np.zeros(size, dtype=np.int64)
+    f_dur = np.zeros(size)
+    f_start = np.zeros(size)
+    f_end = np.zeros(size)
+    f_ready = np.zeros(size)
+    f_ops = np.zeros(size)
+    f_work = np.zeros(size)
+    f_min = np.zeros(size)
+    f_flex = np.zeros(size)
+    f_load = np.zeros(size)
+    out = np.zeros(size)
     for _ in range(num_ops):
         # Pass 1: earliest start of every candidate, and the earliest of all.
         now = _NEVER
@@ -210,11 +284,10 @@ def _dispatch_loop(
                 cand_slot[c] = slot
                 now = min(now, s)
                 c += 1
-        # Pass 2: score the candidates (non-delay: only those starting now).
-        best_score = np.inf
-        best_a = -1
-        best_j = -1
-        best_c = -1
+        # Pass 2: the features of the competing candidates (non-delay: those
+        # starting now), in their own arrays: the skeleton keeps its copy of
+        # each start, so a priority that writes into its arguments changes nothing.
+        k = 0
         c = 0
         for j in range(num_jobs):
             o = next_op[j]
@@ -226,60 +299,130 @@ def _dispatch_loop(
                     c += 1
                     continue
                 m = machines[a]
-                features[F_DURATION] = durations[a]
-                features[F_START] = s
-                features[F_END] = s + durations[a]
-                features[F_JOB_READY] = job_ready[j]
-                features[F_MACHINE_READY] = mach_ready[m]
-                features[F_OPS_LEFT] = job_offsets[j + 1] - o
-                features[F_WORK_LEFT] = work_left[o]
-                features[F_MIN_DURATION] = min_p[o]
-                features[F_MEAN_DURATION] = mean_p[o]
-                features[F_FLEXIBILITY] = op_offsets[o + 1] - op_offsets[o]
-                features[F_JOB] = j
-                features[F_NOW] = now
-                features[F_MACHINE_LOAD] = mach_load[m]
-                features[F_DUE] = due[j]
-                features[F_POSITION] = o - job_offsets[j]
-                score = _priority(features, params)
-                if score < best_score or best_a < 0:
-                    best_score = score
-                    best_a = a
-                    best_j = j
-                    best_c = c
+                f_dur[k] = durations[a]
+                f_start[k] = s
+                f_end[k] = s + durations[a]
+                f_ready[k] = job_ready[j]
+                f_ops[k] = job_offsets[j + 1] - o
+                f_work[k] = work_left[o]
+                f_min[k] = min_p[o]
+                f_flex[k] = op_offsets[o + 1] - op_offsets[o]
+                f_load[k] = mach_load[m]
+                cand_alt[k] = a
+                cand_job[k] = j
+                cand_start[k] = s
+                cand_slot[k] = cand_slot[c]
+                k += 1
                 c += 1
+        values = _rule(
+            score,
+            f_dur[:k],
+            f_start[:k],
+            f_end[:k],
+            f_ready[:k],
+            f_ops[:k],
+            f_work[:k],
+            f_min[:k],
+            f_flex[:k],
+            f_load[:k],
+            float(now),
+            horizon,
+            params,
+            out,
+        )
+        if len(values) != k:
+            return out_machine, out_start, WRONG_LENGTH
+        best = 0
+        for i in range(k):
+            if not np.isfinite(values[i]):
+                return out_machine, out_start, NOT_FINITE
+            if values[i] < values[best]:
+                best = i
         # Schedule the chosen candidate, keeping the machine's list sorted.
-        o = next_op[best_j]
-        m = machines[best_a]
-        s = cand_start[best_c]
-        e = s + durations[best_a]
-        slot = cand_slot[best_c]
-        for k in range(mach_count[m], slot, -1):
-            mach_starts[m, k] = mach_starts[m, k - 1]
-            mach_ends[m, k] = mach_ends[m, k - 1]
+        a = cand_alt[best]
+        j = cand_job[best]
+        o = next_op[j]
+        m = machines[a]
+        s = cand_start[best]
+        e = s + durations[a]
+        slot = cand_slot[best]
+        for q in range(mach_count[m], slot, -1):
+            mach_starts[m, q] = mach_starts[m, q - 1]
+            mach_ends[m, q] = mach_ends[m, q - 1]
         mach_starts[m, slot] = s
         mach_ends[m, slot] = e
         mach_count[m] += 1
         mach_ready[m] = max(mach_ready[m], e)
-        mach_load[m] += durations[best_a]
-        job_ready[best_j] = e
-        next_op[best_j] += 1
+        mach_load[m] += durations[a]
+        job_ready[j] = e
+        next_op[j] += 1
         out_machine[o] = m
         out_start[o] = s
-    return out_machine, out_start
+    return out_machine, out_start, OK
 
 
-dispatch_kernel = njit(cache=True)(_dispatch_loop)
+_rule = builtin_priority
+dispatch_kernel = njit(cache=True)(loop)
+dispatch_kernel.__doc__ = (
+    """The skeleton compiled with :func:`builtin_priority` (``score=None``)."""
+)
+
+
+def _with_rule(rule: Callable, name: str) -> Callable:
+    """A copy of :func:`loop` whose ``_rule`` is ``rule`` (same code, other global)."""
+    scope = dict(loop.__globals__)
+    scope["_rule"] = rule
+    copy = types.FunctionType(loop.__code__, scope, name)
+    # Its own qualified name: numba's disk cache is indexed by it.
+    copy.__qualname__ = name
+    return copy
+
+
+run_score = _with_rule(call_score.py_func, "run_score")
+run_score.__doc__ = """:func:`loop` in plain Python around a Python priority ``score``."""
+
+
+def priority_signature():
+    """The numba signature of a priority (see the module docstring)."""
+    from numba import types as nb
+
+    arr = nb.float64[:]
+    return arr(arr, arr, arr, arr, arr, arr, arr, arr, arr, nb.float64, nb.float64)
+
+
+def _builtin(*args):
+    return dispatch_kernel(*args, None)
+
+
+_score_kernels: list[Callable] = []
+
+
+def score_kernel() -> Callable:
+    """The skeleton compiled once for any priority passed as a first-class function.
+
+    ``kernel(job_offsets, op_offsets, machines, durations, release,
+    num_machines, builder, params, score)`` with a ``score`` compiled for
+    :func:`priority_signature` (e.g. ``numba.njit(priority_signature())(f)``);
+    cached on disk, so a new priority costs only its own compilation.
+    """
+    if not _score_kernels:
+        from numba import types as nb
+
+        i64 = nb.int64[:]
+        fn = nb.FunctionType(priority_signature())
+        sig = (i64, i64, i64, i64, i64, nb.int64, nb.int64, nb.float64[:], fn)
+        _score_kernels.append(njit(sig, cache=True)(_with_rule(call_score, "score_loop")))
+    return _score_kernels[0]
 
 
 def compile_dispatcher(priority: Callable) -> Callable:
-    """The dispatching loop compiled around another ``priority`` (not cached on disk).
+    """A kernel for :func:`dispatch` around another priority.
 
     Parameters
     ----------
     priority
-        A ``numba.njit`` function ``priority(features, params) -> float``
-        (see the module docstring); lower scores are scheduled first.
+        A ``numba.njit`` function of the signature in the module docstring;
+        lower scores are scheduled first.
 
     Returns
     -------
@@ -287,28 +430,25 @@ def compile_dispatcher(priority: Callable) -> Callable:
         A kernel with the signature of :data:`dispatch_kernel`; pass it to
         :func:`dispatch` as ``kernel``.
     """
-    scope = dict(_dispatch_loop.__globals__)
-    scope["_priority"] = priority
-    loop = types.FunctionType(_dispatch_loop.__code__, scope, "dispatch_custom")
-    return njit(loop)
+    compiled = njit(priority_signature())(getattr(priority, "py_func", priority))
+    kernel = score_kernel()
+
+    def custom(*args):
+        # The kernel is compiled for writable arrays; instance arrays are read-only.
+        arrays = [np.array(a, dtype=np.int64) for a in args[:5]]
+        return kernel(*arrays, *args[5:], compiled)
+
+    return custom
 
 
 def _arrays(instance: FJSPInstance) -> tuple[np.ndarray, ...]:
-    due = np.zeros(instance.num_jobs, dtype=np.int64) if instance.due is None else instance.due
     return (
-        np.ascontiguousarray(instance.job_offsets),
-        np.ascontiguousarray(instance.op_offsets),
-        np.ascontiguousarray(instance.machines),
-        np.ascontiguousarray(instance.durations),
-        np.ascontiguousarray(instance.release),
-        np.ascontiguousarray(due, dtype=np.int64),
+        np.ascontiguousarray(instance.job_offsets, dtype=np.int64),
+        np.ascontiguousarray(instance.op_offsets, dtype=np.int64),
+        np.ascontiguousarray(instance.machines, dtype=np.int64),
+        np.ascontiguousarray(instance.durations, dtype=np.int64),
+        np.ascontiguousarray(instance.release, dtype=np.int64),
     )
-
-
-def _scale(instance: FJSPInstance) -> float:
-    """A number above every machine key (any end time or duration)."""
-    longest = np.maximum.reduceat(instance.durations, instance.op_offsets[:-1]).sum()
-    return float(longest + instance.release.max() + 1)
 
 
 def dispatch(
@@ -334,7 +474,7 @@ def dispatch(
     kernel
         A kernel from :func:`compile_dispatcher`; ``None`` uses the built-in rules.
     params
-        Parameters for a custom kernel's priority (``float64`` vector).
+        Parameters for the built-in priority; custom kernels ignore them.
 
     Returns
     -------
@@ -349,23 +489,21 @@ def dispatch(
                 f"unknown rule {rule!r}; expected <{'|'.join(OPERATION_RULES)}>-"
                 f"<{'|'.join(MACHINE_RULES)}>"
             )
-        kernel = dispatch_kernel
+        kernel = _builtin
         params = np.array(
-            [
-                OPERATION_RULES.index(op_rule),
-                MACHINE_RULES.index(machine_rule),
-                _scale(instance),
-            ],
-            dtype=np.float64,
+            [OPERATION_RULES.index(op_rule), MACHINE_RULES.index(machine_rule)], dtype=np.float64
         )
     elif params is None:
         params = np.zeros(1, dtype=np.float64)
-    machine, start = kernel(
+    machine, start, status = kernel(
         *_arrays(instance),
         int(instance.num_machines),
         BUILDERS.index(builder),
         np.asarray(params, dtype=np.float64),
     )
+    if status != OK:
+        what = "one score per candidate" if status == WRONG_LENGTH else "finite scores"
+        raise InvalidOption(f"the priority must return {what}")
     return FJSPSolution(machine=machine, start=start)
 
 
@@ -376,15 +514,19 @@ def best_rule_schedule(
     instance: FJSPInstance,
     rules: tuple[str, ...] = ("mwkr-eet", "mor-eet", "fifo-eet", "lwkr-spt"),
     builders: tuple[str, ...] = ("active", "non-delay"),
+    budget: Budget | None = None,
 ) -> FJSPSolution:
     """The schedule of smallest makespan over a few rules and builders.
 
     A cheap, robust start for search methods (warm start, horizon, initial
-    solution); the first one found wins ties.
+    solution); the first one found wins ties. When ``budget`` expires no
+    further rule is tried (the first always runs).
     """
     best = None
     for rule in rules:
         for builder in builders:
+            if best is not None and budget is not None and budget.expired():
+                return best[1]
             solution = dispatch(instance, rule, builder=builder)
             value = makespan(instance, solution.machine, solution.start)
             if best is None or value < best[0]:

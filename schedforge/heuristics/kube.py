@@ -9,7 +9,9 @@ does with the pending pods of a snapshot; running pods stay where they are:
 * **Filters**: NodeUnschedulable, NodeAffinity (``nodeSelector`` and
   required affinity), TaintToleration (``NoSchedule``/``NoExecute``),
   NodeResourcesFit (every resource the pod requests, and the pod count),
-  InterPodAffinity (required hostname anti-affinity, both directions).
+  NodePorts (host ports), InterPodAffinity (required hostname anti-affinity,
+  every term, with its namespaces, both directions); pods with
+  ``schedulingGates`` or another ``schedulerName`` are never placed.
 * **Scores** (0..100 each, default weights): TaintToleration ×3 (untolerated
   ``PreferNoSchedule`` taints, normalised and reversed), NodeResourcesFit ×1
   (``LeastAllocated`` over cpu and memory with the non-zero request
@@ -29,8 +31,16 @@ does with the pending pods of a snapshot; running pods stay where they are:
   most important first (priority, then start order) while it still fits;
   choose the node by: lowest highest victim priority, lowest sum of victim
   priorities, fewest victims, latest start of the highest-priority victims,
-  then node name. Protected running pods are never victims (schedforge's
-  ``protected`` flag stands in for a PodDisruptionBudget that allows none).
+  then node name. Protected, terminating and other schedulers' running pods
+  are never victims. Victims go through the Eviction API, so a node whose
+  victims would exceed a PodDisruptionBudget's allowed disruptions is not a
+  candidate (the upstream plugin only prefers such nodes less: it deletes
+  victims directly). A pod with ``preemptionPolicy: Never`` does not preempt,
+  is not placed on a node that preemption or a ``NoExecute`` taint emptied,
+  and a node where such a pod was just placed is not preempted on.
+* **NoExecute**: running pods on a node with a ``NoExecute`` taint they do
+  not tolerate without ``tolerationSeconds`` are evicted first; their
+  controller recreates them (they queue again).
   After the queue empties, the still pending pods are tried again while
   preemption freed room (pod deletions re-activate the unschedulable queue).
 
@@ -61,7 +71,7 @@ from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.pods import PodsInstance, PodsSolution
 
-__all__ = ["kube", "pick_node", "rule", "simulate"]
+__all__ = ["balanced_score", "fit_score", "kube", "pick_node", "rule", "simulate"]
 
 LEAST_ALLOCATED, MOST_ALLOCATED, FIRST_FIT, BEST_FIT = 0, 1, 2, 3
 STRATEGIES = {
@@ -77,6 +87,36 @@ WEIGHT_TAINT, WEIGHT_FIT, WEIGHT_BALANCED, WEIGHT_SPREAD = 3, 1, 1, 2
 MAX_SKEW_HOST, MAX_SKEW_ZONE = 3, 5
 SPREAD_OWNER_KINDS = ("ReplicaSet", "StatefulSet", "ReplicationController")
 ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+@njit(cache=True)
+def fit_score(requested, capacity, strategy):  # pragma: no cover - compiled
+    """NodeResourcesFit score of one resource, 0..100 (LeastAllocated 0, MostAllocated 1).
+
+    ``requested`` includes the incoming pod (non-zero defaults applied by
+    the caller); a request above the capacity scores 0 (least) or 100 (most).
+    """
+    if strategy == 0:
+        return 0 if requested > capacity else ((capacity - requested) * 100) // capacity
+    return 100 if requested > capacity else (requested * 100) // capacity
+
+
+@njit(cache=True)
+def balanced_score(fractions, count):  # pragma: no cover - compiled
+    """NodeResourcesBalancedAllocation: ``(1 - std) * 100`` of the requested fractions.
+
+    Fractions above 1 count as 1; with fewer than two resources the score is 100.
+    """
+    if count < 2:
+        return 100
+    mean = 0.0
+    for k in range(count):
+        mean += min(fractions[k], 1.0)
+    mean /= count
+    var = 0.0
+    for k in range(count):
+        var += (min(fractions[k], 1.0) - mean) ** 2
+    return int((1.0 - math.sqrt(var / count)) * 100.0)
 
 
 @njit(cache=True)
@@ -199,13 +239,7 @@ def pick_node(
             r = cpu if k == 0 else mem
             if r < 0 or alloc[n, r] == 0:
                 continue
-            requested = used_nonzero[n, k] + nonzero[k]
-            capacity = alloc[n, r]
-            if strategy == 0:
-                s = 0 if requested > capacity else ((capacity - requested) * 100) // capacity
-            else:
-                s = 100 if requested > capacity else (requested * 100) // capacity
-            score_sum += s
+            score_sum += fit_score(used_nonzero[n, k] + nonzero[k], alloc[n, r], strategy)
             weight_sum += 1
         fit[n] = score_sum // weight_sum if weight_sum > 0 else 0
         # BalancedAllocation: 1 - std of the fractions (actual requests).
@@ -215,11 +249,9 @@ def pick_node(
             r = cpu if k == 0 else mem
             if r < 0 or alloc[n, r] == 0:
                 continue
-            f = (used[n, r] + req[r]) / alloc[n, r]
-            fractions[nf] = min(f, 1.0)
+            fractions[nf] = (used[n, r] + req[r]) / alloc[n, r]
             nf += 1
-        std = abs(fractions[0] - fractions[1]) / 2.0 if nf == 2 else 0.0
-        balanced[n] = int((1.0 - std) * 100.0)
+        balanced[n] = balanced_score(fractions, nf)
         if spread_on:
             raw = owner_count[n] * w_host + (MAX_SKEW_HOST - 1)
             if zone[n] >= 0:
@@ -287,6 +319,11 @@ class _Cluster:
         self.started = np.where(inst.current_node >= 0, np.arange(inst.num_pods), -1)
         self.clock = inst.num_pods
         self.on_node: list[set[int]] = [set() for _ in range(inst.num_nodes)]
+        # Disruptions each PodDisruptionBudget still allows; nodes running pods
+        # left; nodes holding a newly bound preemptionPolicy Never pod.
+        self.pdb_left = np.array(inst.pdb_allowed, dtype=np.int64)
+        self.emptied = np.zeros(inst.num_nodes, dtype=bool)
+        self.never_bound = np.zeros(inst.num_nodes, dtype=bool)
         for p in np.flatnonzero(self.node >= 0):
             self._add(int(p), int(self.node[p]))
 
@@ -309,8 +346,19 @@ class _Cluster:
             self.owner_count[self.owner[p], n] -= 1
         self.on_node[n].discard(p)
 
+    def evict(self, p: int) -> None:
+        """Take running pod ``p`` off its node through the Eviction API."""
+        inst = self.instance
+        n = int(self.node[p])
+        if n == inst.current_node[p] and inst.stay_ok[p] and inst.pdb[p] >= 0:
+            self.pdb_left[inst.pdb[p]] -= 1
+        self.emptied[n] = True
+        self._remove(p)
+
     def bind(self, p: int, n: int) -> None:
         """Place pod ``p`` on node ``n`` (it starts now)."""
+        if self.instance.preempt_never[p] and self.instance.current_node[p] < 0:
+            self.never_bound[n] = True
         self._add(p, n)
         self.started[p] = self.clock
         self.clock += 1
@@ -327,6 +375,8 @@ class _Cluster:
         """The node the scheduler picks for ``p``, or -1 if none passes the filters."""
         inst = self.instance
         ok = inst.eligible[p] & ~self.blocked(p)
+        if inst.preempt_never[p]:
+            ok &= ~self.emptied  # it may not take room an eviction freed
         owner = self.owner[p]
         return int(
             pick_node(
@@ -362,16 +412,37 @@ class _Cluster:
             return False
         return not any(q in present for q in self.neighbours[p])
 
+    def _evictable(self, q: int) -> bool:
+        inst = self.instance
+        b = inst.pdb[q]
+        counted = self.node[q] == inst.current_node[q] and inst.stay_ok[q]
+        return b < 0 or not counted or self.pdb_left[b] > 0
+
+    def _budgets_allow(self, victims: list[int]) -> bool:
+        inst = self.instance
+        need = np.zeros(len(self.pdb_left), dtype=np.int64)
+        for q in victims:
+            if inst.pdb[q] >= 0 and self.node[q] == inst.current_node[q] and inst.stay_ok[q]:
+                need[inst.pdb[q]] += 1
+        return bool(np.all(need <= self.pdb_left))
+
     def preempt(self, p: int) -> tuple[int, list[int]] | None:
         """DefaultPreemption for ``p``: the chosen node and its victims, or None."""
         inst = self.instance
+        if inst.preempt_never[p]:
+            return None  # preemptionPolicy: Never
         prio = inst.priority[p]
         best_key, best = None, None
         for n in self.order:
-            if not inst.eligible[p, n]:
+            if not inst.eligible[p, n] or self.never_bound[n]:
                 continue  # unresolvable by eviction (affinity, taint, cordon)
             on_node = self.on_node[n]
-            candidates = [q for q in on_node if inst.priority[q] < prio and not inst.fixed[q]]
+            # Victims go through the Eviction API: never past a PodDisruptionBudget.
+            candidates = [
+                q
+                for q in on_node
+                if inst.priority[q] < prio and not inst.fixed[q] and self._evictable(q)
+            ]
             if not candidates:
                 continue
             keep = on_node.difference(candidates)
@@ -387,6 +458,8 @@ class _Cluster:
                     victims.append(q)
             if not victims:
                 continue  # it fits without preemption: not a preemption candidate
+            if not self._budgets_allow(victims):
+                continue
             top = max(int(inst.priority[q]) for q in victims)
             earliest_top = min(self.started[q] for q in victims if inst.priority[q] == top)
             key = (
@@ -438,10 +511,17 @@ def simulate(
         size = (inst.requests / total).sum(axis=1)
     else:
         size = np.zeros(inst.num_pods)
+    # A NoExecute taint evicts the pods that do not tolerate it for good; their
+    # controllers recreate them.
+    forced = np.flatnonzero((inst.current_node >= 0) & ~inst.stay_ok)
+    requeued = set(forced.tolist())
+    for p in forced:
+        state.emptied[inst.current_node[p]] = True
+        state._remove(int(p))
     queue = [
         (-int(inst.priority[p]), -float(size[p]), p, p)
         for p in range(inst.num_pods)
-        if inst.current_node[p] < 0
+        if inst.current_node[p] < 0 or (p in requeued and inst.owner[p])
     ]
     heapq.heapify(queue)
     stats = {"scheduled": 0, "preemptions": 0, "victims": 0, "truncated": False}
@@ -464,7 +544,7 @@ def simulate(
                     stats["victims"] += len(victims)
                     evicted_any = True
                     for q in victims:
-                        state._remove(q)
+                        state.evict(q)
                         if inst.owner[q]:
                             # The controller recreates the pod: it queues again, newest.
                             heapq.heappush(queue, (-int(inst.priority[q]), 0.0, created, q))
@@ -487,15 +567,23 @@ def kube(
     *,
     budget: Budget,
     preemption: bool = True,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
 ) -> Outcome:
     """Default kube-scheduler simulation (filters, default scores, DefaultPreemption).
 
     Deterministic (ties by node name), so the seed is unused;
     single-threaded. Without a time limit it runs to the end; otherwise pods
     not reached by the budget's deadline stay pending. ``preemption=False``
-    switches DefaultPreemption off.
+    switches DefaultPreemption off. ``max_moves`` and ``max_evictions`` cap
+    the plan's disruption afterwards
+    (:func:`schedforge.heuristics.pods_repair.limit_disruption`).
     """
     node, stats = simulate(instance, preemption=preemption, deadline=budget.deadline)
+    if max_moves is not None or max_evictions is not None:
+        from schedforge.heuristics.pods_repair import limit_disruption
+
+        node = limit_disruption(instance, node, max_moves=max_moves, max_evictions=max_evictions)
     return Outcome(PodsSolution(node), stats=stats)
 
 

@@ -346,6 +346,8 @@ def bpga(
     peak: float = 0.8,
     window: tuple[float, float] = (0.2, 0.6),
     passes: int = 2,
+    target: int | None = None,
+    stall: int | None = None,
 ) -> Outcome:
     """Bi-population GA with peak crossover and justification of every child.
 
@@ -363,6 +365,10 @@ def bpga(
         Length of the peak window as fractions (low, high) of the father's span.
     passes
         Justification passes after each child's decoding (0 to 2).
+    target
+        Stop as soon as the best makespan is at most ``target``.
+    stall
+        Stop after this many schedules without a better best makespan.
     """
     if schedules < 1 or population < 2:
         raise InvalidOption(
@@ -391,10 +397,19 @@ def bpga(
         data.duration, ranks, frame_len, graph, starts, fitness, best, best_start,
     )  # fmt: skip
     generations, stopped_by_time = 0, False
+    last_gain, stop = used, "schedules"
     while used < schedules:
+        if target is not None and 0 <= best[0] <= target:
+            stop = "target"
+            break
+        if stall is not None and used - last_gain >= stall:
+            stop = "stall"
+            break
         if budget.expired():
+            stop = "time"
             stopped_by_time = True
             break
+        previous = best[0]
         spent = bpga_generation(
             schedules - used, peak, lo, hi, mutation, passes, forward, backward,
             data.duration, data.demand, ranks, frame_len, graph, starts, fitness,
@@ -404,8 +419,11 @@ def bpga(
             break
         used += spent
         generations += 1
+        if best[0] != previous:
+            last_gain = used
     stats = {
         "algorithm": "bipop",
+        "stop": stop,
         "schedules": used,
         "generations": generations,
         "population": population,

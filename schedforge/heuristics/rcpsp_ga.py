@@ -237,6 +237,8 @@ def ga(
     population: int | None = None,
     mutation: float | None = None,
     justify: bool = True,
+    target: int | None = None,
+    stall: int | None = None,
 ) -> Outcome:
     """Genetic algorithm with forward-backward justification of every child (numba).
 
@@ -256,19 +258,27 @@ def ga(
         Probability of swapping each pair of neighbours in a child's list.
     justify
         Apply forward-backward improvement to every decoded list.
+    target
+        Stop as soon as the best makespan is at most ``target`` (e.g. a
+        known lower bound: nothing better exists).
+    stall
+        Stop after this many schedules without a better best makespan.
 
     The budget's time limit stops earlier if given; without one the
     schedule count alone stops it. Single-threaded.
     Returns ``NO_SOLUTION`` when no decoded list meets every deadline.
     """
+    if stall is not None and stall < 1:
+        raise InvalidOption(f"stall must be >= 1 schedules, got {stall}")
     if algorithm == "bipop":
         from schedforge.heuristics.rcpsp_bpga import bpga  # it imports this module's kernels
 
         options = {"population": population, "mutation": mutation}
         options = {k: v for k, v in options.items() if v is not None}
         return bpga(
-            instance, budget=budget, schedules=schedules, passes=2 if justify else 0, **options
-        )
+            instance, budget=budget, schedules=schedules, passes=2 if justify else 0,
+            target=target, stall=stall, **options,
+        )  # fmt: skip
     if algorithm != "hartmann":
         raise InvalidOption(f"algorithm must be 'bipop' or 'hartmann', got {algorithm!r}")
     population = 40 if population is None else population
@@ -298,8 +308,16 @@ def ga(
     best_start = np.zeros(n, dtype=np.int64)
     _keep_best(fitness, starts, best_start, best)
     generations, stopped_by_time = 0, False
+    last_gain, stop = used, "schedules"
     while used < schedules:
+        if target is not None and 0 <= best[0] <= target:
+            stop = "target"
+            break
+        if stall is not None and used - last_gain >= stall:
+            stop = "stall"
+            break
         if budget.expired():
+            stop = "time"
             stopped_by_time = True
             break
         spent = ga_generation(
@@ -309,9 +327,13 @@ def ga(
             break
         used += spent
         generations += 1
+        previous = best[0]
         _keep_best(fitness, starts, best_start, best)
+        if best[0] != previous:
+            last_gain = used
     stats = {
         "algorithm": "hartmann",
+        "stop": stop,
         "schedules": used,
         "generations": generations,
         "population": size,

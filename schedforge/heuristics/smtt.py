@@ -54,27 +54,23 @@ Methods registered here (``rule:<name>``)
 
 The dispatch skeleton
 ---------------------
-EDD, SPT, WSPT, MDD, ATC and MDDC are priorities plugged into one compiled
-loop (job-shop-lib's dispatching rules, LLM4AD's numba-wrapped evolved
-functions)::
+EDD, SPT, WSPT, MDD, ATC and MDDC, and every priority found by
+``schedforge discover smtt``, are priorities plugged into one loop
+(:func:`loop`; job-shop-lib's dispatching rules, LLM4AD's numba-wrapped
+evolved functions)::
 
-    priority(p, d, w, state, params) -> float      # smaller goes first
+    score(p, d, w, t, rem) -> float64 array      # smaller goes first
 
-called for every unscheduled job with its processing time ``p``, due date
-``d`` and weight ``w`` (floats), the ``state`` tuple of six floats (indices
-``STATE_*``: ``STATE_TIME`` current time ``t``, ``STATE_LEFT`` number of
-unscheduled jobs, ``STATE_SUM_P`` and ``STATE_MAX_P`` total and largest
-processing time of the unscheduled jobs, ``STATE_TOTAL_P`` total processing
-time of all jobs, ``STATE_JOBS`` number of jobs) and the rule's parameter
-tuple ``params`` (floats). Tuples rather than arrays: they pass by value,
-so a priority that the compiler does not inline costs no reference
-counting per call. The skeleton appends the job with the smallest
-priority; ties go to the job met first in the scan order ``order`` (a
-permutation of the jobs). :func:`make_dispatcher` compiles the same
-skeleton around any numba-compiled ``priority`` of that signature::
+called at every step with the processing times ``p``, due dates ``d`` and
+weights ``w`` of the unscheduled jobs (float64 arrays, in the scan order
+``order``, a permutation of the jobs), the current time ``t`` and their
+total processing time ``rem``. The skeleton appends the job with the
+smallest score; ties go to the job met first in the scan order.
+:func:`make_dispatcher` compiles the same skeleton around any priority of
+that signature::
 
-    dispatch = make_dispatcher(my_priority)
-    sequence = dispatch(processing, due, weight, order, params)  # int64 arrays, tuple of floats
+    dispatch = make_dispatcher(my_score)
+    sequence = dispatch(processing, due, weight, order)
 
 :data:`dispatch` is the skeleton compiled with the built-in priority (rule
 code in ``params[0]``, ATC's ``k`` in ``params[1]``). For speed the
@@ -121,18 +117,18 @@ __all__ = [
     "BASE_RULES",
     "DEFAULT_ATC_K",
     "RULES",
-    "STATE_JOBS",
-    "STATE_LEFT",
-    "STATE_MAX_P",
-    "STATE_SUM_P",
-    "STATE_TIME",
-    "STATE_TOTAL_P",
     "augment",
+    "builtin_priority",
+    "call_score",
     "dispatch",
     "kernel_sequence",
+    "loop",
     "make_dispatcher",
+    "priority_signature",
     "rule_code",
     "rule_sequence",
+    "run_score",
+    "score_kernel",
 ]
 
 BASE_RULES = ("edd", "spt", "wspt", "mdd", "atc", "psk", "eddc", "mddc")
@@ -143,46 +139,86 @@ DEFAULT_ATC_K = 1.0
 _CODES = {name: code for code, name in enumerate(BASE_RULES)}
 _EDD, _SPT, _WSPT, _MDD, _ATC, _PSK, _EDDC, _MDDC = range(len(BASE_RULES))
 
-STATE_TIME, STATE_LEFT, STATE_SUM_P, STATE_MAX_P, STATE_TOTAL_P, STATE_JOBS = range(6)
-
 
 # --------------------------------------------------------------------------
 # Priorities and the dispatch skeleton
 
 
+_NEVER = np.finfo(np.float64).max  # the priority of a job of weight 0: last, but finite
+
+
 @njit(cache=True)
-def _rule_priority(p, d, w, state, params):  # pragma: no cover - compiled
-    """Built-in priority; ``params[0]`` is the rule code, ``params[1]`` ATC's k."""
+def builtin_priority(score, p, d, w, t, rem, params, out):  # pragma: no cover - compiled
+    """Built-in priorities; ``params[0]`` is the rule code, ``params[1]`` ATC's k.
+
+    Written into ``out`` (no allocation per step); ``score`` is unused (the
+    slot of a priority that is not built in, see :func:`call_score`).
+    """
     code = int(params[0])
-    t = state[STATE_TIME]
-    if code == _EDD:
-        return d
-    if code == _SPT:
-        return p
-    if code == _WSPT:
-        return p / w if w > 0 else np.inf
-    if code == _MDD:
-        # max(p, d - t) / w: for unit weights the order of Baker & Bertrand's
-        # max(t + p, d), ties included (integers, exact in float64).
-        return max(p, d - t) / w if w > 0 else np.inf
-    if code == _ATC:
-        if w <= 0:
-            return np.inf
-        scale = 1.0 / (params[1] * (state[STATE_SUM_P] / state[STATE_LEFT]))
-        return max(0.0, d - p - t) * scale - math.log(w / p)
-    # MDDC, evaluated in the same floating-point order as the authors' code
-    # so that ties and near-ties resolve identically.
-    urgency = max(p * 1.1 + t, d)
-    rho = p / (t + state[STATE_MAX_P])
-    if rho > 1.0:
-        rho = 1.0
-    urgency *= 1.0 + rho**2 / (1.0 + rho**2)
-    urgency += p / (t + state[STATE_SUM_P] / state[STATE_LEFT])
-    return urgency
+    left = len(p)
+    max_p = 0.0
+    for c in range(left):
+        max_p = max(max_p, p[c])
+    for c in range(left):
+        if code == _EDD:
+            value = d[c]
+        elif code == _SPT:
+            value = p[c]
+        elif code == _WSPT:
+            value = p[c] / w[c] if w[c] > 0 else _NEVER
+        elif code == _MDD:
+            # max(p, d - t) / w: for unit weights the order of Baker & Bertrand's
+            # max(t + p, d), ties included (integers, exact in float64).
+            value = max(p[c], d[c] - t) / w[c] if w[c] > 0 else _NEVER
+        elif code == _ATC:
+            if w[c] <= 0:
+                value = _NEVER
+            else:
+                scale = 1.0 / (params[1] * (rem / left))
+                value = max(0.0, d[c] - p[c] - t) * scale - math.log(w[c] / p[c])
+        else:
+            # MDDC, evaluated in the same floating-point order as the authors'
+            # code so that ties and near-ties resolve identically.
+            value = max(p[c] * 1.1 + t, d[c])
+            rho = p[c] / (t + max_p)
+            if rho > 1.0:
+                rho = 1.0
+            value *= 1.0 + rho**2 / (1.0 + rho**2)
+            value += p[c] / (t + rem / left)
+        out[c] = value
+    return out[:left]
 
 
-def _dispatch_py(processing, due, weight, order, params):  # pragma: no cover - compiled
-    """The dispatch skeleton; ``_rule_priority`` is a global so that copies can swap it."""
+@njit(cache=True)
+def call_score(score, p, d, w, t, rem, params, out):  # pragma: no cover - compiled
+    """The rule slot for a priority ``score(p, d, w, t, rem) -> array``.
+
+    It gets copies: a priority that writes into its arguments cannot change
+    the skeleton's state.
+    """
+    return score(p.copy(), d.copy(), w.copy(), t, rem)
+
+
+# Status codes of the skeleton: a priority that is not built in may misbehave.
+OK, WRONG_LENGTH, NOT_FINITE = 0, 1, 2
+
+
+def loop(processing, due, weight, order, params, score):
+    """The dispatch skeleton, in plain Python or compiled by numba.
+
+    At each step the global ``_rule`` scores the unscheduled jobs,
+    ``_rule(score, p, d, w, t, rem, params, out)`` with their features as
+    float64 arrays in scan order ``order``; the job of smallest score is
+    appended (ties to the first in scan order). :data:`dispatch` uses
+    :func:`builtin_priority`, :func:`score_kernel` and :func:`run_score`
+    use :func:`call_score` around a priority ``score``.
+
+    Returns
+    -------
+    (sequence, status)
+        ``status`` is ``OK``, ``WRONG_LENGTH`` or ``NOT_FINITE`` (the
+        sequence is then incomplete).
+    """
     n = len(processing)
     # The unscheduled jobs' features, kept contiguous in scan order: the hot
     # loop reads them sequentially and removal keeps the order (ties resolve
@@ -195,26 +231,22 @@ def _dispatch_py(processing, due, weight, order, params):  # pragma: no cover - 
         cp[c] = processing[cand[c]]
         cd[c] = due[cand[c]]
         cw[c] = weight[cand[c]]
+    out = np.empty(n)
     left = n
     seq = np.empty(n, dtype=np.int64)
-    total = 0
+    t = 0.0
+    remaining = 0.0
     for j in range(n):
-        total += processing[j]
-    t = 0
-    remaining = total
+        remaining += processing[j]
     for pos in range(n):
-        max_p = 0.0
-        for c in range(left):
-            max_p = max(max_p, cp[c])
-        # A tuple, not an array: passed by value, so a priority that is not
-        # inlined costs no reference counting per call.
-        state = (float(t), float(left), float(remaining), max_p, float(total), float(n))
+        values = _rule(score, cp[:left], cd[:left], cw[:left], t, remaining, params, out)
+        if len(values) != left:
+            return seq, WRONG_LENGTH
         best_c = 0
-        best = np.inf
         for c in range(left):
-            value = _rule_priority(cp[c], cd[c], cw[c], state, params)
-            if value < best or c == 0:
-                best = value
+            if not np.isfinite(values[c]):
+                return seq, NOT_FINITE
+            if values[c] < values[best_c]:
                 best_c = c
         job = cand[best_c]
         seq[pos] = job
@@ -226,38 +258,106 @@ def _dispatch_py(processing, due, weight, order, params):  # pragma: no cover - 
             cd[c] = cd[c + 1]
             cw[c] = cw[c + 1]
         left -= 1
-    return seq
+    return seq, OK
 
 
-dispatch = njit(cache=True)(_dispatch_py)
-dispatch.__doc__ = (
-    """The skeleton compiled with the built-in priority (rule code in ``params[0]``)."""
-)
+def _with_rule(rule: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """A copy of :func:`loop` whose ``_rule`` is ``rule`` (same code, other global)."""
+    scope = dict(loop.__globals__)
+    scope["_rule"] = rule
+    copy = types.FunctionType(loop.__code__, scope, name)
+    copy.__qualname__ = name  # numba's disk cache is indexed by it
+    return copy
 
 
-def make_dispatcher(priority: Callable[..., float], *, cache: bool = False) -> Callable[..., Any]:
-    """Compile the dispatch skeleton around another priority.
+_rule = builtin_priority
+_builtin_loop = njit(loop)
+
+
+@njit(cache=True)
+def dispatch(processing, due, weight, order, params):  # pragma: no cover - compiled
+    """:func:`loop` with the built-in priority (rule code in ``params[0]``); the sequence."""
+    return _builtin_loop(processing, due, weight, order, params, None)[0]
+
+
+run_score = _with_rule(call_score.py_func, "run_score")
+run_score.__doc__ = """:func:`loop` in plain Python around a Python priority ``score``."""
+
+
+def priority_signature() -> Any:
+    """The numba signature of a priority ``score(p, d, w, t, rem) -> array``."""
+    from numba import types as nb
+
+    arr = nb.float64[:]
+    return arr(arr, arr, arr, nb.float64, nb.float64)
+
+
+_score_kernels: list[Any] = []
+
+
+def score_kernel() -> Any:
+    """:func:`loop` compiled once for any priority passed as a first-class function.
+
+    ``kernel(processing, due, weight, order, params, score)`` with float64
+    ``processing``, ``due``, ``weight``, int64 ``order``, ``params`` a
+    float64 2-tuple (unused) and ``score`` compiled for
+    :func:`priority_signature`; returns ``(sequence, status)``. Cached on
+    disk, so a new priority costs only its own compilation.
+    """
+    if not _score_kernels:
+        from numba import types as nb
+
+        arr = nb.float64[:]
+        sig = (
+            arr,
+            arr,
+            arr,
+            nb.int64[:],
+            nb.UniTuple(nb.float64, 2),
+            nb.FunctionType(priority_signature()),
+        )
+        _score_kernels.append(njit(sig, cache=True)(_with_rule(call_score, "score_loop")))
+    return _score_kernels[0]
+
+
+def make_dispatcher(score: Callable[..., Any]) -> Callable[..., Any]:
+    """The dispatch skeleton around another priority.
 
     Parameters
     ----------
-    priority
-        A numba-compiled function ``priority(p, d, w, state, params) -> float``
-        (smaller is dispatched first); see the module docstring.
-    cache
-        Passed to ``numba.njit``; leave ``False`` for priorities generated at
-        run time.
+    score
+        ``score(p, d, w, t, rem) -> array`` over the unscheduled jobs (a
+        Python or ``numba.njit`` function; it is compiled for
+        :func:`priority_signature`): smaller is dispatched first.
 
     Returns
     -------
     callable
-        ``dispatch(processing, due, weight, order, params) -> sequence`` with
-        int64 arrays ``processing``, ``due``, ``weight``, ``order`` and a
-        float64 array ``params``.
+        ``dispatch(processing, due, weight, order) -> sequence``.
+
+    Raises
+    ------
+    InvalidOption
+        When the priority returns the wrong number of values or non-finite ones.
     """
-    namespace = dict(_dispatch_py.__globals__)
-    namespace["_rule_priority"] = priority
-    skeleton = types.FunctionType(_dispatch_py.__code__, namespace, "dispatch")
-    return njit(cache=cache)(skeleton)
+    compiled = njit(priority_signature())(getattr(score, "py_func", score))
+    kernel = score_kernel()
+
+    def custom(processing, due, weight, order):
+        seq, status = kernel(
+            np.array(processing, dtype=np.float64),
+            np.array(due, dtype=np.float64),
+            np.array(weight, dtype=np.float64),
+            np.array(order, dtype=np.int64),
+            (0.0, 0.0),
+            compiled,
+        )
+        if status != OK:
+            what = "one value per job" if status == WRONG_LENGTH else "finite values"
+            raise InvalidOption(f"the priority must return {what}")
+        return seq
+
+    return custom
 
 
 # --------------------------------------------------------------------------

@@ -73,6 +73,9 @@ __all__ = [
     "validate",
 ]
 
+MAX_HORIZON = 10**6
+"""Longest schedule horizon (see :func:`horizon`) an instance may have."""
+
 NO_DEADLINE = -1
 """Marker in ``RCPSPInstance.deadline`` for an activity without a deadline."""
 
@@ -295,10 +298,16 @@ class RCPSPInstance(Instance):
                     f"{who}: downtime {k} leaves {available} units of resource {res}; need "
                     f"0 <= available <= capacity {capacity[res]}"
                 )
-        # Every schedule the solvers consider ends by this horizon; keep it exact.
-        horizon = sum(duration.tolist()) + sum(lag.tolist()) + int(release.max())
-        horizon += int(downtime[:, 2].max()) if len(downtime) else 0
-        check_total(horizon, "the schedule horizon (durations + lags + release)", who)
+        # Every schedule the methods consider ends by this horizon, and the
+        # schedule-generation schemes keep a resource profile per time unit.
+        span = max(int(release.max()), int(downtime[:, 2].max()) if len(downtime) else 0)
+        check_total(
+            span + sum(duration.tolist()) + sum(lag.tolist()),
+            "the schedule horizon (last release or downtime + durations + lags)",
+            who,
+            limit=MAX_HORIZON,
+            why="the methods keep resource profiles per time unit; scale the times down",
+        )
         for name, value in (
             ("duration", duration),
             ("demand", demand),

@@ -46,6 +46,14 @@ def _int(token: str, path: Path, line: int, what: str) -> int:
     return int(token)
 
 
+def _header_int(line: str, path: Path, number: int, what: str) -> int:
+    """The first number after the colon of a ``.sm`` header line."""
+    tokens = line.split(":")[-1].split()
+    if not tokens:
+        raise ParseError(path, number, f"{what}: expected a number after the colon")
+    return _int(tokens[0], path, number, what)
+
+
 def _line_of(
     message: str, lines_by_activity: Mapping[int, int], fallback: int | None
 ) -> int | None:
@@ -132,11 +140,11 @@ def _read_sm(path: Path) -> Iterator[RCPSPInstance]:
     for number, line in enumerate(lines, start=1):
         low = line.lower()
         if low.startswith("jobs (incl. supersource/sink"):
-            n_jobs = _int(line.split(":")[-1].strip(), path, number, "number of jobs")
+            n_jobs = _header_int(line, path, number, "number of jobs")
         elif "- renewable" in low:
-            n_res = _int(line.split(":")[-1].split()[0], path, number, "renewable resources")
+            n_res = _header_int(line, path, number, "renewable resources")
         elif "- nonrenewable" in low or "- doubly constrained" in low:
-            count = _int(line.split(":")[-1].split()[0], path, number, "resources")
+            count = _header_int(line, path, number, "resources")
             if count:
                 raise ParseError(path, number, "non-renewable resources are not supported")
         for key in ("PRECEDENCE RELATIONS:", "REQUESTS/DURATIONS:", "RESOURCEAVAILABILITIES:"):

@@ -72,7 +72,7 @@ from schedforge.core.budget import SEED_LIMIT, Budget
 from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
-from schedforge.problems.fjsp import FJSPInstance, FJSPSolution
+from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, makespan
 
 __all__ = [
     "DEFAULT_HOLD",
@@ -144,9 +144,11 @@ class WindowAdapter(Protocol):
         fixed, ``assigned`` ones keep their resource choice (machine, mode)
         but their timing is free; an adapter whose items have no such
         choice treats them as free. The stats may hold ``improved`` (bool),
-        ``changed`` (the solved items whose placement the solve changed) and
+        ``changed`` (the solved items whose placement the solve changed),
         ``reassigned`` (those whose resource choice it changed), which the
-        ``stable`` fixing reads.
+        ``stable`` fixing reads, ``refused`` (the adapter undid a solve
+        that made the whole schedule worse) and ``proven`` (the window's
+        solve ended with a proof, not at a limit).
         """
 
     def commit(self, items: Sequence[int]) -> None:
@@ -235,7 +237,9 @@ def rolling_horizon(
     Returns
     -------
     dict
-        ``windows``, ``improved_windows``, ``free_items`` and ``held_items``
+        ``windows``, ``improved_windows``, ``refused_windows`` (solves the
+        adapter undid, reported as ``refused``), ``unproven_windows`` (solves
+        not reported ``proven``: stopped by a limit), ``free_items`` and ``held_items``
         (sums over windows; with ``hold="machine"`` the held items are the
         assignment-fixed ones), ``window_seconds`` and ``timed_out``.
     """
@@ -260,6 +264,8 @@ def rolling_horizon(
     stats: dict[str, Any] = {
         "windows": 0,
         "improved_windows": 0,
+        "refused_windows": 0,
+        "unproven_windows": 0,
         "free_items": 0,
         "held_items": 0,
         "window_seconds": 0.0,
@@ -301,6 +307,8 @@ def rolling_horizon(
                 stall_time=stall_time,
             )
             stats["improved_windows"] += int(bool(result.get("improved")))
+            stats["refused_windows"] += int(bool(result.get("refused")))
+            stats["unproven_windows"] += int(not result.get("proven", False))
             # "Unchanged" in the sense of what a hold keeps: placement or assignment.
             moved = set(result.get("changed" if hold == "start" else "reassigned", current))
             unchanged = {i for i in current if i not in moved}
@@ -353,35 +361,60 @@ class FJSPWindowAdapter:
         self.alts = [instance.alternatives(o) for o in range(instance.num_operations)]
         # Busy intervals per machine of placed operations, sorted by start.
         self.busy: list[list[tuple[int, int, int]]] = [[] for _ in range(instance.num_machines)]
+        n = instance.num_operations
+        self._order = np.lexsort((np.arange(n), self.initial_start)).tolist()
+        # The completed makespan of the schedule so far (see ``solve``'s guard).
+        self.whole: int | None = None
 
     def _end(self, o: int) -> int:
         return int(self.start[o]) + self.alts[o][int(self.machine[o])]
 
     def order(self) -> list[int]:
         """Operations by start in the initial schedule (ties: operation index)."""
-        n = self.instance.num_operations
-        return np.lexsort((np.arange(n), self.initial_start)).tolist()
+        return list(self._order)
 
     def admit(self, items: Sequence[int]) -> None:
         """Insert entering operations at their machine's earliest fitting gap."""
         for o in items:
-            o = int(o)
-            first = o == self.instance.job_offsets[self.job_of[o]]
-            ready = int(self.instance.release[self.job_of[o]]) if first else self._end(o - 1)
-            m = int(self.machine[o])
-            p = self.alts[o][m]
-            slots = self.busy[m]
-            t = ready
-            k = bisect.bisect_left(slots, (ready, -1, -1))
-            # An interval starting before `ready` may still cover it.
-            if k > 0 and slots[k - 1][1] > t:
-                t = slots[k - 1][1]
-            while k < len(slots) and slots[k][0] < t + p:
-                t = max(t, slots[k][1])
-                k += 1
-            self.start[o] = t
-            self.placed[o] = True
-            bisect.insort(slots, (t, t + p, o))
+            self._insert(int(o), self.start, self.busy)
+            self.placed[int(o)] = True
+
+    def _insert(self, o: int, start: np.ndarray, busy: list[list[tuple[int, int, int]]]) -> None:
+        """Place ``o`` on its machine's earliest gap after its job predecessor, in ``start``/``busy``."""
+        first = o == self.instance.job_offsets[self.job_of[o]]
+        ready = int(self.instance.release[self.job_of[o]])
+        if not first:
+            ready = int(start[o - 1]) + self.alts[o - 1][int(self.machine[o - 1])]
+        m = int(self.machine[o])
+        p = self.alts[o][m]
+        slots = busy[m]
+        t = ready
+        k = bisect.bisect_left(slots, (ready, -1, -1))
+        # An interval starting before `ready` may still cover it.
+        if k > 0 and slots[k - 1][1] > t:
+            t = slots[k - 1][1]
+        while k < len(slots) and slots[k][0] < t + p:
+            t = max(t, slots[k][1])
+            k += 1
+        start[o] = t
+        bisect.insort(slots, (t, t + p, o))
+
+    def completed_makespan(self) -> int:
+        """The makespan of the whole schedule if the operations not yet placed were admitted now.
+
+        What the schedule would be if the loop stopped here; the guard of
+        :meth:`solve` compares it before and after a window.
+        """
+        start = self.start.copy()
+        busy = [list(slots) for slots in self.busy]
+        for o in self._order:
+            if not self.placed[o]:
+                self._insert(o, start, busy)
+        ends = [
+            int(start[o]) + self.alts[o][int(self.machine[o])]
+            for o in range(self.instance.num_operations)
+        ]
+        return max(ends, default=0)
 
     def _rebuild_busy(self) -> None:
         self.busy = [[] for _ in range(self.instance.num_machines)]
@@ -471,6 +504,9 @@ class FJSPWindowAdapter:
                     fixed.add(o)
         ops = sorted(free_set)
         before = [(int(self.machine[o]), int(self.start[o])) for o in ops]
+        if self.whole is None:
+            self.whole = self.completed_makespan()
+        kept = self.machine.copy(), self.start.copy()
         improved, stats = solve_window(
             self.instance,
             free=ops,
@@ -484,13 +520,31 @@ class FJSPWindowAdapter:
             stall_time=stall_time,
             sum_weight=self.sum_weight,
         )
+        refused = False
+        if improved:
+            self._compact()
+            # A window's objective sees only its own operations: a better
+            # window can still leave the whole schedule (the operations yet
+            # to come, admitted behind it) longer. Such a window is undone.
+            whole = self.completed_makespan()
+            if whole > self.whole:
+                self.machine[:], self.start[:] = kept
+                self._rebuild_busy()
+                improved, refused = False, True
+            else:
+                self.whole = whole
         after = [(int(self.machine[o]), int(self.start[o])) for o in ops]
         pairs = list(zip(ops, before, after, strict=True))
         changed = [o for o, was, now in pairs if was != now]
         reassigned = [o for o, was, now in pairs if was[0] != now[0]]
-        if improved:
-            self._compact()
-        return {"improved": improved, "changed": changed, "reassigned": reassigned, **stats}
+        return {
+            "improved": improved,
+            "refused": refused,
+            "proven": stats.get("cp_status") in ("OPTIMAL", "INFEASIBLE"),
+            "changed": changed,
+            "reassigned": reassigned,
+            **stats,
+        }
 
     def _compact(self) -> None:
         """Left-shift uncommitted placed operations, keeping every machine's sequence.
@@ -568,7 +622,10 @@ def rh_method(
     sum of end times to each window's makespan objective (times the window
     size).
     Every window takes its time from the budget: no time limit means no
-    overall limit (the windows bound the time).
+    overall limit (the windows bound the time). The result is never worse
+    than the rule's schedule: a window that makes the whole schedule longer
+    (its operations and the ones still to come, admitted behind them) is
+    undone (``stats["refused_windows"]``).
     """
     from schedforge.heuristics.dispatch import dispatch
 
@@ -593,5 +650,14 @@ def rh_method(
         stable_only=stable_only,
         budget=budget,
     )
-    stats["nondeterministic"] = True  # window solves stop on the clock
-    return Outcome(solution=adapter.solution(), stats=stats)
+    # A window solve stopped by its limit or the stall clock stops at a
+    # load-dependent point; one thread and proven windows are reproducible.
+    stats["nondeterministic"] = (
+        adapter.threads > 1 or stats["timed_out"] or stats["unproven_windows"] > 0
+    )
+    solution = adapter.solution()
+    stats["start_makespan"] = makespan(instance, initial.machine, initial.start)
+    if makespan(instance, solution.machine, solution.start) > stats["start_makespan"]:
+        # Never worse than the start (the window guard should already ensure it).
+        solution, stats["fallback"] = initial, "start"
+    return Outcome(solution=solution, stats=stats)

@@ -9,6 +9,8 @@ state beyond a per-model request counter:
 ``slow``       answers after 3 s                 ``denied``     HTTP 401
 ``counter``    fenced code whose constant is the request number (distinct candidates)
 ``noseed``     HTTP 400 when the request carries a ``seed``, else like ``fenced``
+``rambling``   prose cut at the token limit (``finish_reason`` ``length``)
+``mixed``      in turn: an answer that breaks the allow-list, fenced code, prose
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 CODE = "def priority(p, d, w, t, rem):\n    return np.maximum(d, t + p * {k})\n"
 
 
-def completion(model: str, text: str) -> dict:
+def completion(model: str, text: str, finish_reason: str = "stop") -> dict:
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -33,7 +35,7 @@ def completion(model: str, text: str) -> dict:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
@@ -82,6 +84,16 @@ class ChatServer:
                     return self._send(200, b'{"id": "x", "choices": [')
                 if model == "slow":
                     time.sleep(3)
+                if model == "rambling":
+                    text = "First, let us consider the jobs. " * 20
+                    return self._send(200, json.dumps(completion(model, text, "length")).encode())
+                if model == "mixed":
+                    text = [
+                        "```python\ndef priority(p, d, w, t, rem):\n    return np.random.rand(3)\n```",
+                        f"```python\n{CODE.format(k=1 + n / 10)}```",
+                        "I would sort the jobs by due date.",
+                    ][n % 3]
+                    return self._send(200, json.dumps(completion(model, text)).encode())
                 if model == "nocode":
                     text = "I would sort the jobs by due date."
                 elif model == "bare":

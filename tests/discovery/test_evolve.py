@@ -247,3 +247,38 @@ def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path):
         killed.close()
         uninterrupted.close()
     assert (tmp_path / "killed" / "convergence.png").exists()
+
+
+def test_options_are_stored_and_restored_on_resume(tmp_path, private_home):
+    from typer.testing import CliRunner
+
+    from schedforge.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    with ChatServer() as server:
+        first = runner.invoke(
+            app,
+            [
+                *("discover", "smtt", "--proposer", "openai", "--model", "mixed"),
+                *("--base-url", server.base_url, "--sets", "quick", "--generations", "1"),
+                *("--offspring", "3", "--max-tokens", "77", "--name", "kept", "--no-export"),
+                *("--out", str(out)),
+            ],
+        )
+        assert first.exit_code == 0, first.output
+        assert not (private_home / "heuristics" / "smtt" / "kept.json").exists()
+        # One line per generation with what became of the proposals.
+        assert "proposed 3  rejected 1  error 0  timeout 0  ok 1  improved " in first.output
+        assert "no code 1" in first.output
+        assert "most common rejection (1x): np.random.rand is not allowed" in first.output
+        # --name, --max-tokens, the endpoint and the rest come back on --resume.
+        more = runner.invoke(
+            app, ["discover", "--resume", str(out), "--generations", "2", "--export"]
+        )
+        assert more.exit_code == 0, more.output
+        assert "exported heuristic:kept" in more.output
+        assert server.requests[-1]["max_tokens"] == 77
+    fixed = runner.invoke(app, ["discover", "--resume", str(out), "--offspring", "5"])
+    assert fixed.exit_code != 0
+    assert "--offspring: stored in the run and fixed when it is resumed" in str(fixed.exception)

@@ -185,3 +185,49 @@ def test_replay_jsonl(smtt_template, tmp_path):
         ReplayProposer(smtt_template, path)
     with pytest.raises(ProposerError, match="no such replay file"):
         ReplayProposer(smtt_template, tmp_path / "missing.jsonl")
+
+
+def test_max_tokens_is_sent_and_a_cut_answer_says_so(smtt_template, server):
+    prop, _ = _proposer(smtt_template, server, "fenced")
+    prop.propose(_request(smtt_template))
+    assert server.requests[-1]["max_tokens"] == 1024
+    prop, _ = _proposer(smtt_template, server, "rambling", max_tokens=64)
+    out = prop.propose(_request(smtt_template))
+    assert server.requests[-1]["max_tokens"] == 64
+    assert out.code is None and "cut at --max-tokens 64" in out.error
+
+
+def test_the_prompt_states_the_allow_list(smtt_template):
+    from schedforge.discovery.guard import ALLOWED_MATH, ALLOWED_NUMPY, SAFE_BUILTINS
+
+    system = build_messages(smtt_template, _request(smtt_template))[0]["content"]
+    for name in ALLOWED_NUMPY:
+        assert name in system
+    assert "math.NAME for: " + ", ".join(sorted(ALLOWED_MATH)) in system
+    assert ", ".join(sorted(SAFE_BUILTINS)) in system
+    assert "no imports" in system and "never into the arguments" in system
+
+
+def test_the_real_model_benchmark_runs_against_a_local_endpoint(server, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "discovery_real_model.py"
+    spec = importlib.util.spec_from_file_location("discovery_real_model", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(
+        [
+            *("--base-url", server.base_url, "--model", "mixed", "--sets", "quick"),
+            *("--generations", "2", "--offspring", "3", "--no-write"),
+        ]
+    )
+    out = capsys.readouterr().out
+    rows = [
+        line for line in out.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")
+    ]
+    assert len(rows) == 2
+    # "mixed" answers in turn: code that breaks the allow-list, good code, prose.
+    cells = [c.strip() for c in rows[0].split("|")[1:-1]]
+    assert cells[1:5] == ["3", "67%", "33%", "33%"]
+    assert cells[6] == "120"  # tokens per answer

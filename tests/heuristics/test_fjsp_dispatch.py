@@ -11,7 +11,6 @@ from numba import njit
 import schedforge as sf
 from schedforge.heuristics.dispatch import (
     BUILDERS,
-    F_JOB,
     RULES,
     compile_dispatcher,
     dispatch,
@@ -83,15 +82,45 @@ def test_non_delay_never_idles_a_machine_while_work_waits(inst):
 
 def test_custom_priority_plugs_into_the_same_loop():
     @njit
-    def last_job_first(features, params):
-        return -features[F_JOB] * params[0]
+    def last_job_first(
+        dur, start, end, job_ready, ops_left, work_left, min_dur, flex, load, now, horizon
+    ):
+        # Candidates come job by job: a decreasing ramp puts the last job first.
+        return -np.arange(len(dur)) * 1.0
 
     kernel = compile_dispatcher(last_job_first)
     inst = sf.generate("fjsp", jobs=4, machines=3, seed=1)
-    sol = dispatch(inst, kernel=kernel, params=np.array([1.0]), builder="append")
+    sol = dispatch(inst, kernel=kernel, builder="append")
     assert validate(inst, sol) == []
     # Jobs are served from the last: the last job's first operation starts at 0.
     assert sol.start[inst.job_offsets[-2]] == 0
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_builtin_rules_written_as_scores_give_the_same_schedules(rule):
+    # The built-in rules and a priority passed in run the same loop: the
+    # rule written as a score reproduces the built-in schedule exactly.
+    op_rule, machine_rule = rule.split("-")
+    keys = {
+        "fifo": "job_ready",
+        "spt": "min_dur",
+        "mor": "-ops_left",
+        "lor": "ops_left",
+        "mwkr": "-work_left",
+        "lwkr": "work_left",
+    }
+    machine_key = "end" if machine_rule == "eet" else "dur"
+    args = "dur, start, end, job_ready, ops_left, work_left, min_dur, flex, load, now, horizon"
+    scope = {"np": np}
+    exec(f"def score({args}):\n    return {keys[op_rule]} * horizon + {machine_key}\n", scope)
+    kernel = compile_dispatcher(njit(scope["score"]))
+    for seed in range(3):
+        inst = sf.generate("fjsp", jobs=6, machines=4, seed=seed)
+        for builder in BUILDERS:
+            ref = dispatch(inst, rule, builder=builder)
+            got = dispatch(inst, kernel=kernel, builder=builder)
+            assert np.array_equal(ref.machine, got.machine), (rule, builder, seed)
+            assert np.array_equal(ref.start, got.start), (rule, builder, seed)
 
 
 def test_rules_through_solve_and_bad_options():

@@ -167,3 +167,47 @@ def test_kube_honours_a_tiny_time_limit():
     inst = sf.generate("pods", nodes=4, pods_per_node=4, seed=0)
     res = sf.solve(inst, "kube", time_limit=1e-9)
     assert res.stats["truncated"] and validate(inst, res.solution) == []
+
+
+# Expected scores ported from the upstream plugin test tables
+# (kubernetes/kubernetes pkg/scheduler/framework/plugins/noderesources/
+# least_allocated_test.go and balanced_allocation_test.go): (requested, capacity)
+# per resource for cpu and memory, and the node score.
+LEAST_ALLOCATED = [
+    (((0, 4000), (0, 10000)), 100),  # nothing scheduled, nothing requested
+    (((3000, 4000), (5000, 10000)), 37),  # differently sized nodes, node1
+    (((3000, 6000), (5000, 10000)), 50),  # node2
+    (((6000, 10000), (0, 20000)), 70),  # pods scheduled with resources, node1
+    (((6000, 10000), (5000, 20000)), 57),  # node2
+    (((6000, 10000), (10000, 20000)), 45),  # resources requested, pods scheduled
+    (((6000, 10000), (10000, 50000)), 60),  # differently sized nodes
+    (((6000, 4000), (0, 10000)), 50),  # requested resources exceed node capacity
+    (((6000, 4000), (5000, 10000)), 25),
+]
+BALANCED = [
+    ((3000 / 4000, 5000 / 10000), 87),
+    ((3000 / 6000, 5000 / 10000), 100),
+    ((6000 / 10000, 5000 / 20000), 82),
+    ((6000 / 10000, 10000 / 20000), 95),
+    ((6000 / 10000, 10000 / 50000), 80),
+    ((6000 / 6000, 0 / 10000), 50),  # requested resources at node capacity
+    ((6000 / 6000, 5000 / 10000), 75),
+    ((3000 / 3500, 5000 / 40000), 63),  # node without the scalar resource
+    ((3000 / 3500, 5000 / 40000, 4 / 8), 70),  # with the GPU fraction
+    ((3000 / 3500, 5000 / 40000, 1 / 8), 65),
+]
+
+
+@pytest.mark.parametrize("pairs, expected", LEAST_ALLOCATED)
+def test_least_allocated_scores_match_upstream(pairs, expected):
+    from schedforge.heuristics.kube import fit_score
+
+    scores = [fit_score(req, cap, 0) for req, cap in pairs]
+    assert sum(scores) // len(scores) == expected
+
+
+@pytest.mark.parametrize("fractions, expected", BALANCED)
+def test_balanced_allocation_scores_match_upstream(fractions, expected):
+    from schedforge.heuristics.kube import balanced_score
+
+    assert balanced_score(np.array(fractions), len(fractions)) == expected

@@ -200,17 +200,47 @@ def test_make_dispatcher_plugs_a_new_priority():
     from numba import njit
 
     @njit
-    def latest_due_first(p, d, w, state, params):
-        return -d + 0.0 * state[rules.STATE_TIME]
+    def latest_due_first(p, d, w, t, rem):
+        return -d + 0.0 * t
 
     dispatch = rules.make_dispatcher(latest_due_first)
     inst = _inst([3, 1, 2], [5, 9, 7])
-    seq = dispatch(
-        *(np.array(a, dtype=np.int64) for a in (inst.processing, inst.due, inst.weight)),
-        np.arange(3),
-        (0.0,),
-    )
+    seq = dispatch(inst.processing, inst.due, inst.weight, np.arange(3))
     assert seq.tolist() == [1, 2, 0]
+    with pytest.raises(sf.InvalidOption, match="one value per job"):
+        rules.make_dispatcher(lambda p, d, w, t, rem: p[:1])(
+            inst.processing, inst.due, inst.weight, np.arange(3)
+        )
+
+
+@pytest.mark.parametrize("rule", ["edd", "spt", "wspt", "mdd", "atc", "mddc"])
+def test_builtin_priority_passed_in_equals_the_builtin_skeleton(rule):
+    # The skeleton for priorities passed in (the one discovered rules run
+    # in) gives the built-in sequences with the built-in priority, compiled
+    # and in plain Python.
+    code, _ = rules.rule_code(rule)
+    kernel = rules.score_kernel()
+    for inst in _random_instances(30, weighted=True, seed=4):
+        p, d, w = (np.array(a, dtype=np.float64) for a in (inst.processing, inst.due, inst.weight))
+        order = np.lexsort((np.arange(len(p)), p, d)) if rule == "mddc" else np.arange(len(p))
+        params = (float(code), 1.5)
+
+        def score(p, d, w, t, rem, params=params):
+            return rules.builtin_priority.py_func(None, p, d, w, t, rem, params, np.empty(len(p)))
+
+        expected = rules.dispatch(*(a.astype(np.int64) for a in (p, d, w)), order, params)
+        seq, status = rules.run_score(p, d, w, order, params, score)
+        assert status == rules.OK and seq.tolist() == expected.tolist()
+        if rule in ("edd", "spt", "mdd") and w.min() > 0:
+            compiled = rules.make_dispatcher(
+                {
+                    "edd": lambda p, d, w, t, rem: d * 1.0,
+                    "spt": lambda p, d, w, t, rem: p * 1.0,
+                    "mdd": lambda p, d, w, t, rem: np.maximum(p, d - t) / w,
+                }[rule]
+            )
+            assert compiled(p, d, w, order).tolist() == expected.tolist()
+    assert kernel.signatures
 
 
 # --------------------------------------------------------------------------

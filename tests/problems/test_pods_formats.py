@@ -64,7 +64,11 @@ def test_reads_separate_kubectl_files():
     # Init container (500m) beats the containers' sum (250m + 100m); memory 256 + 64 Mi.
     assert inst.requests[web].tolist() == [500, 320 * MIB, 0]
     assert inst.priority[web] == 100_000  # PriorityClass "high"
-    assert inst.anti_affinity[web] == {"app": "web"}
+    (term,) = inst.anti_affinity_terms[web]
+    assert [dict(r) for r in term["selector"]] == [
+        {"key": "app", "operator": "In", "values": ("web",)}
+    ]
+    assert term["namespaces"] == ("shop",)
     report = by_name["batch/report-28012345-4fj2k"]
     # 0.5 CPU + 100m sidecar + 50m overhead; 100M + 50Mi + 32Mi.
     assert inst.requests[report].tolist() == [650, 100_000_000 + 82 * MIB, 0]

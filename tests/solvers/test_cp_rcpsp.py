@@ -99,7 +99,10 @@ def test_cp_options_agree_with_brute_force(options):
 
 
 def test_cp_finds_and_proves_the_optimum_below_a_poor_heuristic(monkeypatch):
-    monkeypatch.setattr("schedforge.solvers.cp.rcpsp.heuristic_schedule", sequential_schedule)
+    monkeypatch.setattr(
+        "schedforge.solvers.cp.rcpsp.start_schedule",
+        lambda inst, **_: sequential_schedule(inst),
+    )
     for inst, best in cases_with_optima()[: len(tight_progen_cases())]:
         res = sf.solve(inst, "cp", time_limit=10, seed=0)
         assert res.stats["heuristic_makespan"] > best > lower_bound(inst)
@@ -144,8 +147,45 @@ def test_time_out_below_the_heuristic_keeps_it_with_a_valid_bound():
 def test_cp_finds_and_proves_a_hard_j30_optimum():
     # RF 1.0, RS 0.2: the heuristic schedule is one unit too long here, so CP-SAT
     # must find the optimum below it and then prove it.
+    # The proof takes 90,000-130,000 CP-SAT branches, depending on the start
+    # schedule: 10-25 s alone, more on a loaded machine.
     inst = sf.read("psplib:j30/j3013_5")
-    res = sf.solve(inst, "cp", time_limit=30, seed=0)
+    res = sf.solve(inst, "cp", time_limit=60, seed=0)
     assert res.status == sf.Status.OPTIMAL
     assert res.objective == inst.metadata["optimum"] == 67
     assert res.stats["heuristic_makespan"] >= 67
+
+
+@pytest.mark.parametrize("below_heuristic", [True, False])
+@pytest.mark.parametrize(
+    "name", ["psplib:j30/j3029_3", "psplib:j60/j6021_2", "psplib:j120/j12013_2"]
+)
+def test_cp_is_never_worse_than_its_start_schedule(name, below_heuristic):
+    inst = sf.read(name)
+    for limit in (0.2, 0.6):
+        res = sf.solve(inst, "cp", time_limit=limit, seed=0, below_heuristic=below_heuristic)
+        assert res.status.has_solution and validate(inst, res.solution) == []
+        stats = res.stats
+        assert res.objective <= stats["heuristic_makespan"]
+        assert stats["heuristic_makespan"] == min(stats["lft_makespan"], stats["ga_makespan"])
+
+
+def test_cp_without_the_ga_phase_starts_from_the_lft_pass():
+    inst = sf.read("psplib:j30/j3029_3")
+    res = sf.solve(inst, "cp", time_limit=0.3, seed=0, ga_share=0)
+    assert "ga_makespan" not in res.stats
+    assert res.objective <= res.stats["heuristic_makespan"] == res.stats["lft_makespan"]
+    with pytest.raises(sf.InvalidOption):
+        sf.solve(inst, "cp", time_limit=0.3, ga_share=1.5)
+
+
+@pytest.mark.parametrize("algorithm", ["bipop", "hartmann"])
+def test_ga_stops_at_its_target_or_when_it_stalls(algorithm):
+    inst = sf.read("psplib:j30/j3029_3")
+    opts = {"seed": 0, "schedules": 10**9, "algorithm": algorithm}
+    reached = sf.solve(inst, "ga", target=10**6, **opts)
+    assert reached.stats["stop"] == "target" and reached.stats["generations"] == 0
+    stalled = sf.solve(inst, "ga", stall=2000, time_limit=30, **opts)
+    assert stalled.stats["stop"] == "stall" and stalled.runtime < 30
+    with pytest.raises(sf.InvalidOption):
+        sf.solve(inst, "ga", stall=0, algorithm=algorithm)

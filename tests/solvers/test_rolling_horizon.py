@@ -8,7 +8,7 @@ import pytest
 import schedforge as sf
 from schedforge.core.budget import Budget
 from schedforge.problems.fjsp import validate
-from schedforge.solvers.rolling_horizon import FIXING, rolling_horizon
+from schedforge.solvers.rolling_horizon import FIXING, FJSPWindowAdapter, rolling_horizon
 
 
 class Recorder:
@@ -212,3 +212,42 @@ def test_solve_window_keeps_the_machines_of_assigned_operations():
     assert machine.tolist() == list(rule.machine)  # only the timing was free
     assert validate(inst, FJSPSolution(machine=machine, start=start)) == []
     assert makespan(inst, machine, start) <= makespan(inst, rule.machine, rule.start)
+
+
+def test_rh_cp_undoes_a_window_that_makes_the_whole_schedule_longer(monkeypatch):
+    """A window solve that delays the last operation (feasible, but worse) is refused."""
+    from schedforge.problems.fjsp import makespan
+
+    def delaying_window(instance, *, free, fixed, machine, start, **_):
+        ends = start + np.array(
+            [instance.alternatives(o)[int(machine[o])] for o in range(len(start))]
+        )
+        last = max(free, key=lambda o: ends[o])
+        placed = list(free) + list(fixed)
+        if ends[last] < max(ends[o] for o in placed):
+            return False, {}
+        start[last] += 1000  # nothing placed follows it on its machine or in its job
+        return True, {}
+
+    monkeypatch.setattr("schedforge.solvers.cp.fjsp.solve_window", delaying_window)
+    # Compaction would shift the delayed operation back; without it the delay stays.
+    monkeypatch.setattr(FJSPWindowAdapter, "_compact", lambda self: None)
+    inst = sf.generate("fjsp", scheme="sd2", jobs=5, machines=3, operations_per_job=8, seed=1)
+    rule = sf.solve(inst, "rule:fifo-eet")
+    res = sf.solve(inst, "rh:cp", seed=0, window=15, step=5, window_time_limit=0.5)
+    assert res.stats["refused_windows"] > 0 and "fallback" not in res.stats
+    assert res.objective <= rule.objective == res.stats["start_makespan"]
+    assert makespan(inst, res.solution.machine, res.solution.start) == res.objective
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rh_cp_is_never_worse_than_its_start(seed):
+    inst = sf.generate("fjsp", scheme="sd2", jobs=6, machines=4, operations_per_job=8, seed=seed)
+    rule = sf.solve(inst, "rule:fifo-eet")
+    for sum_weight in (0, 3):
+        res = sf.solve(
+            inst, "rh:cp", seed=seed, window=12, step=4, window_time_limit=0.3,
+            stall_time=0.1, sum_weight=sum_weight,
+        )  # fmt: skip
+        assert validate(inst, res.solution) == []
+        assert res.objective <= rule.objective

@@ -14,17 +14,27 @@ which is the kube-scheduler's tie-break after priority — have requests per
 resource, a priority, a current node (``-1`` for pending), a ``protected``
 flag (a running protected pod must stay where it is), labels, an owner (the
 ReplicaSet), a ``nodeSelector``, required node affinity (terms ORed, the
-expressions of a term ANDed), tolerations and an optional hostname
-anti-affinity selector: a pod with selector ``S`` may not share a node with
-another pod of its namespace whose labels match ``S`` (and symmetrically).
+expressions of a term ANDed), tolerations, required hostname anti-affinity
+(a simple selector, or full terms with namespaces), host ports, a flag
+saying whether the pod is ours to place (no ``schedulingGates``, the
+default scheduler), ``preemptionPolicy: Never``, and a PodDisruptionBudget
+with the disruptions it allows.
 
-A pod may be placed on node ``n`` when the node is schedulable (or the pod
-tolerates ``node.kubernetes.io/unschedulable``), matches the pod's
-``nodeSelector`` and required node affinity, and has no ``NoSchedule`` or
-``NoExecute`` taint the pod does not tolerate. Like Kubernetes
-(``IgnoredDuringExecution``), a running pod may always stay on its current
-node. On every node the requests of its pods fit the allocatable amounts,
-their number fits ``max_pods``, and no two conflict by anti-affinity.
+A pod may be newly placed on node ``n`` when it is ours to place, the node
+is schedulable (or the pod tolerates ``node.kubernetes.io/unschedulable``),
+matches the pod's ``nodeSelector`` and required node affinity, and has no
+``NoSchedule`` taint the pod does not tolerate and no ``NoExecute`` taint it
+does not tolerate for good (without ``tolerationSeconds``). Like Kubernetes
+(``IgnoredDuringExecution``), a running pod may stay on its current node,
+unless a ``NoExecute`` taint evicts it. On every node the requests of its
+pods fit the allocatable amounts, their number fits ``max_pods``, and no two
+conflict by anti-affinity or host port. At most ``pdb_allowed`` running pods
+of a budget leave their node, and a ``preemptionPolicy: Never`` pod is only
+newly placed on a node no running pod leaves (:mod:`.oracle`). The modules:
+:mod:`.model` (data), :mod:`.rules` (matching), :mod:`.oracle` (validate,
+objective, bounds), :mod:`.plan` and :mod:`.apply` (what changes, ordered
+steps, their check, a ``kubectl`` script), :mod:`.chart`, :mod:`.generator`,
+and the formats :mod:`.json_format`, :mod:`.compact`, :mod:`.kubectl`.
 
 Solution and objective
 ----------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,28 +13,43 @@ import numpy as np
 from schedforge.core.errors import InvalidInstance, ParseError
 from schedforge.core.registry import Format, register_format
 from schedforge.problems.pods.json_format import load_json
-from schedforge.problems.pods.model import PodsInstance, PodsSolution
+from schedforge.problems.pods.model import MAX_AMOUNT, PodsInstance, PodsSolution
 
 _COMPACT_NODE = ("name", "cap_cpu_m", "cap_mem_bytes")
-_COMPACT_POD = ("name", "req_cpu_m", "req_mem_bytes", "priority")
+_COMPACT_POD = ("uid", "name", "req_cpu_m", "req_mem_bytes", "priority")
+# Optional amounts the export writes when the instance has them.
+_COMPACT_EXTRA = {"gpu": "nvidia.com/gpu", "ephemeral_storage_bytes": "ephemeral-storage"}
 
 
 def _compact_int(value: Any, path: Path, where: str, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise ParseError(path, None, f"{where}: {key} = {value!r} is not an integer")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
+        raise ParseError(path, None, f"{where}.{key} = {value!r} is not an integer")
     if value < 0 and key != "priority":
-        raise ParseError(path, None, f"{where}: {key} = {value} is negative")
+        raise ParseError(path, None, f"{where}.{key} = {value} is negative")
+    limit = 2**31 if key == "priority" else MAX_AMOUNT
+    if abs(value) > limit:
+        raise ParseError(path, None, f"{where}.{key} = {value} is larger than {limit}")
     return int(value)
 
 
 def from_compact(data: Mapping[str, Any], *, path: str | Path = "<compact>", name: str = "pods"):
     """An instance from the compact JSON of the "Priority Matters" solver.
 
+    Besides ``cap_cpu_m``/``cap_mem_bytes`` and ``req_cpu_m``/``req_mem_bytes``,
+    the optional ``cap_gpu``/``req_gpu`` (``nvidia.com/gpu``) and
+    ``cap_ephemeral_storage_bytes``/``req_ephemeral_storage_bytes`` are read.
+
     Raises
     ------
     ParseError
-        On a missing key, a non-integer or negative amount, a duplicate name
-        or a pod placed on a node that is not listed.
+        With the JSON path: on a missing key (a pod needs its ``uid``), a
+        non-integer, infinite, negative or too large amount, a duplicate name
+        or uid, or a pod placed on a node that is not listed.
     """
     path = Path(path)
     if not isinstance(data, Mapping) or not isinstance(data.get("nodes"), list):
@@ -41,6 +57,16 @@ def from_compact(data: Mapping[str, Any], *, path: str | Path = "<compact>", nam
     pods_in = data.get("pods") or []
     if not isinstance(pods_in, list):
         raise ParseError(path, None, "'pods' must be a list")
+    items = [("nodes", k, item) for k, item in enumerate(data["nodes"])]
+    items += [("pods", k, item) for k, item in enumerate(pods_in)]
+    extra = [
+        key
+        for key in _COMPACT_EXTRA
+        if any(
+            isinstance(i, Mapping) and (f"cap_{key}" in i or f"req_{key}" in i) for _, _, i in items
+        )
+    ]
+    resources = ("cpu", "memory", *(_COMPACT_EXTRA[key] for key in extra))
     node_names, alloc = [], []
     for k, item in enumerate(data["nodes"]):
         where = f"nodes[{k}]"
@@ -48,35 +74,51 @@ def from_compact(data: Mapping[str, Any], *, path: str | Path = "<compact>", nam
         if missing:
             raise ParseError(path, None, f"{where}: missing {', '.join(missing)}")
         node_names.append(str(item["name"]))
-        alloc.append([_compact_int(item[key], path, where, key) for key in _COMPACT_NODE[1:]])
+        row = [_compact_int(item[key], path, where, key) for key in _COMPACT_NODE[1:]]
+        row += [_compact_int(item.get(f"cap_{key}", 0), path, where, f"cap_{key}") for key in extra]
+        alloc.append(row)
     index = {n: k for k, n in enumerate(node_names)}
-    names, req, prio, current, protected = [], [], [], [], []
+    names, req, prio, current, protected, uids = [], [], [], [], [], []
+    seen: dict[str, int] = {}
     for k, item in enumerate(pods_in):
         where = f"pods[{k}]"
         missing = [key for key in _COMPACT_POD if not isinstance(item, dict) or key not in item]
         if missing:
             raise ParseError(path, None, f"{where}: missing {', '.join(missing)}")
+        uid = item["uid"]
+        if not isinstance(uid, str) or not uid:
+            raise ParseError(path, None, f"{where}.uid = {uid!r} must be a non-empty string")
+        if uid in seen:
+            raise ParseError(path, None, f"{where}.uid {uid!r} repeats pods[{seen[uid]}].uid")
+        seen[uid] = k
+        uids.append(uid)
         names.append(f"{item.get('namespace') or 'default'}/{item['name']}")
-        req.append([_compact_int(item[key], path, where, key) for key in _COMPACT_POD[1:3]])
+        row = [_compact_int(item[key], path, where, key) for key in ("req_cpu_m", "req_mem_bytes")]
+        row += [_compact_int(item.get(f"req_{key}", 0), path, where, f"req_{key}") for key in extra]
+        req.append(row)
         prio.append(_compact_int(item["priority"], path, where, "priority"))
         node = item.get("node")
         if node in (None, ""):
             current.append(-1)
-        elif node not in index:
+        elif not isinstance(node, str) or node not in index:
             raise ParseError(
-                path, None, f"{where}: pod {names[-1]!r} runs on node {node!r}, which is not listed"
+                path,
+                None,
+                f"{where}.node: pod {names[-1]!r} runs on node {node!r}, which is not listed",
             )
         else:
             current.append(index[node])
-        protected.append(bool(item.get("protected", False)))
-    uids = [str(item.get("uid", "")) for item in pods_in]
+        flag = item.get("protected", False)
+        if not isinstance(flag, bool):
+            raise ParseError(path, None, f"{where}.protected = {flag!r} is not true or false")
+        protected.append(flag)
     try:
         return PodsInstance(
-            resources=("cpu", "memory"),
+            resources=resources,
             node_names=tuple(node_names),
-            allocatable=np.array(alloc, dtype=np.int64).reshape(-1, 2),
+            allocatable=np.array(alloc, dtype=np.int64).reshape(-1, len(resources)),
             pod_names=tuple(names),
-            requests=np.array(req, dtype=np.int64).reshape(-1, 2),
+            requests=np.array(req, dtype=np.int64).reshape(-1, len(resources)),
             priority=prio,
             current_node=current,
             protected=protected,
@@ -88,15 +130,24 @@ def from_compact(data: Mapping[str, Any], *, path: str | Path = "<compact>", nam
 
 
 def to_compact(instance: PodsInstance, solution: PodsSolution | None = None) -> dict[str, Any]:
-    """The compact JSON of "Priority Matters" (cpu and memory only).
+    """The compact JSON of "Priority Matters", with GPUs and ephemeral storage when present.
 
     With a ``solution``, pods carry their planned node instead of the
-    current one.
+    current one. Other resources, and the scheduling rules (labels, taints,
+    affinity, ports, budgets), have no place in the format: an instance
+    with another resource is refused rather than exported without it.
     """
     for needed in ("cpu", "memory"):
         if needed not in instance.resources:
             raise InvalidInstance(f"the compact format needs a {needed!r} resource")
+    by_resource = {r: k for k, r in _COMPACT_EXTRA.items()}
+    other = [r for r in instance.resources if r not in ("cpu", "memory", *by_resource)]
+    if other:
+        raise InvalidInstance(
+            f"the compact format has no field for {', '.join(other)}; use pods-json or kubectl"
+        )
     cpu, mem = instance.resources.index("cpu"), instance.resources.index("memory")
+    extra = [(by_resource[r], k) for k, r in enumerate(instance.resources) if r in by_resource]
     node = instance.current_node if solution is None else np.asarray(solution.node)
     uids = list(instance.metadata.get("uids") or [])
     pods = []
@@ -109,6 +160,7 @@ def to_compact(instance: PodsInstance, solution: PodsSolution | None = None) -> 
                 "name": short,
                 "req_cpu_m": int(instance.requests[p, cpu]),
                 "req_mem_bytes": int(instance.requests[p, mem]),
+                **{f"req_{key}": int(instance.requests[p, r]) for key, r in extra},
                 "priority": int(instance.priority[p]),
                 "protected": bool(instance.protected[p]),
                 "node": instance.node_names[node[p]] if node[p] >= 0 else None,
@@ -120,6 +172,7 @@ def to_compact(instance: PodsInstance, solution: PodsSolution | None = None) -> 
                 "name": n,
                 "cap_cpu_m": int(instance.allocatable[k, cpu]),
                 "cap_mem_bytes": int(instance.allocatable[k, mem]),
+                **{f"cap_{key}": int(instance.allocatable[k, r]) for key, r in extra},
             }
             for k, n in enumerate(instance.node_names)
         ],

@@ -47,16 +47,18 @@ from typing import Any
 
 import numpy as np
 
-from schedforge.core.errors import InvalidInstance, ParseError
+from schedforge.core.errors import InvalidInstance, InvalidOption, ParseError
 from schedforge.core.registry import Format, register_format
-from schedforge.problems.pods.model import PodsInstance
-from schedforge.problems.pods.rules import NODE_NAME_FIELD
+from schedforge.problems.pods.model import MAX_AMOUNT, PodsInstance
+from schedforge.problems.pods.rules import NODE_NAME_FIELD, requirement_matches
 
-__all__ = ["parse_quantity", "read_kubectl", "to_kubectl"]
+__all__ = ["RULES", "parse_quantity", "read_kubectl", "to_kubectl"]
 
 HOSTNAME = "kubernetes.io/hostname"
 EPOCH = datetime(2025, 1, 1)
 PROTECTED_ANNOTATION = "schedforge.io/protected"
+# The label to_kubectl gives the pods of a PodDisruptionBudget (its selector).
+PDB_MEMBER_LABEL = "schedforge.io/pdb"
 BUILTIN_CLASSES = {"system-cluster-critical": 2_000_000_000, "system-node-critical": 2_000_001_000}
 _SUFFIX = {
     "n": Fraction(1, 10**9),
@@ -117,18 +119,50 @@ def _amount(resource: str, value: Any) -> int:
     return math.ceil(scaled)
 
 
+# Scheduling rules the reader refuses (named), unless the caller ignores them.
+RULES = {
+    "pod-affinity": "required podAffinity",
+    "pod-anti-affinity-topology": "required podAntiAffinity on a topologyKey other than "
+    "kubernetes.io/hostname",
+    "topology-spread": "topologySpreadConstraints",
+    "preferred-node-affinity": "preferred node affinity (a soft score)",
+    "preferred-pod-affinity": "preferred pod affinity or anti-affinity (a soft score)",
+    "namespace-selector": "a namespaceSelector without the Namespace objects "
+    "(add `kubectl get namespaces -o json`)",
+}
+DEFAULT_SCHEDULER = "default-scheduler"
+
+
 class _Reader:
     """Turns a bag of Kubernetes objects into a :class:`PodsInstance`."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, ignore: Sequence[str] = ()):
+        unknown = sorted(set(ignore) - set(RULES))
+        if unknown:
+            raise InvalidOption(
+                f"unknown rule(s) to ignore: {', '.join(unknown)}; known: {', '.join(RULES)}"
+            )
         self.path = path
-        self.nodes: list[dict] = []
-        self.pods: list[dict] = []
+        self.ignore = set(ignore)
+        self.nodes: list[tuple[dict, str]] = []
+        self.pods: list[tuple[dict, str]] = []
+        self.budgets: list[tuple[dict, str]] = []
+        self.namespaces: dict[str, dict[str, str]] | None = None
         self.classes: dict[str, dict] = {}
         self.ignored: list[str] = []
 
     def fail(self, message: str) -> ParseError:
         return ParseError(self.path, None, message)
+
+    def rule(self, name: str, where: str) -> None:
+        """Refuse an unmodelled rule by name, or list it when ignored."""
+        if name in self.ignore:
+            self.ignored.append(f"{where}: {RULES[name]} ignored ({name})")
+            return
+        raise self.fail(
+            f"{where}: {RULES[name]} is not modelled; schedforge refuses the snapshot "
+            f"rather than plan without it (rule {name!r}: pass --ignore {name} to plan anyway)"
+        )
 
     def add(self, document: Any, where: str) -> None:
         """Add a ``List`` or a single object."""
@@ -149,10 +183,19 @@ class _Reader:
                     item = {**item, "kind": implied}
                 self.add(item, f"{where}.items[{k}]")
             return
+        for key in ("metadata", "spec", "status"):
+            if document.get(key) is not None and not isinstance(document[key], Mapping):
+                raise self.fail(f"{where}.{key}: expected an object")
         if kind == "Node":
-            self.nodes.append(document)
+            self.nodes.append((document, where))
         elif kind == "Pod":
-            self.pods.append(document)
+            self.pods.append((document, where))
+        elif kind == "PodDisruptionBudget":
+            self.budgets.append((document, where))
+        elif kind == "Namespace":
+            meta = document.get("metadata") or {}
+            self.namespaces = self.namespaces or {}
+            self.namespaces[str(meta.get("name"))] = _string_map(meta.get("labels"))
         elif kind == "PriorityClass":
             name = (document.get("metadata") or {}).get("name")
             self.classes[str(name)] = document
@@ -163,22 +206,23 @@ class _Reader:
 
     def node_fields(self, resources: list[str]) -> dict[str, Any]:
         names, alloc, max_pods, labels, taints, cordoned = [], [], [], [], [], []
-        for k, node in enumerate(self.nodes):
+        for node, where in self.nodes:
             meta = node.get("metadata") or {}
             name = meta.get("name")
             if not name:
-                raise self.fail(f"node {k}: metadata.name is missing")
+                raise self.fail(f"{where}.metadata.name is missing")
             status = node.get("status") or {}
             allocatable = status.get("allocatable")
             if not isinstance(allocatable, Mapping):
-                raise self.fail(f"node {name!r}: status.allocatable is missing")
+                raise self.fail(f"{where} (node {name!r}): status.allocatable is missing")
+            at = f"{where}.status.allocatable"
             row = []
             for resource in resources:
-                row.append(self.quantity(allocatable.get(resource, 0), resource, f"node {name!r}"))
+                row.append(self.quantity(allocatable.get(resource, 0), resource, at))
             alloc.append(row)
-            max_pods.append(self.quantity(allocatable.get("pods", 110), "pods", f"node {name!r}"))
+            max_pods.append(self.quantity(allocatable.get("pods", 110), "pods", at))
             names.append(str(name))
-            labels.append({str(a): str(b) for a, b in (meta.get("labels") or {}).items()})
+            labels.append(_string_map(meta.get("labels")))
             spec = node.get("spec") or {}
             taints.append(
                 [
@@ -204,32 +248,35 @@ class _Reader:
         try:
             amount = _amount(resource, value)
         except ValueError as exc:
-            raise self.fail(f"{where}: {resource}: {exc}") from None
+            raise self.fail(f"{where}.{resource}: {exc}") from None
         if amount < 0:
-            raise self.fail(f"{where}: {resource} = {value!r} is negative")
+            raise self.fail(f"{where}.{resource} = {value!r} is negative")
+        if amount > MAX_AMOUNT:
+            raise self.fail(
+                f"{where}.{resource} = {value!r} is larger than schedforge handles "
+                f"({MAX_AMOUNT} {'millicores' if resource == 'cpu' else 'units'})"
+            )
         return amount
 
     # -- pods ----------------------------------------------------------------
 
-    def container_requests(self, container: Mapping, where: str) -> dict[str, int]:
+    def container_requests(self, container: Any, where: str) -> dict[str, int]:
+        if not isinstance(container, Mapping):
+            raise self.fail(f"{where}: expected a container object")
         resources = container.get("resources") or {}
         requests = dict(resources.get("limits") or {})  # API defaulting: requests = limits
         requests.update(resources.get("requests") or {})
-        name = container.get("name", "?")
-        return {
-            str(r): self.quantity(v, str(r), f"{where} container {name!r}")
-            for r, v in requests.items()
-        }
+        return {str(r): self.quantity(v, str(r), f"{where}.resources") for r, v in requests.items()}
 
     def pod_requests(self, spec: Mapping, where: str) -> dict[str, int]:
         total: dict[str, int] = {}
-        for container in spec.get("containers") or []:
-            for r, v in self.container_requests(container, where).items():
+        for k, container in enumerate(_list(spec.get("containers"))):
+            for r, v in self.container_requests(container, f"{where}.containers[{k}]").items():
                 total[r] = total.get(r, 0) + v
         sidecars: dict[str, int] = {}
         peak: dict[str, int] = {}
-        for container in spec.get("initContainers") or []:
-            req = self.container_requests(container, where)
+        for k, container in enumerate(_list(spec.get("initContainers"))):
+            req = self.container_requests(container, f"{where}.initContainers[{k}]")
             if container.get("restartPolicy") == "Always":  # a sidecar keeps running
                 for r, v in req.items():
                     sidecars[r] = sidecars.get(r, 0) + v
@@ -241,15 +288,36 @@ class _Reader:
             effective[r] = max(total.get(r, 0) + sidecars.get(r, 0), peak.get(r, 0))
         for r, v in (spec.get("overhead") or {}).items():
             effective[str(r)] = effective.get(str(r), 0) + self.quantity(
-                v, str(r), f"{where} overhead"
+                v, str(r), f"{where}.overhead"
             )
+        for r, v in effective.items():
+            if v > MAX_AMOUNT:
+                raise self.fail(f"{where}: the pod requests {v} of {r}, more than {MAX_AMOUNT}")
         return effective
+
+    def host_ports(self, spec: Mapping, where: str) -> list[str]:
+        """Host ports of every container (NodePorts), ``protocol/hostIP/port``."""
+        out = []
+        for group in ("initContainers", "containers"):
+            for container in _list(spec.get(group)):
+                for port in _list(container.get("ports")):
+                    number = port.get("hostPort")
+                    if not number and spec.get("hostNetwork"):
+                        number = port.get("containerPort")  # API defaulting with hostNetwork
+                    if not number:
+                        continue
+                    if isinstance(number, bool) or not isinstance(number, int):
+                        raise self.fail(f"{where}.{group}: hostPort {number!r} is not an integer")
+                    out.append(
+                        f"{port.get('protocol') or 'TCP'}/{port.get('hostIP') or ''}/{number}"
+                    )
+        return out
 
     def priority(self, spec: Mapping, where: str) -> int:
         if spec.get("priority") is not None:
             value = spec["priority"]
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(f"{where}: spec.priority {value!r} is not an integer")
+            if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31:
+                raise self.fail(f"{where}.priority {value!r} is not a 32-bit integer")
             return value
         name = spec.get("priorityClassName")
         if name:
@@ -259,31 +327,67 @@ class _Reader:
                 return BUILTIN_CLASSES[name]
             known = sorted(set(self.classes) | set(BUILTIN_CLASSES))
             raise self.fail(
-                f"{where}: priorityClassName {name!r} matches no PriorityClass; known: "
+                f"{where}.priorityClassName {name!r} matches no PriorityClass; known: "
                 f"{', '.join(known)} (add `kubectl get priorityclasses -o json`)"
             )
         defaults = [c for c in self.classes.values() if c.get("globalDefault")]
         return int(defaults[0].get("value", 0)) if defaults else 0
 
-    def anti_affinity(self, spec: Mapping, where: str) -> dict[str, str] | None:
-        terms = ((spec.get("affinity") or {}).get("podAntiAffinity") or {}).get(
+    def affinity_rules(self, spec: Mapping, namespace: str, where: str) -> list[dict]:
+        """Required hostname anti-affinity terms; every other affinity rule is refused."""
+        affinity = spec.get("affinity") or {}
+        at = f"{where}.affinity"
+        if (affinity.get("nodeAffinity") or {}).get(
+            "preferredDuringSchedulingIgnoredDuringExecution"
+        ):
+            self.rule("preferred-node-affinity", f"{at}.nodeAffinity")
+        for kind in ("podAffinity", "podAntiAffinity"):
+            if (affinity.get(kind) or {}).get("preferredDuringSchedulingIgnoredDuringExecution"):
+                self.rule("preferred-pod-affinity", f"{at}.{kind}")
+        if (affinity.get("podAffinity") or {}).get(
             "requiredDuringSchedulingIgnoredDuringExecution"
-        ) or []
-        selector: dict[str, str] | None = None
-        for term in terms:
+        ):
+            self.rule("pod-affinity", f"{at}.podAffinity")
+        terms = []
+        required = (affinity.get("podAntiAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        )
+        for k, term in enumerate(_list(required)):
+            here = f"{at}.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[{k}]"
+            if not isinstance(term, Mapping):
+                raise self.fail(f"{here}: expected an object")
             if term.get("topologyKey") != HOSTNAME:
-                self.ignored.append(
-                    f"{where}: anti-affinity on {term.get('topologyKey')!r} not modelled"
-                )
+                self.rule("pod-anti-affinity-topology", here)
                 continue
-            labels = dict((term.get("labelSelector") or {}).get("matchLabels") or {})
-            for expr in (term.get("labelSelector") or {}).get("matchExpressions") or []:
-                if expr.get("operator") == "In" and len(expr.get("values") or []) == 1:
-                    labels[expr["key"]] = expr["values"][0]
+            selector = term.get("labelSelector")
+            if selector is None:
+                continue  # a nil selector matches no pod
+            spaces = term.get("namespaces") or []
+            if not isinstance(spaces, list) or not all(isinstance(n, str) for n in spaces):
+                raise self.fail(f"{here}.namespaces: expected a list of names")
+            ns_selector = term.get("namespaceSelector")
+            if ns_selector is not None:
+                if not ns_selector:
+                    spaces = ["*"]  # an empty namespaceSelector selects every namespace
+                elif self.namespaces is None:
+                    self.rule("namespace-selector", f"{here}.namespaceSelector")
+                    continue
                 else:
-                    self.ignored.append(f"{where}: anti-affinity expression {expr} not modelled")
-            selector = {**(selector or {}), **{str(k): str(v) for k, v in labels.items()}}
-        return selector
+                    reqs = _selector_requirements(ns_selector)
+                    spaces += [
+                        ns
+                        for ns, labels in self.namespaces.items()
+                        if all(requirement_matches(r, labels, "") for r in reqs)
+                    ]
+                    if not spaces:
+                        continue  # selects no namespace: matches no pod
+            terms.append(
+                {"selector": _selector_requirements(selector), "namespaces": spaces or [namespace]}
+            )
+        for key in ("topologySpreadConstraints",):
+            if spec.get(key):
+                self.rule("topology-spread", f"{where}.{key}")
+        return terms
 
     def node_affinity(self, spec: Mapping) -> list:
         required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
@@ -302,42 +406,120 @@ class _Reader:
             return str(flag).lower() == "true"
         return namespace == "kube-system" or owner_kind in (None, "DaemonSet", "Node")
 
+    def disruption_budgets(self, pods: list[dict]) -> tuple[list[str], list[int], list[int]]:
+        """PodDisruptionBudgets: names, allowed disruptions, and each pod's budget.
+
+        The allowance is ``status.disruptionsAllowed`` when the controller
+        filled it, else computed like the disruption controller: healthy
+        (running) matching pods minus the desired healthy count
+        (``minAvailable``, or matching pods minus ``maxUnavailable``;
+        percentages rounded up). A pod under several budgets can not be
+        evicted (the Eviction API refuses it): it is protected.
+        """
+        names, allowed, of_pod = [], [], [-1] * len(pods)
+        for budget, where in self.budgets:
+            meta = budget.get("metadata") or {}
+            spec = budget.get("spec") or {}
+            namespace = str(meta.get("namespace") or "default")
+            selector = spec.get("selector")
+            if selector is None:
+                continue  # policy/v1: a null selector selects no pod
+            reqs = _selector_requirements(selector)
+            members = [
+                k
+                for k, pod in enumerate(pods)
+                if pod["namespace"] == namespace
+                and all(requirement_matches(r, pod["labels"], "") for r in reqs)
+            ]
+            healthy = sum(1 for k in members if pods[k]["node"])
+            status = budget.get("status") or {}
+            if isinstance(status.get("disruptionsAllowed"), int) and not isinstance(
+                status.get("disruptionsAllowed"), bool
+            ):
+                allow = max(0, int(status["disruptionsAllowed"]))
+            elif spec.get("minAvailable") is not None:
+                allow = healthy - _scaled(spec["minAvailable"], len(members), self, where)
+            elif spec.get("maxUnavailable") is not None:
+                allow = healthy - (
+                    len(members) - _scaled(spec["maxUnavailable"], len(members), self, where)
+                )
+            else:
+                allow = healthy - len(members)  # neither given: nothing may go
+            b = len(names)
+            names.append(f"{namespace}/{meta.get('name')}")
+            allowed.append(max(0, allow))
+            for k in members:
+                if of_pod[k] >= 0:
+                    pods[k]["protected"] = True  # two budgets: the Eviction API refuses it
+                of_pod[k] = b
+        return names, allowed, of_pod
+
     def build(self) -> PodsInstance:
         if not self.nodes:
             raise self.fail("no Node objects found (add `kubectl get nodes -o json`)")
         active = []
-        for k, pod in enumerate(self.pods):
+        for k, (pod, where) in enumerate(self.pods):
             phase = (pod.get("status") or {}).get("phase")
             if phase in ("Succeeded", "Failed"):
                 continue
             meta = pod.get("metadata") or {}
-            active.append((str(meta.get("creationTimestamp") or ""), k, pod))
+            active.append((str(meta.get("creationTimestamp") or ""), k, pod, where))
         active.sort(key=lambda item: (item[0], item[1]))
         pods = []
-        for _, k, pod in active:
+        for _, _, pod, where in active:
             meta = pod.get("metadata") or {}
-            spec = pod.get("spec") or {}
+            spec = pod.get("spec")
+            if not isinstance(spec, Mapping):
+                raise self.fail(f"{where}.spec is missing: a Pod needs a spec with containers")
             if not meta.get("name"):
-                raise self.fail(f"pod {k}: metadata.name is missing")
+                raise self.fail(f"{where}.metadata.name is missing")
             namespace = str(meta.get("namespace") or "default")
-            where = f"pod {namespace}/{meta['name']}"
-            owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
-            owner_kind = owners[0].get("kind") if owners else None
-            pods.append(
-                dict(
-                    name=f"{namespace}/{meta['name']}",
-                    requests=self.pod_requests(spec, where),
-                    priority=self.priority(spec, where),
-                    node=spec.get("nodeName"),
-                    protected=self.protected(meta, namespace, owner_kind),
-                    labels={str(a): str(b) for a, b in (meta.get("labels") or {}).items()},
-                    owner=f"{owner_kind}/{owners[0].get('name')}" if owners else "",
-                    selector={str(a): str(b) for a, b in (spec.get("nodeSelector") or {}).items()},
-                    affinity=self.node_affinity(spec),
-                    tolerations=[dict(t) for t in spec.get("tolerations") or []],
-                    anti=self.anti_affinity(spec, where),
-                )
-            )
+            at = f"{where}.spec (pod {namespace}/{meta['name']})"
+            try:
+                pods.append(self.pod(meta, spec, namespace, at))
+            except ParseError:
+                raise
+            except ValueError as exc:
+                raise self.fail(f"{at}: {exc}") from None
+        self.finish(pods)
+        return self.instance(pods)
+
+    def pod(self, meta: Mapping, spec: Mapping, namespace: str, at: str) -> dict[str, Any]:
+        """The facts of one Pod object."""
+        owners = [o for o in _list(meta.get("ownerReferences")) if o.get("controller")]
+        owner_kind = owners[0].get("kind") if owners else None
+        managed = (
+            not spec.get("schedulingGates")
+            and (spec.get("schedulerName") or DEFAULT_SCHEDULER) == DEFAULT_SCHEDULER
+        )
+        return dict(
+            name=f"{namespace}/{meta['name']}",
+            namespace=namespace,
+            requests=self.pod_requests(spec, at),
+            priority=self.priority(spec, at),
+            node=spec.get("nodeName"),
+            # A terminating pod is going anyway: never a victim, never moved.
+            protected=self.protected(meta, namespace, owner_kind)
+            or bool(meta.get("deletionTimestamp")),
+            labels=_string_map(meta.get("labels")),
+            owner=f"{owner_kind}/{owners[0].get('name')}" if owners else "",
+            selector=_string_map(spec.get("nodeSelector")),
+            affinity=self.node_affinity(spec),
+            tolerations=[dict(t) for t in _list(spec.get("tolerations"))],
+            anti=self.affinity_rules(spec, namespace, at),
+            ports=self.host_ports(spec, at),
+            managed=managed,
+            never=spec.get("preemptionPolicy") == "Never",
+        )
+
+    def finish(self, pods: list[dict]) -> None:
+        """Resolve the budgets of the pods (their ``pdb`` index)."""
+        self.budget_names, self.budget_allowed, of_pod = self.disruption_budgets(pods)
+        for pod, b in zip(pods, of_pod, strict=True):
+            pod["pdb"] = b
+
+    def instance(self, pods: list[dict]) -> PodsInstance:
+        """The instance of the pods' facts and the nodes."""
         extended = sorted({r for p in pods for r in p["requests"]} - {"cpu", "memory", "pods"})
         resources = ["cpu", "memory", *extended]
         fields = self.node_fields(resources)
@@ -365,13 +547,63 @@ class _Reader:
                 node_selector=tuple(p["selector"] for p in pods),
                 node_affinity=tuple(p["affinity"] for p in pods),
                 tolerations=tuple(p["tolerations"] for p in pods),
-                anti_affinity=tuple(p["anti"] for p in pods),
+                anti_affinity_terms=tuple(p["anti"] for p in pods),
+                host_ports=tuple(p["ports"] for p in pods),
+                managed=[p["managed"] for p in pods],
+                preempt_never=[p["never"] for p in pods],
+                pdb=[p["pdb"] for p in pods],
+                pdb_names=tuple(self.budget_names),
+                pdb_allowed=self.budget_allowed,
                 name=self.path.stem,
                 metadata={"source": str(self.path), "format": "kubectl", "ignored": self.ignored},
                 **fields,
             )
         except InvalidInstance as exc:
             raise self.fail(str(exc)) from None
+
+
+def _list(value: Any) -> list:
+    """A list of objects; ``None`` is empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise ValueError(f"expected a list of objects, got {json.dumps(value)[:60]}")
+    return value
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    return {str(a): str(b) for a, b in (value or {}).items()} if isinstance(value, Mapping) else {}
+
+
+def _selector_requirements(selector: Any) -> list[dict]:
+    """A LabelSelector (``matchLabels`` and ``matchExpressions``) as requirements."""
+    if not isinstance(selector, Mapping):
+        return [{"key": "", "operator": "In", "values": ["\0never"]}]
+    reqs = [
+        {"key": str(k), "operator": "In", "values": [str(v)]}
+        for k, v in (selector.get("matchLabels") or {}).items()
+    ]
+    for expr in _list(selector.get("matchExpressions")):
+        if expr.get("operator") not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            raise ValueError(f"label selector operator {expr.get('operator')!r} is unknown")
+        reqs.append(
+            {
+                "key": str(expr.get("key")),
+                "operator": expr.get("operator"),
+                "values": [str(v) for v in expr.get("values") or []],
+            }
+        )
+    return reqs
+
+
+def _scaled(value: Any, total: int, reader: _Reader, where: str) -> int:
+    """An IntOrString of a budget: an integer, or a percentage of ``total`` rounded up."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    if text.endswith("%") and text[:-1].isdigit():
+        return math.ceil(int(text[:-1]) * total / 100)
+    raise reader.fail(f"{where}.spec: {value!r} is neither an integer nor a percentage")
 
 
 def _load(path: Path) -> list[Any]:
@@ -396,8 +628,12 @@ def _load(path: Path) -> list[Any]:
         raise ParseError(path, line, f"invalid YAML ({getattr(exc, 'problem', exc)})") from None
 
 
-def read_kubectl(*paths: str | Path) -> PodsInstance:
+def read_kubectl(*paths: str | Path, ignore: Sequence[str] = ()) -> PodsInstance:
     """One instance from one or more ``kubectl ... -o json|yaml`` files.
+
+    A scheduling rule schedforge does not model (:data:`RULES`) is an error
+    naming it, unless ``ignore`` lists it: then the plan is made without it
+    and ``metadata["ignored"]`` says where it was dropped.
 
     Examples
     --------
@@ -405,7 +641,7 @@ def read_kubectl(*paths: str | Path) -> PodsInstance:
     """
     if not paths:
         raise ValueError("give at least one file")
-    reader = _Reader(Path(paths[0]))
+    reader = _Reader(Path(paths[0]), ignore)
     for path in map(Path, paths):
         reader.path = path
         for k, document in enumerate(_load(path)):
@@ -477,9 +713,7 @@ def to_kubectl(instance: PodsInstance) -> dict[str, Any]:
         if instance.node_selector[p]:
             spec["nodeSelector"] = dict(instance.node_selector[p])
         if instance.tolerations[p]:
-            spec["tolerations"] = [
-                {k: v for k, v in dict(t).items() if v} for t in instance.tolerations[p]
-            ]
+            spec["tolerations"] = [_toleration_object(t) for t in instance.tolerations[p]]
         affinity: dict[str, Any] = {}
         if instance.node_affinity[p]:
             terms = []
@@ -500,17 +734,42 @@ def to_kubectl(instance: PodsInstance) -> dict[str, Any]:
             affinity["nodeAffinity"] = {
                 "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}
             }
+        anti = []
         if instance.anti_affinity[p] is not None:
-            affinity["podAntiAffinity"] = {
-                "requiredDuringSchedulingIgnoredDuringExecution": [
-                    {
-                        "labelSelector": {"matchLabels": dict(instance.anti_affinity[p])},
-                        "topologyKey": HOSTNAME,
-                    }
-                ]
-            }
+            anti.append(
+                {
+                    "labelSelector": {"matchLabels": dict(instance.anti_affinity[p])},
+                    "topologyKey": HOSTNAME,
+                }
+            )
+        for term in instance.anti_affinity_terms[p]:
+            exprs = [
+                {"key": r["key"], "operator": r["operator"], "values": list(r["values"])}
+                for r in term["selector"]
+            ]
+            spaces = list(term["namespaces"])
+            anti.append(
+                {
+                    "labelSelector": {"matchExpressions": exprs},
+                    "topologyKey": HOSTNAME,
+                    **({"namespaceSelector": {}} if "*" in spaces else {"namespaces": spaces}),
+                }
+            )
+        if anti:
+            affinity["podAntiAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": anti}
         if affinity:
             spec["affinity"] = affinity
+        if instance.host_ports[p]:
+            ports = []
+            for port in instance.host_ports[p]:
+                protocol, ip, number = port.split("/")
+                item = {"containerPort": int(number), "hostPort": int(number), "protocol": protocol}
+                ports.append({**item, "hostIP": ip} if ip else item)
+            spec["containers"][0]["ports"] = ports
+        if not instance.managed[p]:
+            spec["schedulingGates"] = [{"name": "schedforge.io/not-ours"}]
+        if instance.preempt_never[p]:
+            spec["preemptionPolicy"] = "Never"
         phase = "Running" if instance.current_node[p] >= 0 else "Pending"
         items.append(
             {
@@ -521,7 +780,38 @@ def to_kubectl(instance: PodsInstance) -> dict[str, Any]:
                 "status": {"phase": phase},
             }
         )
+    for b, full in enumerate(instance.pdb_names):
+        namespace, _, name = full.rpartition("/")
+        members = [
+            instance.pod_names[p].rpartition("/")[2] for p in np.flatnonzero(instance.pdb == b)
+        ]
+        # Select the members by name: the budget holds exactly these pods.
+        selector = {
+            "matchExpressions": [
+                {"key": PDB_MEMBER_LABEL, "operator": "In", "values": [name]},
+            ]
+        }
+        for item in items:
+            meta = item["metadata"]
+            if item["kind"] == "Pod" and meta["name"] in members and meta["namespace"] == namespace:
+                meta["labels"][PDB_MEMBER_LABEL] = name
+        items.append(
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": {"name": name, "namespace": namespace or "default"},
+                "spec": {"selector": selector},
+                "status": {"disruptionsAllowed": int(instance.pdb_allowed[b])},
+            }
+        )
     return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+
+
+def _toleration_object(toleration: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v for k, v in dict(toleration).items() if v and k != "seconds"}
+    if toleration.get("seconds"):
+        out["tolerationSeconds"] = int(toleration["seconds"])
+    return out
 
 
 def _read_all(path: Path) -> Iterator[PodsInstance]:

@@ -23,6 +23,10 @@ from schedforge.problems.pods.rules import (
     tolerates,
 )
 
+# The largest amount of a resource (base units, millicores for cpu): sums over
+# a cluster stay far inside 64-bit integers.
+MAX_AMOUNT = 10**15
+
 # --------------------------------------------------------------------------
 # Normalisation helpers for the label/taint/affinity fields
 
@@ -87,8 +91,19 @@ def _toleration(value: Any, where: str) -> Mapping[str, str]:
     effect = str(value.get("effect") or "")
     if effect and effect not in TAINT_EFFECTS:
         raise InvalidInstance(f"{where}: unknown toleration effect {effect!r}")
+    seconds = value.get("tolerationSeconds", value.get("seconds"))
+    if seconds not in (None, "") and (
+        isinstance(seconds, bool) or not re.fullmatch(r"-?\d+", str(seconds))
+    ):
+        raise InvalidInstance(f"{where}: tolerationSeconds {seconds!r} is not an integer")
     return frozen_mapping(
-        {"key": key, "operator": op, "value": str(value.get("value") or ""), "effect": effect}
+        {
+            "key": key,
+            "operator": op,
+            "value": str(value.get("value") or ""),
+            "effect": effect,
+            "seconds": "" if seconds in (None, "") else str(int(seconds)),
+        }
     )
 
 
@@ -119,6 +134,39 @@ def _affinity(value: Any, where: str) -> tuple:
 
 def _selector(value: Any, where: str) -> Mapping[str, str] | None:
     return None if value is None else _labels(value, where)
+
+
+def _anti_term(value: Any, where: str) -> Mapping[str, Any]:
+    """A required hostname anti-affinity term: requirements and namespaces."""
+    if not isinstance(value, Mapping) or "selector" not in value:
+        raise InvalidInstance(f"{where}: an anti-affinity term needs 'selector' and 'namespaces'")
+    namespaces = value.get("namespaces") or ()
+    if isinstance(namespaces, str):
+        raise InvalidInstance(f"{where}: namespaces must be a list")
+    return frozen_mapping(
+        {
+            "selector": _list_of(_requirement)(value["selector"], f"{where}.selector"),
+            "namespaces": tuple(str(n) for n in namespaces),
+        }
+    )
+
+
+def _port(value: Any, where: str) -> str:
+    """A host port ``protocol/hostIP/port`` (hostIP empty for every address)."""
+    parts = str(value).split("/")
+    if len(parts) != 3 or not parts[2].isdigit() or not 0 < int(parts[2]) < 65536:
+        raise InvalidInstance(f"{where}: host port {value!r} is not protocol/hostIP/port")
+    return str(value)
+
+
+def _int_list(values: Any, count: int, field_name: str, default: int) -> np.ndarray:
+    arr = (
+        np.full(count, default, dtype=np.int64) if values is None else int_array(values, field_name)
+    )
+    if len(arr) != count:
+        raise InvalidInstance(f"{field_name}: {len(arr)} entries, expected {count}")
+    arr.setflags(write=False)
+    return arr
 
 
 def _flags(values: Any, count: int, field_name: str) -> np.ndarray:
@@ -175,6 +223,29 @@ class PodsInstance(Instance):
         Per pod: ``None`` or a label selector (``matchLabels``) of pods of
         its namespace that may not share its node
         (``topologyKey: kubernetes.io/hostname``).
+    anti_affinity_terms
+        Per pod: required hostname anti-affinity terms, each
+        ``{selector, namespaces}``: ``selector`` a list of requirements
+        (ANDed; ``matchLabels`` as ``In`` one value), ``namespaces`` the
+        namespaces whose pods it applies to (``("*",)`` = all). A pod may not
+        share a node with a pod that one of its terms matches, and
+        symmetrically (InterPodAffinity).
+    host_ports
+        Per pod: host ports ``protocol/hostIP/port`` (hostIP empty or
+        ``0.0.0.0`` = every address); two pods with overlapping host ports
+        may not share a node (NodePorts).
+    managed
+        Flags of pods that this scheduler may place: ``False`` for pods with
+        ``schedulingGates`` or another ``schedulerName``; such a pod is never
+        placed, and stays where it runs. ``None`` means all.
+    preempt_never
+        Flags of pods with ``preemptionPolicy: Never``: such a pod is only
+        newly placed on a node from which no running pod leaves.
+    pdb, pdb_names, pdb_allowed
+        The PodDisruptionBudget of each pod (index, ``-1`` none), the
+        budgets' names and the disruptions each allows: at most
+        ``pdb_allowed[b]`` running pods of budget ``b`` may be evicted or
+        moved (both go through the Eviction API).
     name, metadata
         Instance name and free-form facts.
 
@@ -206,6 +277,13 @@ class PodsInstance(Instance):
     node_affinity: tuple[tuple[tuple[Mapping[str, Any], ...], ...], ...] | None = None
     tolerations: tuple[tuple[Mapping[str, str], ...], ...] | None = None
     anti_affinity: tuple[Mapping[str, str] | None, ...] | None = None
+    anti_affinity_terms: tuple[tuple[Mapping[str, Any], ...], ...] | None = None
+    host_ports: tuple[tuple[str, ...], ...] | None = None
+    managed: np.ndarray | None = None
+    preempt_never: np.ndarray | None = None
+    pdb: np.ndarray | None = None
+    pdb_names: tuple[str, ...] | None = None
+    pdb_allowed: np.ndarray | None = None
     name: str = "pods"
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
@@ -240,6 +318,13 @@ class PodsInstance(Instance):
                 f"for resources {list(resources)}"
             )
         for arr, what, names in ((alloc, "allocatable", nodes), (req, "requests", pods)):
+            bad = np.argwhere(arr > MAX_AMOUNT)
+            if len(bad):
+                i, r = bad[0]
+                raise InvalidInstance(
+                    f"{self.name}: {what} of {names[i]!r} for {resources[r]} is {arr[i, r]}, "
+                    f"more than {MAX_AMOUNT}"
+                )
             bad = np.argwhere(arr < 0)
             if len(bad):
                 i, r = bad[0]
@@ -325,6 +410,36 @@ class PodsInstance(Instance):
             "anti_affinity",
             _per_item(self.anti_affinity, num_pods, "anti_affinity", _selector, lambda: None),
         )
+        setter(
+            self,
+            "anti_affinity_terms",
+            _per_item(
+                self.anti_affinity_terms,
+                num_pods,
+                "anti_affinity_terms",
+                _list_of(_anti_term),
+                tuple,
+            ),
+        )
+        setter(
+            self,
+            "host_ports",
+            _per_item(self.host_ports, num_pods, "host_ports", _list_of(_port), tuple),
+        )
+        managed = np.ones(num_pods, dtype=bool) if self.managed is None else self.managed
+        setter(self, "managed", _flags(managed, num_pods, "managed"))
+        setter(self, "preempt_never", _flags(self.preempt_never, num_pods, "preempt_never"))
+        pdb_names = () if self.pdb_names is None else tuple(str(b) for b in self.pdb_names)
+        pdb = _int_list(self.pdb, num_pods, "pdb", -1)
+        allowed = _int_list(self.pdb_allowed, len(pdb_names), "pdb_allowed", 0)
+        if np.any((pdb < -1) | (pdb >= len(pdb_names))) or np.any(allowed < 0):
+            raise InvalidInstance(
+                f"{self.name}: pdb indices must lie in -1..{len(pdb_names) - 1} and "
+                "pdb_allowed be >= 0"
+            )
+        setter(self, "pdb_names", pdb_names)
+        setter(self, "pdb", pdb)
+        setter(self, "pdb_allowed", allowed)
         setter(self, "metadata", frozen_mapping(self.metadata))
         from schedforge.problems.pods.oracle import placement_problems
 
@@ -366,8 +481,12 @@ class PodsInstance(Instance):
 
     @cached_property
     def fixed(self) -> np.ndarray:
-        """Flags of pods that must stay where they are (running and protected)."""
-        out = self.protected & (self.current_node >= 0)
+        """Flags of pods that must stay where they are.
+
+        Running pods that are protected or not ours to place (another
+        scheduler's, or gated), unless a ``NoExecute`` taint evicts them.
+        """
+        out = (self.protected | ~self.managed) & (self.current_node >= 0) & self.stay_ok
         out.setflags(write=False)
         return out
 
@@ -405,38 +524,112 @@ class PodsInstance(Instance):
         return out
 
     def _node_admits(self, p: int, n: int) -> bool:
+        return self.refusal(p, n) is None
+
+    def refusal(self, p: int, n: int) -> str | None:
+        """The rule that keeps pod ``p`` from being newly placed on node ``n``, or None."""
+        if not self.managed[p]:
+            return "schedulingGates/schedulerName (not ours to place)"
         tolerations = self.tolerations[p]
         if self.unschedulable[n] and not any(
             tolerates(t, UNSCHEDULABLE_TAINT | {"value": ""}) for t in tolerations
         ):
-            return False
+            return "node unschedulable (cordoned)"
         labels = self.node_labels[n]
         if any(labels.get(k) != v for k, v in self.node_selector[p].items()):
-            return False
+            return "nodeSelector"
         terms = self.node_affinity[p]
         if terms and not any(
             term and all(requirement_matches(r, labels, self.node_names[n]) for r in term)
             for term in terms
         ):
-            return False
-        return all(
-            taint["effect"] == "PreferNoSchedule" or any(tolerates(t, taint) for t in tolerations)
-            for taint in self.node_taints[n]
-        )
+            return "required node affinity"
+        for taint in self.node_taints[n]:
+            if taint["effect"] == "NoSchedule" and not any(
+                tolerates(t, taint) for t in tolerations
+            ):
+                return f"taint {taint['key']}:NoSchedule"
+            if taint["effect"] == "NoExecute" and not _tolerated_for_good(tolerations, taint):
+                return f"taint {taint['key']}:NoExecute"
+        return None
+
+    @cached_property
+    def stay_ok(self) -> np.ndarray:
+        """Flags of running pods that may keep running on their node.
+
+        A pod on a node with a ``NoExecute`` taint it does not tolerate, or
+        tolerates only for ``tolerationSeconds``, is evicted by the taint
+        manager: it must leave. Pending pods are ``True``.
+        """
+        out = np.ones(self.num_pods, dtype=bool)
+        for p in np.flatnonzero(self.current_node >= 0):
+            taints = self.node_taints[self.current_node[p]]
+            out[p] = all(
+                taint["effect"] != "NoExecute" or _tolerated_for_good(self.tolerations[p], taint)
+                for taint in taints
+            )
+        out.setflags(write=False)
+        return out
 
     @cached_property
     def allowed(self) -> np.ndarray:
-        """``eligible``, plus each running pod's current node (IgnoredDuringExecution)."""
+        """``eligible``, plus each running pod's current node (IgnoredDuringExecution).
+
+        Not the current node of a pod a ``NoExecute`` taint evicts (:attr:`stay_ok`).
+        """
         out = self.eligible.copy()
-        running = np.flatnonzero(self.current_node >= 0)
+        running = np.flatnonzero((self.current_node >= 0) & self.stay_ok)
         out[running, self.current_node[running]] = True
         out.setflags(write=False)
         return out
 
     @cached_property
     def conflicts(self) -> np.ndarray:
-        """``(k, 2)`` pairs ``p < q`` of pods that may not share a node (anti-affinity)."""
+        """``(k, 2)`` pairs ``p < q`` of pods that may not share a node.
+
+        Required hostname anti-affinity (either pod's terms) and host ports.
+        """
+        pairs = {tuple(pq) for pq in self.anti_pairs.tolist()}
+        pairs |= {tuple(pq) for pq in self.port_pairs.tolist()}
+        out = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def port_pairs(self) -> np.ndarray:
+        """``(k, 2)`` pairs ``p < q`` of pods whose host ports overlap (NodePorts)."""
+        by_port: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for p, ports in enumerate(self.host_ports):
+            for port in set(ports):
+                protocol, ip, number = port.split("/")
+                by_port.setdefault((protocol, number), []).append((ip, p))
+        pairs = set()
+        for users in by_port.values():
+            for i, (ip_a, a) in enumerate(users):
+                for ip_b, b in users[i + 1 :]:
+                    wild = ("", "0.0.0.0")
+                    if a != b and (ip_a in wild or ip_b in wild or ip_a == ip_b):
+                        pairs.add((min(a, b), max(a, b)))
+        out = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def anti_pairs(self) -> np.ndarray:
+        """``(k, 2)`` pairs ``p < q`` of pods kept apart by required hostname anti-affinity."""
         pairs = []
+        for p, terms in enumerate(self.anti_affinity_terms):
+            for term in terms:
+                spaces = term["namespaces"] or (self.namespace[p],)
+                for q in range(self.num_pods):
+                    if (
+                        q != p
+                        and ("*" in spaces or self.namespace[q] in spaces)
+                        and all(
+                            requirement_matches(r, self.pod_labels[q], "") for r in term["selector"]
+                        )
+                    ):
+                        pairs.append((min(p, q), max(p, q)))
         with_selector = [p for p in range(self.num_pods) if self.anti_affinity[p] is not None]
         for p in with_selector:
             for q in range(self.num_pods):
@@ -477,3 +670,8 @@ class PodsSolution(Solution):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "node", int_array(self.node, "node"))
+
+
+def _tolerated_for_good(tolerations, taint) -> bool:
+    """Whether a ``NoExecute`` taint is tolerated without ``tolerationSeconds``."""
+    return any(tolerates(t, taint) and not t.get("seconds") for t in tolerations)

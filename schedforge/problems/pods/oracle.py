@@ -22,9 +22,14 @@ def placement_problems(
     if allowed is not None:
         bad = placed[~allowed[placed, node[placed]]]
         for p in bad[:5]:
+            n = int(node[p])
+            if instance.current_node[p] == n:
+                why = "NoExecute taint evicts it (tolerationSeconds or no toleration)"
+            else:
+                why = instance.refusal(int(p), n)
             out.append(
                 f"pod {instance.pod_names[p]!r} may not run on node "
-                f"{instance.node_names[node[p]]!r} (selector, affinity, taint or cordon)"
+                f"{instance.node_names[n]!r}: {why}"
             )
     usage = np.zeros_like(instance.allocatable)
     np.add.at(usage, node[placed], instance.requests[placed])
@@ -40,14 +45,46 @@ def placement_problems(
             f"node {instance.node_names[n]!r} holds {counts[n]} pods > max_pods "
             f"{instance.max_pods[n]}"
         )
-    for p, q in instance.conflicts:
-        if node[p] >= 0 and node[p] == node[q]:
+    for pairs, rule in (
+        (instance.anti_pairs, "pod anti-affinity"),
+        (instance.port_pairs, "hostPort"),
+    ):
+        for p, q in pairs:
+            if node[p] >= 0 and node[p] == node[q]:
+                out.append(
+                    f"pods {instance.pod_names[p]!r} and {instance.pod_names[q]!r} share node "
+                    f"{instance.node_names[node[p]]!r} against their {rule}"
+                )
+                if len(out) > 20:
+                    return out
+    return out
+
+
+def disruption_problems(instance: PodsInstance, node: np.ndarray) -> list[str]:
+    """PodDisruptionBudget and ``preemptionPolicy: Never`` violations of a plan.
+
+    A running pod that may stay but is evicted or moved uses one disruption
+    of its budget (the Eviction API refuses more than ``pdb_allowed``). A
+    pending pod with ``preemptionPolicy: Never`` may not be placed on a node
+    from which a running pod leaves.
+    """
+    out = []
+    current = instance.current_node
+    leaves = (current >= 0) & (node != current) & instance.stay_ok
+    for b, name in enumerate(instance.pdb_names):
+        used = int(np.sum(leaves & (instance.pdb == b)))
+        if used > instance.pdb_allowed[b]:
             out.append(
-                f"pods {instance.pod_names[p]!r} and {instance.pod_names[q]!r} share node "
-                f"{instance.node_names[node[p]]!r} against their anti-affinity"
+                f"PodDisruptionBudget {name!r} allows {instance.pdb_allowed[b]} disruption(s); "
+                f"the plan evicts or moves {used} of its pods"
             )
-            if len(out) > 20:
-                break
+    emptied = set(current[(current >= 0) & (node != current)].tolist())
+    for p in np.flatnonzero(instance.preempt_never & (current < 0) & (node >= 0)):
+        if int(node[p]) in emptied:
+            out.append(
+                f"pod {instance.pod_names[p]!r} has preemptionPolicy Never but is placed on "
+                f"{instance.node_names[node[p]]!r}, from which running pods are removed"
+            )
     return out
 
 
@@ -55,9 +92,11 @@ def validate(instance: PodsInstance, solution: PodsSolution) -> list[str]:
     """Every violated constraint of ``solution``; empty when it is feasible.
 
     Checks: one entry per pod, node indices in range, protected running pods
-    on their current node, every placement allowed (``PodsInstance.allowed``),
-    allocatable amounts and ``max_pods`` respected, no anti-affinity pair on
-    one node.
+    on their current node, every placement allowed (``PodsInstance.allowed``:
+    cordons, node selection, taints, gates and scheduler names), allocatable
+    amounts and ``max_pods`` respected, no anti-affinity or host-port pair on
+    one node, PodDisruptionBudgets and ``preemptionPolicy: Never``
+    (:func:`disruption_problems`). Each message names the rule.
     """
     node = np.asarray(solution.node)
     if node.ndim != 1 or len(node) != instance.num_pods:
@@ -73,9 +112,11 @@ def validate(instance: PodsInstance, solution: PodsSolution) -> list[str]:
     for p in fixed[:5]:
         out.append(
             f"protected pod {instance.pod_names[p]!r} must stay on "
-            f"{instance.node_names[instance.current_node[p]]!r}"
+            f"{instance.node_names[instance.current_node[p]]!r} (protected, terminating "
+            "or not ours to move)"
         )
-    return out + placement_problems(instance, node, allowed=instance.allowed)
+    out += placement_problems(instance, node, allowed=instance.allowed)
+    return out + disruption_problems(instance, node)
 
 
 @total_ordering

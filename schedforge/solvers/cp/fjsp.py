@@ -27,6 +27,15 @@ __all__ = ["FJSPModel", "build_model", "solve_window", "trivial_horizon"]
 # Without a time limit (registered as default_stop), and CP-SAT's workers.
 DEFAULT_TIME_LIMIT = 60.0
 DEFAULT_THREADS = 2
+# Operations added to a model between two looks at the clock.
+_CHECK_EVERY = 16
+# Seconds kept back from CP-SAT's limit, fixed and per 1,000 operations:
+# handing the model over (CP-SAT's limit counts from after the copy), its
+# overshoot of the limit, and reading the schedule back. Measured on SD2
+# instances of 600 and 2,000 operations on a loaded 2-core machine
+# (benchmarks/results/time_limits.md).
+_RESERVE = 0.05
+_RESERVE_PER_1000 = 0.15
 
 
 @dataclass
@@ -86,8 +95,9 @@ def build_model(
     start: np.ndarray | None = None,
     horizon: int,
     sum_weight: int = 0,
-) -> FJSPModel:
-    r"""The interval model of the free operations, with fixed ones as constants.
+    budget: Budget | None = None,
+) -> FJSPModel | None:
+    r"""The interval model of the free operations, with fixed ones as constants; ``None`` if out of time.
 
     For each free operation ``o`` with eligible machines ``M_o``:
 
@@ -126,6 +136,9 @@ def build_model(
     sum_weight
         Weight ``w`` of the sum of end times next to the makespan (the
         rolling-horizon windows use it to keep non-critical work early).
+    budget
+        Building stops, returning ``None``, when this budget expires (on
+        thousands of operations building takes seconds).
     """
     cp_model = import_cp_model()
     model = cp_model.CpModel()
@@ -141,7 +154,9 @@ def build_model(
         per_machine[m].append(model.new_fixed_size_interval_var(s, p, f"fixed{o}"))
     pinned = {int(o) for o in assigned}
     # Variables: one interval per operation, one optional interval per machine.
-    for o in ops:
+    for k, o in enumerate(ops):
+        if budget is not None and k % _CHECK_EVERY == 0 and budget.expired():
+            return None
         alts = instance.alternatives(o)
         if o in pinned:
             alts = {int(machine[o]): alts[int(machine[o])]}
@@ -237,16 +252,25 @@ def cp_method(
     if hint:
         from schedforge.heuristics.dispatch import best_rule_schedule
 
-        incumbent = best_rule_schedule(instance)
+        incumbent = best_rule_schedule(instance, budget=budget.share(0.25))
         horizon = makespan(instance, incumbent.machine, incumbent.start)
     else:
         incumbent, horizon = None, trivial_horizon(instance)
-    built = build_model(instance, horizon=horizon)
+    reserve = _RESERVE + _RESERVE_PER_1000 * instance.num_operations / 1000
+    left = budget.remaining()
+    built = build_model(instance, horizon=horizon, budget=budget.until(left - reserve))
+    if built is None:
+        stats = {"reason": "the time limit expired while the model was built"}
+        if incumbent is None:
+            return Outcome(status=Status.NO_SOLUTION, stats={**stats, "nondeterministic": True})
+        return Outcome(
+            solution=incumbent, status=Status.FEASIBLE, stats={**stats, "fallback": "best rule"}
+        )
     built.model.add(built.cmax >= lower_bound(instance))
     pairs = built.hint(instance, incumbent.machine, incumbent.start) if hint else None
     run = run_cp_sat(
         built.model,
-        time_limit=budget.remaining(),
+        time_limit=max(budget.remaining() - reserve, 0.0),
         seed=budget.seed,
         threads=budget.threads_or(DEFAULT_THREADS),
         hint=pairs,
@@ -304,8 +328,11 @@ def solve_window(
     -------
     (improved, stats)
         Whether the schedule changed, and CP-SAT's statistics.
+
+    ``time_limit`` covers building the window's model and solving it.
     """
     cp_model = import_cp_model()
+    began = time.perf_counter()
     free = list(free)
     horizon = int(max(start[o] + instance.alternatives(o)[int(machine[o])] for o in free))
     horizon += int(instance.durations.max())  # room to reorder the tail
@@ -322,7 +349,9 @@ def solve_window(
     for var, value in built.hint(instance, machine, start):
         built.model.add_hint(var, int(value))
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit)
+    # The limit covers building too: the solver gets what is left of it.
+    left = float(time_limit) - (time.perf_counter() - began)
+    solver.parameters.max_time_in_seconds = max(left - _RESERVE, 1e-3)
     solver.parameters.random_seed = int(seed)
     solver.parameters.num_workers = int(threads)
     watcher = _StallWatcher(solver, stall_time)

@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 
 from schedforge.core.budget import Budget
+from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
-from schedforge.heuristics.rcpsp import heuristic_schedule, latest_finishes
+from schedforge.heuristics.rcpsp import latest_finishes, rule
+from schedforge.heuristics.rcpsp_ga import ga
 from schedforge.problems.rcpsp import (
     RCPSPInstance,
     RCPSPSolution,
@@ -26,10 +28,22 @@ from schedforge.problems.rcpsp import (
 )
 from schedforge.solvers.cp.runner import import_cp_model, run_cp_sat
 
-__all__ = ["RCPSPModel", "build_model", "time_windows"]
+__all__ = ["RCPSPModel", "build_model", "start_schedule", "time_windows"]
 
 # The stopping rule without a time limit (registered as default_stop).
 DEFAULT_TIME_LIMIT = 60.0
+# The share of the budget the GA may spend before CP-SAT starts, and the
+# schedules without improvement after which it hands over earlier. Chosen on
+# PSPLIB instances ``_2`` of j60 (stall 5,000 vs 20,000; shares 0.3 and 0.5
+# tied) and j120 (share 0.3 lost to the GA given the whole time on 3 of 6
+# at 1 s, 0.6 on 1 of 6 at 2 s, 0.9 on none), none of them in the published
+# comparison (benchmarks/results/rcpsp_portfolio.md). The stall ends the GA
+# phase long before the share on small instances, leaving CP-SAT the time to
+# prove optimality.
+GA_SHARE = 0.9
+GA_STALL = 20_000
+# The GA's schedule count when only its time share and stall stop it.
+_UNCOUNTED = 2**62
 
 
 def time_windows(instance: RCPSPInstance, end: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,51 +197,106 @@ def build_model(
     return RCPSPModel(model=model, start=start, makespan=makespan)
 
 
+def start_schedule(
+    instance: RCPSPInstance,
+    *,
+    budget: Budget,
+    ga_share: float = GA_SHARE,
+    stats: dict | None = None,
+) -> np.ndarray | None:
+    """Start times of the portfolio's first phase, or ``None`` when no heuristic met every deadline.
+
+    The better of one parallel-SGS LFT pass with justification and the
+    activity-list GA (:func:`~schedforge.heuristics.rcpsp_ga.ga`, Hartmann's) run for
+    ``ga_share`` of ``budget``; the GA hands over earlier when it reaches
+    the critical-path/energy bound or improves nothing for
+    :data:`GA_STALL` schedules. ``stats`` receives what each part found.
+    """
+    stats = {} if stats is None else stats
+    found = [rule(instance, "lft", budget=budget, sgs="parallel", justify=True)]
+    stats["lft_makespan"] = found[0].objective
+    if ga_share > 0:
+        began = budget.elapsed()
+        run = ga(
+            instance,
+            budget=budget.share(ga_share),
+            schedules=_UNCOUNTED,
+            algorithm="hartmann",  # the GA its share and stall were chosen with
+            target=lower_bound(instance),
+            stall=GA_STALL,
+        )
+        found.append(run)
+        stats.update(
+            ga_makespan=run.objective,
+            ga_schedules=run.stats["schedules"],
+            ga_stop=run.stats["stop"],
+            ga_s=round(budget.elapsed() - began, 4),
+        )
+    starts = [o.solution.start for o in found if o.solution is not None]
+    if not starts:
+        return None
+    return min(starts, key=lambda s: int(np.max(s + instance.duration)))
+
+
 @method("rcpsp", "cp", exact=True, default_stop="60 s, or a proven optimum")
 def cp(
     instance: RCPSPInstance,
     *,
     budget: Budget,
     hint: bool = True,
+    ga_share: float = GA_SHARE,
     order_literals: bool = True,
     below_heuristic: bool = True,
     linearization_level: int = 0,
 ) -> Outcome:
-    """CP-SAT: intervals, one cumulative per resource, windows as domains.
+    """Portfolio: the GA for a share of the budget, then CP-SAT below its schedule.
 
-    A heuristic schedule (parallel LFT and a short GA) bounds the makespan;
-    without one the horizon of :func:`~schedforge.problems.rcpsp.horizon`
-    keeps ``INFEASIBLE`` a proof. With ``below_heuristic`` CP-SAT searches
-    only schedules strictly shorter than the heuristic one (windows from
-    that makespan minus one): ``INFEASIBLE`` there proves the heuristic
-    schedule optimal, which on PSPLIB is the usual case (its upper bound
-    is almost always optimal already, the work is the lower bound). If time
-    runs out before CP-SAT finds a schedule, the heuristic one is returned
-    as ``FEASIBLE`` with the best proven bound.
+    A short budget favours the heuristic, a long one CP-SAT's search and
+    proofs, so the method runs both: first the better of a parallel LFT
+    pass and the activity-list GA for ``ga_share`` of the budget (it hands
+    over earlier when it stalls or meets the critical-path/energy bound;
+    :func:`start_schedule`), then CP-SAT with intervals, one cumulative per
+    resource and windows as domains for the rest. The result is never
+    worse than that start schedule. The start schedule's makespan bounds
+    the horizon; without one the horizon of
+    :func:`~schedforge.problems.rcpsp.horizon` keeps ``INFEASIBLE`` a
+    proof. With ``below_heuristic`` CP-SAT searches only schedules
+    strictly shorter than the start (windows from its makespan minus
+    one): ``INFEASIBLE`` there proves the start optimal, which on PSPLIB
+    is the usual case (its upper bound is almost always optimal already,
+    the work is the lower bound). If time runs out before CP-SAT finds a
+    shorter schedule, the start is returned as ``FEASIBLE`` with the best
+    proven bound.
 
     Parameters
     ----------
     budget
-        Time for the heuristic, the model and CP-SAT together (no time limit
-        means 60 s); threads are CP-SAT workers (default 1), more than 1
-        makes runs nondeterministic.
+        Time for the heuristics, the model and CP-SAT together (no time
+        limit means 60 s); threads are CP-SAT workers (default 1), more than
+        1 makes runs nondeterministic.
     hint
-        Compute a heuristic schedule to bound the horizon (and, without
-        ``below_heuristic``, to hint the search), in at most a quarter of
-        the budget.
+        Compute a start schedule to bound the horizon and to hint the
+        search; ``False`` runs CP-SAT alone.
+    ga_share
+        The share (0 to 1) of the budget the GA may use; 0 runs only the
+        LFT pass before CP-SAT.
     order_literals
         Add the redundant order literal of every conflicting pair (see
         :func:`build_model`).
     below_heuristic
-        Search below the heuristic makespan instead of hinting its schedule.
+        Search below the start makespan instead of from it.
     linearization_level
         CP-SAT's LP relaxation: 0 none, 1 CP-SAT's default, 2 with cuts. On
         the hardest j30 instances the LP cost more than its bound saved: no
         LP proved them about twice as fast as level 1, level 2 was slower.
     """
+    if not 0 <= ga_share <= 1:
+        raise InvalidOption(f"ga_share must lie in [0, 1], got {ga_share}")
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
-    start_guess = heuristic_schedule(instance, budget=budget.share(0.25)) if hint else None
     stats: dict[str, Any] = {"heuristic_makespan": None}
+    start_guess = (
+        start_schedule(instance, budget=budget, ga_share=ga_share, stats=stats) if hint else None
+    )
     if start_guess is None:
         end = horizon(instance)
     else:
@@ -256,6 +325,9 @@ def cp(
         return Outcome(status=Status.INFEASIBLE, stats=stats)
     pairs = None
     if start_guess is not None and not below_heuristic:
+        # Below the start its schedule is infeasible: a hint of it (clipped
+        # to the windows) neither helped nor hurt on the j60 instances that
+        # chose the GA's share, so only the search from the start is hinted.
         pairs = [(built.makespan, end), *zip(built.start, start_guess.tolist(), strict=True)]
     run = run_cp_sat(
         built.model,

@@ -20,7 +20,7 @@ from schedforge.core.budget import Budget
 from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
-from schedforge.heuristics.pods_repair import repair_plan
+from schedforge.heuristics.pods_repair import drop_never, repair_plan
 from schedforge.problems.pods import (
     PodsInstance,
     PodsSolution,
@@ -106,20 +106,55 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
             if (g, n) in y and (h, n) in y:
                 prob += used(g, n) + used(h, n) <= 1, f"anti_{g}_{h}_{n}"
     evictions, moves = [], []
+    lim = classes.limits
+    stays_of: dict[int, list] = {}
+    stays_at: dict[tuple[int, int], list] = {}
     for g in range(num_classes):
         running = int(classes.running[g])
         if running == 0:
             continue
         evict = prob.add_variable(f"e_{g}", 0, running)
         prob += evict >= running - placed[g], f"evict_{g}"
+        if lim.evictions is not None or lim.moves is not None or lim.per_pod is not None:
+            # Exact e = max(0, running - placed): a cap must not be met by overcounting.
+            some = prob.add_variable(f"w_{g}", 0, 1, cat="Integer")
+            prob += evict <= running * some, f"evict_hi_{g}"
+            prob += evict <= running - placed[g] + 2 * running * (1 - some), f"evict_eq_{g}"
         stays = []
+        stays_of[g] = stays
         for n in np.flatnonzero(classes.current[g] > 0).tolist():
             if (g, n) in y:
                 stay = prob.add_variable(f"s_{g}_{n}", 0, int(classes.current[g, n]))
                 prob += stay <= y[g, n], f"stay_{g}_{n}"
                 stays.append(stay)
+                stays_at[g, n] = [stay]
         evictions.append(evict)
         moves.append(running - evict - pulp.lpSum(stays))
+    for b, room in enumerate(lim.pdb_room):
+        members = [g for g in range(num_classes) if lim.pdb[g] == b]
+        current = int(classes.current[members].sum()) if members else 0
+        if current > room:
+            stays = [s for g in members for s in stays_of.get(g, [])]
+            prob += current - pulp.lpSum(stays) <= int(room), f"pdb_{b}"
+    if lim.never is not None and lim.never.any():
+        # A Never pod only goes where no running pod leaves.
+        for n in range(num_nodes):
+            stays = [s for g in range(num_classes) for s in stays_at.get((g, n), [])]
+            current = int(classes.current[:, n].sum())
+            for g in np.flatnonzero(lim.never).tolist():
+                if (g, n) in y and current > 0:
+                    prob += (
+                        current - pulp.lpSum(stays) <= current * (1 - used(g, n)),
+                        f"never_{g}_{n}",
+                    )
+    if lim.evictions is not None:
+        prob += pulp.lpSum(evictions) <= lim.evictions, "max_evictions"
+    if lim.moves is not None:
+        prob += pulp.lpSum(moves) <= lim.moves, "max_moves"
+    if lim.per_pod is not None:
+        num, den = lim.per_pod
+        extra = pulp.lpSum(placed.values()) - int(classes.running.sum()) + lim.forced
+        prob += den * pulp.lpSum(moves) <= num * extra + den * lim.forced, "moves_per_pod"
     sizes = np.bincount(instance.tier_of, minlength=len(instance.tiers))
     unplaced = []
     offset = 0
@@ -145,6 +180,9 @@ def mip(
     variant: str,
     *,
     budget: Budget,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
+    moves_per_pod: float | None = None,
 ) -> Outcome:
     """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
 
@@ -153,9 +191,16 @@ def mip(
     :func:`schedforge.heuristics.pods_repair.reduce_moves`. OPTIMAL when the
     solver proves it and the repair finds nothing to improve; otherwise
     FEASIBLE with the solver's bound (HiGHS) or ``NO_SOLUTION``.
+
+    PodDisruptionBudgets, ``max_moves``, ``max_evictions`` and
+    ``moves_per_pod`` (at most that many moves per pod the plan adds) are
+    constraints; ``preemptionPolicy: Never`` pods placed where other pods
+    leave are left pending afterwards (``stats["never_dropped"]``).
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
-    classes = pod_classes(instance)
+    classes = pod_classes(
+        instance, max_moves=max_moves, max_evictions=max_evictions, moves_per_pod=moves_per_pod
+    )
     prob, y, offset = build_model(instance, classes)
     stats: dict[str, Any] = {
         "backend": variant,
@@ -181,9 +226,11 @@ def mip(
     for (g, n), var in y.items():
         counts[g, n] = round(var.varValue or 0)
     node = disaggregate(classes, instance, counts)
+    node, stats["never_dropped"] = drop_never(instance, node)
+    gain_never = stats["never_dropped"] > 0
     # Send needlessly moved pods home (never lexicographically worse).
     node, gain = repair_plan(instance, node, stats)
-    if status is Status.OPTIMAL and gain:
+    if status is Status.OPTIMAL and (gain or gain_never):
         # The solver's "optimum" was within its tolerances only: not proven; the
         # problem's own bound stays valid whatever the solver's tolerances.
         status, bound = Status.FEASIBLE, lower_bound(instance)

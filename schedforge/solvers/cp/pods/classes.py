@@ -12,12 +12,62 @@ and offers the count operations the ``cp`` and ``mip`` methods share.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
+from schedforge.core.errors import InvalidOption
 from schedforge.problems.pods import (
     PodsInstance,
 )
+
+
+@dataclass
+class Limits:
+    """Disruption limits on class counts: PodDisruptionBudgets and the method's caps.
+
+    Attributes
+    ----------
+    pdb
+        Budget of each class (``-1`` none); a class's members share it.
+    pdb_room
+        Per budget, how many of its running members may still leave their
+        node (evicted or moved) in this model.
+    evictions, moves
+        Most evictions and moves in this model, ``None`` for no cap.
+    per_pod
+        The disruption-aware mode: ``(num, den)`` for at most ``num/den``
+        moves per pod the plan adds (running pods after minus before), or
+        ``None``. Pods a ``NoExecute`` taint forces off (``forced``) may
+        always move.
+    moves_offset
+        Moves already made outside this model (in a neighbourhood).
+    forced
+        Running pods a ``NoExecute`` taint forces off their node.
+    never
+        Flags of classes of pending ``preemptionPolicy: Never`` pods: one
+        is placed on a node only if no running pod leaves it.
+    """
+
+    pdb: np.ndarray
+    pdb_room: np.ndarray
+    evictions: int | None = None
+    moves: int | None = None
+    per_pod: tuple[int, int] | None = None
+    moves_offset: int = 0
+    forced: int = 0
+    never: np.ndarray | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any limit can bind (then every stage models every class)."""
+        return (
+            len(self.pdb_room) > 0
+            or self.evictions is not None
+            or self.moves is not None
+            or self.per_pod is not None
+            or (self.never is not None and bool(self.never.any()))
+        )
 
 
 @dataclass
@@ -40,7 +90,8 @@ class PodClasses:
         admissibility, free room after the fixed pods, pod count,
         anti-affinity with fixed pods and within the class.
     current
-        ``(G, N)`` running members on each node.
+        ``(G, N)`` running members on each node that may stay there (a
+        ``NoExecute`` taint evicts the others).
     running
         Running members per class.
     self_conflict
@@ -51,6 +102,8 @@ class PodClasses:
         ``(N, R)`` allocatable minus the requests of fixed pods.
     slots
         ``(N,)`` pod slots left by the fixed pods.
+    limits
+        Disruption limits (:class:`Limits`).
     """
 
     members: list[list[int]]
@@ -64,6 +117,7 @@ class PodClasses:
     pair_conflicts: list[tuple[int, int]]
     free: np.ndarray
     slots: np.ndarray
+    limits: Limits
 
     @property
     def num_classes(self) -> int:
@@ -71,12 +125,21 @@ class PodClasses:
         return len(self.members)
 
 
-def pod_classes(instance: PodsInstance) -> PodClasses:
+def pod_classes(
+    instance: PodsInstance,
+    *,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
+    moves_per_pod: float | None = None,
+) -> PodClasses:
     """Group the movable pods of ``instance`` into interchangeable classes.
 
     Fixed pods (running and protected) are not variables: their requests
     are subtracted from the nodes. Pods with no admissible node are left
-    out (they can never run).
+    out (they can never run). ``max_moves`` and ``max_evictions`` cap the
+    plan's moves and evictions; the pods a ``NoExecute`` taint forces off
+    their node count, so each cap is at least their number.
+    ``moves_per_pod`` allows at most that many moves per pod the plan adds.
     """
     inst = instance
     fixed = inst.fixed
@@ -93,17 +156,23 @@ def pod_classes(instance: PodsInstance) -> PodClasses:
             continue
         anti = None
         if in_conflict[p]:
+            # Pods alike in everything conflicts depend on conflict alike.
             selector = inst.anti_affinity[p]
             anti = (
                 inst.namespace[p],
                 None if selector is None else tuple(sorted(selector.items())),
+                repr(inst.anti_affinity_terms[p]),
                 tuple(sorted(inst.pod_labels[p].items())),
+                tuple(sorted(inst.host_ports[p])),
             )
         key = (
             int(inst.priority[p]),
             inst.requests[p].tobytes(),
             inst.eligible[p].tobytes(),
             anti,
+            int(inst.pdb[p]),
+            bool(inst.stay_ok[p]),
+            bool(inst.preempt_never[p] and inst.current_node[p] < 0),
         )
         if key not in keys:
             keys[key] = len(members)
@@ -117,10 +186,29 @@ def pod_classes(instance: PodsInstance) -> PodClasses:
     reps = [pods[0] for pods in members]
     requests = inst.requests[reps].reshape(num_classes, inst.num_resources)
     current = np.zeros((num_classes, inst.num_nodes), dtype=np.int64)
+    running = np.zeros(num_classes, dtype=np.int64)
     for g, pods in enumerate(members):
         for p in pods:
             if inst.current_node[p] >= 0:
-                current[g, inst.current_node[p]] += 1
+                running[g] += 1
+                if inst.stay_ok[p]:
+                    current[g, inst.current_node[p]] += 1
+    forced = int(np.sum((inst.current_node >= 0) & ~inst.stay_ok))
+    limits = Limits(
+        pdb=np.array([inst.pdb[m[0]] for m in members], dtype=np.int64),
+        pdb_room=np.array(inst.pdb_allowed, dtype=np.int64),
+        evictions=None if max_evictions is None else max(int(max_evictions), forced),
+        moves=None if max_moves is None else max(int(max_moves), forced),
+        per_pod=None if moves_per_pod is None else _ratio(moves_per_pod),
+        forced=forced,
+        never=np.array(
+            [bool(inst.preempt_never[m[0]] and inst.current_node[m[0]] < 0) for m in members],
+            dtype=bool,
+        ),
+    )
+    # Nodes a NoExecute taint empties take no Never pod.
+    taint_emptied = np.zeros(inst.num_nodes, dtype=bool)
+    taint_emptied[inst.current_node[(inst.current_node >= 0) & ~inst.stay_ok]] = True
     self_conflict = np.zeros(num_classes, dtype=bool)
     blocked = np.zeros((num_classes, inst.num_nodes), dtype=bool)
     pairs: set[tuple[int, int]] = set()
@@ -140,7 +228,7 @@ def pod_classes(instance: PodsInstance) -> PodClasses:
         size = len(pods)
         eligible = inst.eligible[pods[0]]
         for n in range(inst.num_nodes):
-            if blocked[g, n]:
+            if blocked[g, n] or (limits.never[g] and taint_emptied[n]):
                 continue
             cap = min(size, int(slots[n]))
             for r in range(inst.num_resources):
@@ -158,12 +246,47 @@ def pod_classes(instance: PodsInstance) -> PodClasses:
         requests=requests,
         upper=upper,
         current=current,
-        running=current.sum(axis=1),
+        running=running,
         self_conflict=self_conflict,
         pair_conflicts=sorted(pairs),
         free=free,
         slots=slots,
+        limits=limits,
     )
+
+
+def _ratio(value: float) -> tuple[int, int]:
+    ratio = Fraction(value).limit_denominator(100)
+    if ratio < 0:
+        raise InvalidOption(f"moves_per_pod must be >= 0, got {value}")
+    return ratio.numerator, ratio.denominator
+
+
+def within_limits(classes: PodClasses, y: np.ndarray) -> bool:
+    """Whether counts ``y`` keep every disruption limit of ``classes``."""
+    lim = classes.limits
+    if not lim.active:
+        return True
+    stays = np.minimum(y, classes.current).sum(axis=1)
+    leaves = classes.current.sum(axis=1) - stays
+    for b, room in enumerate(lim.pdb_room):
+        if int(leaves[lim.pdb == b].sum()) > room:
+            return False
+    evictions = np.maximum(classes.running - y.sum(axis=1), 0)
+    if lim.evictions is not None and int(evictions.sum()) > lim.evictions:
+        return False
+    moves = int((classes.running - evictions - stays).sum())
+    if lim.moves is not None and moves > lim.moves:
+        return False
+    if lim.never is not None and lim.never.any():
+        emptied = (classes.current - np.minimum(y, classes.current)).sum(axis=0) > 0
+        if np.any(y[lim.never][:, emptied]):
+            return False
+    if lim.per_pod is not None:
+        num, den = lim.per_pod
+        extra = int(y.sum()) - int(classes.running.sum()) + lim.forced
+        return den * (moves + lim.moves_offset) <= num * extra + den * lim.forced
+    return True
 
 
 def _node_sums(instance: PodsInstance, mask: np.ndarray) -> np.ndarray:
@@ -196,7 +319,7 @@ def disaggregate(classes: PodClasses, instance: PodsInstance, y: np.ndarray) -> 
         movers, pending = [], []
         for p in pods:
             cur = instance.current_node[p]
-            if cur >= 0 and left[cur] > 0:
+            if cur >= 0 and left[cur] > 0 and instance.stay_ok[p]:
                 node[p] = cur
                 left[cur] -= 1
             elif cur >= 0:
@@ -265,6 +388,18 @@ def restrict(
     """
     outside = y.sum(axis=1) - y[:, nodes].sum(axis=1)
     size = classes.size - outside
+    lim = classes.limits
+    # Pods leaving nodes outside the neighbourhood use the limits already.
+    away = np.ones(y.shape[1], dtype=bool)
+    away[nodes] = False
+    stays_out = np.minimum(y[:, away], classes.current[:, away]).sum(axis=1)
+    leaves_out = classes.current[:, away].sum(axis=1) - stays_out
+    pdb_room = np.array(
+        [int(r) - int(leaves_out[lim.pdb == b].sum()) for b, r in enumerate(lim.pdb_room)],
+        dtype=np.int64,
+    )
+    offset = int((outside - stays_out).sum())
+    moves = None if lim.moves is None else lim.moves - offset
     return (
         PodClasses(
             members=classes.members,
@@ -279,6 +414,16 @@ def restrict(
             pair_conflicts=classes.pair_conflicts,
             free=classes.free[nodes],
             slots=classes.slots[nodes],
+            limits=Limits(
+                lim.pdb,
+                pdb_room,
+                lim.evictions,
+                moves,
+                lim.per_pod,
+                lim.moves_offset + offset,
+                lim.forced,
+                lim.never,
+            ),
         ),
         outside,
     )
@@ -321,6 +466,9 @@ def relabel(classes: PodClasses, y: np.ndarray) -> np.ndarray:
             out[:, nodes[b]] = y[:, nodes[a]]
     # Greedy matching is not always better than leaving things as they are.
     if np.minimum(out, classes.current).sum() < np.minimum(y, classes.current).sum():
+        return y
+    # More pods staying overall may still take one budget's pods off their nodes.
+    if within_limits(classes, y) and not within_limits(classes, out):
         return y
     return out
 

@@ -12,6 +12,7 @@ from schedforge.solvers.cp.pods.classes import (
     disruption,
     restrict,
     tier_counts,
+    within_limits,
 )
 from schedforge.solvers.cp.pods.model import CountModel
 from schedforge.solvers.cp.runner import run_cp_sat
@@ -49,7 +50,8 @@ def lns_search(
     """
     num_tiers = int(classes.tier.max()) + 1 if classes.num_classes else 1
     last = num_tiers - 1 if tier is None else tier
-    groups = [g for g in range(classes.num_classes) if classes.tier[g] <= last]
+    limited = classes.limits.active
+    groups = [g for g in range(classes.num_classes) if limited or classes.tier[g] <= last]
     num_nodes = y.shape[1]
 
     def score(counts: np.ndarray) -> tuple[int, ...]:
@@ -94,7 +96,7 @@ def lns_search(
             candidate[:, nodes] = model.values(run)
             got = score(candidate)
             # Ties are accepted: the search walks plateaus of equal value.
-            if got <= best:
+            if got <= best and within_limits(classes, candidate):
                 y, best = candidate, got
         if run.status is Status.OPTIMAL:
             width = min(num_nodes, width + 1)

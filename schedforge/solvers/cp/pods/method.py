@@ -11,7 +11,7 @@ from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
 from schedforge.heuristics.kube import simulate
-from schedforge.heuristics.pods_repair import repair_plan
+from schedforge.heuristics.pods_repair import drop_never, repair_plan
 from schedforge.problems.pods import (
     PodsInstance,
     PodsSolution,
@@ -29,6 +29,7 @@ from schedforge.solvers.cp.pods.classes import (
     relabel,
     tier_counts,
     upto,
+    within_limits,
 )
 from schedforge.solvers.cp.pods.lns import lns_search
 from schedforge.solvers.cp.pods.model import CountModel
@@ -48,6 +49,9 @@ def cp(
     *,
     budget: Budget,
     lns: bool = True,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
+    moves_per_pod: float | None = None,
 ) -> Outcome:
     """Lexicographic CP-SAT: one model per tier, then evictions and moves.
 
@@ -60,6 +64,13 @@ def cp(
     when every stage is proven and the repair finds nothing to improve; the
     bound is exact on the proven tiers.
     The budget's threads are CP-SAT's ``num_workers`` (default 1).
+
+    ``max_moves`` and ``max_evictions`` cap the plan's disruption, and
+    ``moves_per_pod`` is the disruption-aware mode: at most that many moves
+    per pod the plan adds (hard constraints in every stage, like the
+    PodDisruptionBudgets); pods with
+    ``preemptionPolicy: Never`` that end up on a node other pods leave are
+    left pending (``stats["never_dropped"]``).
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
     window, deadline, seed = budget.time_limit, budget.deadline, budget.seed
@@ -68,7 +79,15 @@ def cp(
     safety = SAFETY + min(0.2 * window, 0.5)
     inst = instance
     num_tiers = len(inst.tiers)
-    classes = pod_classes(inst)
+    classes = pod_classes(
+        inst, max_moves=max_moves, max_evictions=max_evictions, moves_per_pod=moves_per_pod
+    )
+    limited = classes.limits.active
+
+    def cut(y: np.ndarray, tier: int) -> np.ndarray:
+        # With limits every stage keeps the lower tiers' pods: dropping them could break a limit.
+        return y if limited else upto(y, classes, tier)
+
     tiers = _TierFacts(inst, classes)
     rng = np.random.default_rng(seed)
     # CP-SAT's presolve symmetry detection discards the warm start on these
@@ -79,6 +98,9 @@ def cp(
     starts = [
         simulate(inst, preemption=flag, deadline=deadline - safety)[0] for flag in (False, True)
     ]
+    # Leaving everything as it is (only what a NoExecute taint evicts goes) keeps every limit.
+    starts.append(np.where(inst.stay_ok, inst.current_node, -1))
+    starts = [s for s in starts if within_limits(classes, aggregate(classes, inst, s))]
     start_node = min(starts, key=lambda node: objective(inst, PodsSolution(node)))
     start_y = aggregate(classes, inst, start_node)
     start_counts = tier_counts(classes, start_y, num_tiers)
@@ -90,9 +112,11 @@ def cp(
 
     for tier in range(num_tiers):
         new = [g for g in range(classes.num_classes) if classes.tier[g] == tier]
-        hint_y = greedy_fill(classes, upto(best_y, classes, tier - 1), new)
+        hint_y = greedy_fill(classes, cut(best_y, tier - 1), new)
+        if not within_limits(classes, hint_y):
+            hint_y = best_y
         if all(start_counts[t] >= floors[t] for t in range(tier)):
-            kube_y = upto(start_y, classes, tier)
+            kube_y = cut(start_y, tier)
             if (
                 tier_counts(classes, kube_y, num_tiers)[tier]
                 >= tier_counts(classes, hint_y, num_tiers)[tier]
@@ -114,7 +138,7 @@ def cp(
             last = tier == num_tiers - 1
             tier_deadline = deadline - safety if last else time.perf_counter() + share
             reserve = remaining - share if last else 0.0
-            members = [g for g in range(classes.num_classes) if classes.tier[g] <= tier]
+            members = [g for g in range(classes.num_classes) if limited or classes.tier[g] <= tier]
             model = CountModel(classes, members, floors)
             # The pure tier objective: it proves optimality far more often than one
             # with a tie-break; the neighbourhood search then keeps pods in place.
@@ -154,7 +178,7 @@ def cp(
         stage["placed"] = have
         stats["stages"].append(stage)
         floors[tier] = have
-        best_y = relabel(classes, upto(hint_y, classes, tier))
+        best_y = relabel(classes, cut(hint_y, tier))
 
     done = disruption(classes, best_y) == (0, -int(classes.running.sum()))
     if done:
@@ -189,6 +213,7 @@ def cp(
         stats["stages"].append(stage)
     nondeterministic = nondeterministic or not done
     node = disaggregate(classes, inst, best_y)
+    node, stats["never_dropped"] = drop_never(inst, node)
     value = objective(inst, PodsSolution(node))
     # Never worse than the warm start, whatever ran out of time.
     if objective(inst, PodsSolution(start_node)) < value:
@@ -198,7 +223,7 @@ def cp(
     stats["nondeterministic"] = nondeterministic
     stats["tiers_proven"] = first_open is None
     # A plan the repair improves was not optimal: claim OPTIMAL only when it changed nothing.
-    if first_open is None and done and not gain:
+    if first_open is None and done and not gain and not stats["never_dropped"]:
         return Outcome(PodsSolution(node), Status.OPTIMAL, stats=stats)
     bound = tiers.bound(floors, first_open)
     return Outcome(PodsSolution(node), Status.FEASIBLE, bound=bound, stats=stats)

@@ -38,6 +38,11 @@ class CountModel:
     :math:`e_g = \max(0, R_g - \text{placed}_g)` and moves
     :math:`m_g = R_g - e_g - \sum_n s_{gn}`, and minimises
     :math:`(1 + \sum_g R_g) \sum_g e_g + \sum_g m_g`.
+
+    Disruption limits (:class:`~schedforge.solvers.cp.pods.classes.Limits`)
+    add the stays and evictions to every stage and bound, per
+    PodDisruptionBudget :math:`b`, :math:`\sum_{g \in b} (C_g - \sum_n
+    s_{gn})`, and in all :math:`\sum_g e_g` and :math:`\sum_g m_g`.
     """
 
     def __init__(self, classes: PodClasses, groups: list[int], floors: dict[int, int]):
@@ -92,6 +97,46 @@ class CountModel:
             members = [self.placed[g] for g in groups if self.tier_of[g] == tier]
             if floor > 0 and members:
                 model.add(lin.sum(members) >= floor)
+        if classes.limits.active:
+            self._limit()
+
+    def _limit(self) -> None:
+        """The disruption limits of the classes."""
+        lin = import_cp_model().LinearExpr
+        lim, classes, model = self.classes.limits, self.classes, self.model
+        self._stay_vars()
+        self._eviction_vars()
+        stays_of = {g: [] for g in self.groups}
+        for (g, _), s in self.stays.items():
+            stays_of[g].append(s)
+        for b, room in enumerate(lim.pdb_room):
+            members = [g for g in self.groups if lim.pdb[g] == b]
+            current = int(classes.current[members].sum()) if members else 0
+            if current > room:
+                stays = [s for g in members for s in stays_of[g]]
+                model.add(current - lin.sum(stays) <= int(room))
+        evictions = list(self.evictions.values())
+        if lim.evictions is not None:
+            model.add(lin.sum(evictions) <= lim.evictions)
+        running = int(classes.running[self.groups].sum())
+        moves = running - lin.sum(evictions) - lin.sum(list(self.stays.values()))
+        if lim.moves is not None:
+            model.add(moves <= lim.moves)
+        if lim.never is not None and lim.never.any():
+            # A Never pod only goes where no running pod leaves.
+            for n in range(classes.upper.shape[1]):
+                never = [g for g in self.groups if lim.never[g] and (g, n) in self.y]
+                stays = [self.stays[g, n] for g in self.groups if (g, n) in self.stays]
+                current = int(classes.current[self.groups, n].sum())
+                if not never or current == 0:
+                    continue
+                for g in never:
+                    model.add(lin.sum(stays) >= current).only_enforce_if(self._used(g, n))
+        if lim.per_pod is not None:
+            # Disruption-aware: at most num/den moves per pod added (running after - before).
+            num, den = lim.per_pod
+            extra = lin.sum([self.placed[g] for g in self.groups]) - running + lim.forced
+            model.add(den * (moves + lim.moves_offset) <= num * extra + den * lim.forced)
 
     def _used(self, g: int, n: int):
         if (g, n) not in self._z:
@@ -102,6 +147,8 @@ class CountModel:
 
     def _stay_vars(self) -> list[Any]:
         """Stays ``s[g, n] <= min(y[g, n], current[g, n])`` of every running class."""
+        if self.stays:
+            return list(self.stays.values())
         for g in self.groups:
             for n in np.flatnonzero(self.classes.current[g] > 0).tolist():
                 if (g, n) in self.y:
@@ -135,14 +182,20 @@ class CountModel:
         lin = import_cp_model().LinearExpr
         classes, model = self.classes, self.model
         stays = self._stay_vars()
-        for g in self.groups:
-            running = int(classes.running[g])
-            if running > 0:
-                evict = model.new_int_var(0, running, f"e{g}")
-                model.add_max_equality(evict, [0, running - self.placed[g]])
-                self.evictions[g] = evict
+        self._eviction_vars()
         weight = int(classes.current[self.groups].sum()) + 1
         model.minimize(weight * lin.sum(list(self.evictions.values())) - lin.sum(stays))
+
+    def _eviction_vars(self) -> None:
+        """Evictions ``e[g] = max(0, running[g] - placed[g])`` of every running class."""
+        if self.evictions:
+            return
+        for g in self.groups:
+            running = int(self.classes.running[g])
+            if running > 0:
+                evict = self.model.new_int_var(0, running, f"e{g}")
+                self.model.add_max_equality(evict, [0, running - self.placed[g]])
+                self.evictions[g] = evict
 
     def hint(self, y: np.ndarray) -> list[tuple[Any, int]]:
         """Hint pairs for the counts ``y`` (with the implied stays and evictions)."""

@@ -1,0 +1,121 @@
+"""A table of bad command lines: each ends with one ``error:`` line, never a traceback.
+
+The commands run in this process through :func:`schedforge.cli.main` (fast);
+every one must fail before any run starts.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import sys
+
+import pytest
+
+from schedforge import cli
+from tests.conftest import DATA
+
+SMTT = str(DATA / "smtt" / "tiny3.txt")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Malformed inputs and occupied output paths, by name."""
+    root = tmp_path_factory.mktemp("bad")
+    (root / "dir.fjs").mkdir()
+    (root / "binary.jsonl").write_bytes(b'\xff\xfe{"p": [1], "d": [1]}\n')
+    (root / "nan.jsonl").write_text('{"p": [1, NaN], "d": [1, 2]}\n')
+    (root / "huge.txt").write_text("1 2\n" + "1" + "0" * 30 + " 5\n")
+    (root / "huge.json").write_text('{"problem": "smtt", "processing": [1e30], "due": [1]}')
+    (root / "nul.txt").write_bytes(b"1 2\n3\x00 4\n")
+    (root / "nojob.json").write_text('{"problem": "smtt", "due": [1]}')
+    sm = (DATA / "rcpsp" / "tiny.sm").read_text().splitlines()
+    big = [line.replace("  2      1    3 ", "  2      1    " + "9" * 31 + " ") for line in sm]
+    (root / "huge.sm").write_text("\n".join(big) + "\n")
+    (root / "taken.txt").write_text("a file where a folder is expected\n")
+    (root / "empty").mkdir()
+    other = sqlite3.connect(root / "other.sqlite")
+    other.execute("CREATE TABLE t (x)")
+    other.commit()
+    other.close()
+    return {p.name: str(p) for p in root.iterdir()} | {"root": str(root)}
+
+
+def _bench(*args: str) -> list[str]:
+    return ["bench", SMTT, "-m", "rule:edd", "-t", "1", *args]
+
+
+# (arguments, a word the message must hold); {name} is a file of the fixture.
+CASES = [
+    (["solve", "missing.txt", "-m", "rule:edd"], "no such file"),
+    (["solve", "{dir.fjs}", "-m", "rule:edd"], "folder"),
+    (["solve", "{binary.jsonl}", "-m", "rule:edd"], "not UTF-8"),
+    (["solve", "{nan.jsonl}", "-m", "rule:edd"], "NaN"),
+    (["solve", "{huge.txt}", "-m", "rule:edd"], "too large"),
+    (["solve", "{huge.json}", "-m", "rule:edd"], "outside"),
+    (["solve", "{nul.txt}", "-m", "rule:edd"], "binary"),
+    (["solve", "{nojob.json}", "-m", "rule:edd"], "missing"),
+    (["solve", "{huge.sm}", "-m", "rule:lft"], "outside"),
+    (["solve", SMTT, "-m", "rule:edd", "--seed", "-1"], "seed"),
+    (["solve", SMTT, "-m", "rule:edd", "--seed", str(2**70)], "seed"),
+    (["solve", SMTT, "-m", "rule:edd", "-t", "0"], "time_limit"),
+    (["solve", SMTT, "-m", "rule:edd", "-t", "-1"], "time_limit"),
+    (["solve", SMTT, "-m", "rule:edd", "-t", "nan"], "time_limit"),
+    (["solve", SMTT, "-m", "rule:edd", "-t", "abc"], "time-limit"),
+    (["solve", SMTT, "-m", "rule:edd", "--threads", "0"], "threads"),
+    (["solve", SMTT, "-m", "rule:edd", "--gantt", "{root}/nowhere/g.png"], "does not exist"),
+    (["solve", SMTT, "-m", "rule:edd", "--gantt", "{root}/g.xyz"], "extension"),
+    (["solve", SMTT, "-m", "rule:edd", "--gantt", "{empty}"], "extension"),
+    (["solve", SMTT, "-m", "rule:edd", "--time", "3"], "--help"),
+    (["solve", SMTT, "-m", "rule:nope"], "available:"),
+    (["solve", SMTT, "-m", "ils:mddc?stall=abc"], "stall must be an integer or None"),
+    (["solve", SMTT, "-m", "ils:mddc?stall=1.5"], "stall"),
+    (["solve", SMTT, "-m", "ils:mddc?stall=3", "-o", "stall=4"], "twice"),
+    (["solve", SMTT, "-m", "ils:mddc?stal=3"], "stal"),
+    (["solve", SMTT, "-m", "rule:edd?k"], "name=value"),
+    (["solve", SMTT, "-m", "rule:edd", "-o", "k=nan"], "k must be"),
+    (["solve", SMTT, "-m", "rule:edd", "--index", "0"], "1-based"),
+    (["solve", SMTT, "-m", "rule:edd", "--format", "nope"], "unknown format"),
+    (_bench("-t", "0"), "--time-limit must be"),
+    (_bench("-t", "inf"), "--time-limit must be"),
+    (_bench("--grace", "-5"), "--grace"),
+    (_bench("--grace", "nan"), "--grace"),
+    (_bench("--seeds", "-1"), "seed"),
+    (_bench("--seeds", str(2**70)), "seed"),
+    (_bench("--seeds", "a,b"), "seeds"),
+    (_bench("--jobs", "0"), "--jobs"),
+    (_bench("-o", "{taken.txt}"), "is a file"),
+    (_bench("--export", "{root}/x.txt"), ".csv or .parquet"),
+    (_bench("--executor", "nope"), "executor"),
+    (_bench("-m", "ils:mddc?stall=x"), "stall"),
+    (_bench("-m", "ils:mddc?seed=3"), "seed"),
+    (["bench", SMTT, "-t", "1"], "--method"),
+    (["bench", SMTT, "-m", "rule:edd"], "--time-limit"),
+    (["bench", "{root}/none/*.txt", "-m", "rule:edd", "-t", "1"], "no such file"),
+    (["report", "{root}/nothing-here"], "no benchmark database"),
+    (["generate", "smtt", "--count", "0"], "--count"),
+    (["generate", "smtt", "--seed", "-1", "--out", "{root}/gen"], "--seed"),
+    (["discover", "smtt", "--cpu-seconds", "-1", "--out", "{root}/d"], "cpu-seconds"),
+    (["discover", "smtt", "--seed", "-1", "--out", "{root}/d"], "seed"),
+    (["discover", "smtt", "--jobs", "0", "--out", "{root}/d"], "jobs"),
+    (["generate", "smtt", "--jobz", "3"], "jobz"),
+    (["methods", "nope"], "unknown problem"),
+    (["warmup", "nope"], "unknown problem"),
+]
+
+
+@pytest.mark.parametrize(("args", "word"), CASES, ids=[" ".join(c[0])[-60:] for c in CASES])
+def test_bad_command_line_gives_one_error_line(args, word, files, monkeypatch, capsys):
+    argv = [re.sub(r"\{([^}]+)\}", lambda m: files[m.group(1)], a) for a in args]
+    monkeypatch.setattr(sys, "argv", ["schedforge", *argv])
+    monkeypatch.chdir(files["root"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code not in (0, None)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, err
+    assert word in " ".join(err.split()), err
+    for numpy_word in ("<U", "np.", "numpy", "type object", "dtype"):
+        assert numpy_word not in err, err
