@@ -18,6 +18,14 @@ _SNIFF_BYTES = 8192
 
 
 def _head(path: Path) -> str:
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # Sniffing would consume a pipe's content before the reader sees it.
+        raise ParseError(
+            path,
+            None,
+            "is a pipe or a device, not a file, so its format cannot be told from its "
+            "content; save it to a file or name the format (--format)",
+        )
     try:
         with path.open("r", encoding="utf-8", errors="replace") as fh:
             return fh.read(_SNIFF_BYTES)

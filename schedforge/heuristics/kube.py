@@ -567,15 +567,23 @@ def kube(
     *,
     budget: Budget,
     preemption: bool = True,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
 ) -> Outcome:
     """Default kube-scheduler simulation (filters, default scores, DefaultPreemption).
 
     Deterministic (ties by node name), so the seed is unused;
     single-threaded. Without a time limit it runs to the end; otherwise pods
     not reached by the budget's deadline stay pending. ``preemption=False``
-    switches DefaultPreemption off.
+    switches DefaultPreemption off. ``max_moves`` and ``max_evictions`` cap
+    the plan's disruption afterwards
+    (:func:`schedforge.heuristics.pods_repair.limit_disruption`).
     """
     node, stats = simulate(instance, preemption=preemption, deadline=budget.deadline)
+    if max_moves is not None or max_evictions is not None:
+        from schedforge.heuristics.pods_repair import limit_disruption
+
+        node = limit_disruption(instance, node, max_moves=max_moves, max_evictions=max_evictions)
     return Outcome(PodsSolution(node), stats=stats)
 
 

@@ -307,7 +307,9 @@ class PodsInstance(Instance):
         if not nodes:
             raise InvalidInstance(f"{self.name}: a cluster needs at least one node")
         num_nodes, num_pods, num_res = len(nodes), len(pods), len(resources)
-        alloc = int_array(self.allocatable, "allocatable", ndim=2).reshape(num_nodes, -1)
+        alloc = int_array(self.allocatable, "allocatable", ndim=2)
+        if alloc.size == 0:
+            alloc = alloc.reshape(num_nodes, 0)
         req = int_array(self.requests, "requests", ndim=2)
         if num_pods == 0:
             req = req.reshape(0, num_res)
