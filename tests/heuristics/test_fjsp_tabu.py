@@ -28,9 +28,7 @@ def test_tabu_returns_feasible_no_worse_schedules(inst, seed, restart):
     """Zero durations, releases, consecutive operations of a job on one machine:
     every move kept acyclic, every result valid and no worse than its start."""
     start = dispatch(inst, "fifo-eet", builder="append")
-    best, stats = tabu(
-        inst, start, budget=Budget(seed=seed), iterations=300, restart_after=restart
-    )
+    best, stats = tabu(inst, start, budget=Budget(seed=seed), iterations=300, restart_after=restart)
     assert validate(inst, best) == []
     assert objective(inst, best) <= objective(inst, start)
     assert stats["iterations"] <= 300
