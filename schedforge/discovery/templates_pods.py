@@ -242,6 +242,17 @@ PODS = register_template(
         gp_seeds={
             "least_allocated": ["neg", ["add", ["var", "cpu_free"], ["var", "mem_free"]]],
             "most_allocated": ["add", ["var", "cpu_free"], ["var", "mem_free"]],
+            "balanced": [
+                "sub",
+                ["var", "balance"],
+                ["mul", ["const", 0.02], ["var", "fit"]],
+            ],
+        },
+        # Derived features for GP: imbalance, mean free share, request size.
+        gp_terminals={
+            "balance": "np.abs(cpu_free - mem_free)",
+            "fit": "(cpu_free + mem_free) / 2.0",
+            "req": "cpu_req + mem_req",
         },
         measure=_running,
         gap=_gap,
