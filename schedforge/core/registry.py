@@ -55,6 +55,7 @@ METHOD_MODULES: dict[str, tuple[str, ...]] = {
     "fjsp": (
         "schedforge.heuristics.dispatch",
         "schedforge.heuristics.local_search.fjsp",
+        "schedforge.heuristics.local_search.fjsp_tabu",
         "schedforge.solvers.cp.fjsp",
         "schedforge.solvers.mip.fjsp",
         "schedforge.solvers.rolling_horizon",
