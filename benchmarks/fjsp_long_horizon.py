@@ -10,13 +10,13 @@ baseline), ``rh:cp`` with each fixing strategy, then ``cp`` with the same
 total time as the slowest ``rh:cp`` run, once warm-started from the best
 rule (``cp``, our default) and once plain (``hint=False``: no heuristic at
 all, the horizon from the instance alone; the set-up of the paper's
-"CP-SAT is worse than FIFO" observation, so "vs plain" is the issue's anchor
+"CP-SAT is worse than FIFO" observation, so "vs plain" is the reference
 comparison). "nan" means CP-SAT found no schedule in the time. CP-SAT uses
 ``--workers`` workers everywhere. The summary also states the lower-bound
 arithmetic: a 40 % cut below ``cp`` is impossible when 0.6 x cp is below
 the instance's lower bound.
 
-Anchors (issue, from L-RHO and Graph-RHO): at 600 operations plain CP-SAT
+Anchors (from L-RHO and Graph-RHO): at 600 operations plain CP-SAT
 with 2 workers for 3 minutes ≈ 3,000-3,500, FIFO ≈ 1,700-1,900, rolling
 horizon ≈ 1,400-1,500 in under 2 minutes; at 2,000 operations CP-SAT 300 s ≈
 11,300, FIFO ≈ 5,200, rolling horizon ≈ 4,500 in 390 s. Targets: ``rh:cp``
@@ -28,7 +28,7 @@ Usage::
 
     .venv/bin/python benchmarks/fjsp_long_horizon.py                  # reduced protocol
     .venv/bin/python benchmarks/fjsp_long_horizon.py --seeds 5 --seeds-2000 5 \\
-        --fixings-2000 none first-k all-with-hint critical-path        # the issue's protocol
+        --fixings-2000 none first-k all-with-hint critical-path        # the full protocol
     .venv/bin/python benchmarks/fjsp_long_horizon.py --quick          # 600 ops, 1 seed
 """
 
@@ -172,7 +172,7 @@ def main() -> None:
         )
         bound = np.mean([rows[s]["lower bound"][0] for s in seeds])
         for label, what in (
-            ("cp (plain)", "the issue's anchor set-up, plain CP-SAT"),
+            ("cp (plain)", "the papers' set-up, plain CP-SAT"),
             ("cp (hinted)", "our default, warm-started from the best rule"),
         ):
             cp_mean = np.mean([rows[s][label][0] for s in seeds])
