@@ -6,12 +6,17 @@ Three parts, one table each:
    default SMTT training set (40 instances, n = 20, Çetinkaya et al. 2025),
    with ``--jobs`` workers and with one, Python and numba engines.
    Target: >= 20 candidates/s with two workers.
-2. **The run**: ``gp`` (or ``openai`` with ``--base-url``) for a fixed number
-   of generations; time, tokens and cost per generation.
-3. **Hold-out**: the exported best heuristic against EDD, MDD, MDDC and PSK
-   on the Shang et al. (2021) n = 100 and n = 200 sets (instances with a
-   positive optimum), mean gap to the optimum in percent; Çetinkaya et al.
-   (2025) report MDDC at 1.52 % (n = 100) and 2.00 % (n = 200).
+2. **The runs**: ``gp`` (or ``openai`` with ``--base-url``) on the plain
+   template ``smtt`` and on its augmented variant ``smtt-aug`` (the rule,
+   then the augmentation step of the ``aug-*`` rules), side by side, one
+   sandbox worker each, until ``--budget-seconds`` or ``--generations``;
+   trained on ``--sets`` (default ``large``: generated n = 100 and 200
+   instances of the Shang et al. classes, never the hold-out).
+3. **Hold-out**: each run's exported heuristic (best validation gap) against
+   the seeds and the built-in rules on the Shang et al. (2021) n = 100 and
+   n = 200 sets (instances with a positive optimum), mean gap to the optimum
+   in percent; Çetinkaya et al. (2025) report MDDC at 1.52 % / 2.00 % and
+   Augmented MDDC at 1.08 % / 1.44 %.
 
 Run ``.venv/bin/python benchmarks/discovery_smtt.py [--quick]``; the table is
 printed and written to ``benchmarks/results/discovery_smtt.md``.
@@ -25,6 +30,7 @@ import shlex
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +44,7 @@ from schedforge.discovery.sandbox import SandboxPool, compile_numba, load_functi
 from schedforge.discovery.templates import gap_percent, get_template
 
 PAPER_MDDC = {100: 1.52, 200: 2.00}  # Çetinkaya et al. (2025), mean gap %
+PAPER_AUG_MDDC = {100: 1.08, 200: 1.44}
 RESULTS = Path(__file__).resolve().parent / "results" / "discovery_smtt.md"
 
 
@@ -97,63 +104,13 @@ def rule_gap(rule: str, n: int) -> float:
     return float(np.mean(gaps))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small budget (smoke run)")
-    parser.add_argument("--proposer", default="gp", choices=("gp", "openai", "replay"))
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--base-url", default=None)
-    parser.add_argument("--replay", default=None)
-    parser.add_argument("--prices", default=None, help="JSON price table (openai)")
-    parser.add_argument("--generations", type=int, default=None)
-    parser.add_argument("--offspring", type=int, default=16)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--candidates", type=int, default=200, help="for the throughput test")
-    parser.add_argument("--out", type=Path, default=None, help="run directory (default: temp)")
-    args = parser.parse_args(argv)
-    generations = args.generations or (5 if args.quick else 100)
-    candidates = 60 if args.quick else args.candidates
-    command = "python benchmarks/discovery_smtt.py " + shlex.join(argv or sys.argv[1:])
-
-    template = get_template("smtt")
-    sets = template.sets("default")
-    codes = gp_candidates(template, candidates, args.seed)
-    lines = [f"Command: `{command}`", ""]
-    lines += [
-        f"## Sandbox throughput ({len(codes)} distinct GP candidates, "
-        f"train set {len(sets['train'])} instances)",
-        "",
-        "| jobs | engine | candidates/s | accepted |",
-        "|---:|---|---:|---:|",
-    ]
-    for jobs, engine, subset in (
-        (1, "auto", codes),
-        (args.jobs, "auto", codes),
-        (args.jobs, "numba", codes[: max(10, len(codes) // 10)]),
-    ):
-        rate, ok = throughput(template, sets, jobs, engine, subset)
-        lines.append(f"| {jobs} | {engine} | {rate:.1f} | {ok}/{len(subset)} |")
-        print(lines[-1], flush=True)
-
-    out = args.out or Path(tempfile.mkdtemp(prefix="discovery-smtt-"))
-    config = DiscoveryConfig(
-        problem="smtt",
-        proposer=args.proposer,
-        model=args.model,
-        base_url=args.base_url,
-        replay=args.replay,
-        prices=args.prices,
-        generations=generations,
-        offspring=args.offspring,
-        jobs=args.jobs,
-        seed=args.seed,
-    )
+def run_one(name: str, config: DiscoveryConfig, out: Path) -> dict:
+    """One discovery run; its summary, best candidates and generation times."""
     evo = Evolution(
         out,
         config,
         progress=lambda s: print(
-            f"gen {s['generation']}: train {s['best_train_gap']:.3f}%", flush=True
+            f"[{name}] gen {s['generation']}: train {s['best_train_gap']:.3f}%", flush=True
         ),
     )
     start = time.perf_counter()
@@ -165,50 +122,138 @@ def main(argv: list[str] | None = None) -> None:
         by_train = min(
             (c for c in counts if c["verdict"] == "ok"), key=lambda c: (c["train_gap"], c["id"])
         )
+        seeds = evo.archive.candidates("generation = 0 AND verdict = 'ok'")
     finally:
         evo.close()
-    wall = time.perf_counter() - start
-    per_gen = np.diff([g["seconds"] for g in gens])
-    lines += [
-        "",
-        f"## Run: {args.proposer}, {generations} generations x {args.offspring} offspring, "
-        f"{args.jobs} jobs, seed {args.seed}",
-        "",
-        f"- stop: {summary['stop_reason']}; wall time {wall:.1f} s; "
-        f"{len(counts)} candidates, {summary['evaluations']} sandbox evaluations",
-        f"- time per generation: mean {per_gen.mean():.2f} s, max {per_gen.max():.2f} s",
-        f"- tokens {summary['tokens']}, cost ${summary['cost']:.4f} "
-        f"(${summary['cost'] / max(1, generations):.4f} per generation)",
-        f"- best candidate {best['id']} (generation {best['generation']}, {best['operator']}): "
-        f"train {best['train_gap']:.3f} %, validation {best['validation_gap']:.3f} % "
-        "(exported: best validation gap among the candidates that were best on train)",
-        "",
-        "```python",
-        best["code"].rstrip(),
-        "```",
-        "",
-        "## Hold-out: mean gap to the optimum (%) on Shang et al. instances with opt > 0",
-        "",
-        "| method | n = 100 | n = 200 |",
-        "|---|---:|---:|",
-    ]
-    row = [holdout_gaps(best["code"], template, n) for n in (100, 200)]
-    lines.append(f"| discovered, exported (candidate {best['id']}) | {row[0]:.3f} | {row[1]:.3f} |")
-    if by_train["id"] != best["id"]:
-        row = [holdout_gaps(by_train["code"], template, n) for n in (100, 200)]
-        lines.append(
-            f"| best by train gap (candidate {by_train['id']}, train "
-            f"{by_train['train_gap']:.3f} %) | {row[0]:.3f} | {row[1]:.3f} |"
+    return {
+        "summary": summary,
+        "gens": gens,
+        "best": best,
+        "by_train": by_train,
+        "counts": counts,
+        "seeds": seeds,
+        "wall": time.perf_counter() - start,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small budget (smoke run)")
+    parser.add_argument("--proposer", default="gp", choices=("gp", "openai", "replay"))
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--base-url", default=None)
+    parser.add_argument("--replay", default=None)
+    parser.add_argument("--prices", default=None, help="JSON price table (openai)")
+    parser.add_argument("--generations", type=int, default=None)
+    parser.add_argument("--budget-seconds", type=float, default=900.0, help="per run")
+    parser.add_argument("--offspring", type=int, default=16)
+    parser.add_argument("--sets", default="large", choices=("default", "large", "quick"))
+    parser.add_argument("--templates", default="smtt,smtt-aug", help="comma-separated")
+    parser.add_argument("--jobs", type=int, default=2, help="throughput test workers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--candidates", type=int, default=200, help="for the throughput test")
+    parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--out", type=Path, default=None, help="run directory (default: temp)")
+    args = parser.parse_args(argv)
+    generations = args.generations or (5 if args.quick else 10_000)
+    candidates = 60 if args.quick else args.candidates
+    command = "python benchmarks/discovery_smtt.py " + shlex.join(argv or sys.argv[1:])
+    names = [n for n in args.templates.split(",") if n]
+
+    template = get_template("smtt")
+    lines = [f"Command: `{command}`", ""]
+    if not args.no_throughput:
+        sets = template.sets("default")
+        codes = gp_candidates(template, candidates, args.seed)
+        lines += [
+            f"## Sandbox throughput ({len(codes)} distinct GP candidates, "
+            f"train set {len(sets['train'])} instances)",
+            "",
+            "| jobs | engine | candidates/s | accepted |",
+            "|---:|---|---:|---:|",
+        ]
+        for jobs, engine, subset in (
+            (1, "auto", codes),
+            (args.jobs, "auto", codes),
+            (args.jobs, "numba", codes[: max(10, len(codes) // 10)]),
+        ):
+            rate, ok = throughput(template, sets, jobs, engine, subset)
+            lines.append(f"| {jobs} | {engine} | {rate:.1f} | {ok}/{len(subset)} |")
+            print(lines[-1], flush=True)
+
+    for name in names:
+        get_template(name).sets(args.sets)  # build the sets once, before the clocks start
+    out = args.out or Path(tempfile.mkdtemp(prefix="discovery-smtt-"))
+    configs = {
+        name: DiscoveryConfig(
+            problem=name,
+            proposer=args.proposer,
+            model=args.model,
+            base_url=args.base_url,
+            replay=args.replay,
+            prices=args.prices,
+            generations=generations,
+            offspring=args.offspring,
+            budget_seconds=None if args.quick else args.budget_seconds,
+            jobs=1,
+            seed=args.seed,
+            sets=args.sets,
         )
-        extra = ["", f"Best by train gap (candidate {by_train['id']}):", "", "```python"]
-        extra += [by_train["code"].rstrip(), "```"]
-    else:
-        extra = []
-    for rule in ("edd", "mdd", "mddc", "psk"):
-        lines.append(f"| rule:{rule} | {rule_gap(rule, 100):.3f} | {rule_gap(rule, 200):.3f} |")
-    lines.append(
-        f"| MDDC, Çetinkaya et al. (2025) | {PAPER_MDDC[100]:.2f} | {PAPER_MDDC[200]:.2f} |"
-    )
+        for name in names
+    }
+    # The runs go side by side, one sandbox worker each: two cores in all.
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        futures = {n: pool.submit(run_one, n, c, out / n) for n, c in configs.items()}
+        runs = {n: f.result() for n, f in futures.items()}
+
+    rules = ("edd", "mdd", "psk", "mddc", "aug-mdd", "aug-mddc")
+    rule_rows = {r: [rule_gap(r, n) for n in (100, 200)] for r in rules}
+    extra: list[str] = []
+    for name, run in runs.items():
+        tmpl = get_template(name)
+        summary, gens, best, by_train = run["summary"], run["gens"], run["best"], run["by_train"]
+        per_gen = np.diff([g["seconds"] for g in gens]) if len(gens) > 1 else np.zeros(1)
+        lines += [
+            "",
+            f"## Run `{name}`: {args.proposer}, sets `{args.sets}`, {args.offspring} offspring "
+            f"per generation, 1 sandbox worker, seed {args.seed}",
+            "",
+            f"- stop: {summary['stop_reason']}; wall time {run['wall']:.1f} s; "
+            f"{len(gens) - 1} generations, {len(run['counts'])} candidates, "
+            f"{summary['evaluations']} sandbox evaluations",
+            f"- time per generation: mean {per_gen.mean():.2f} s, max {per_gen.max():.2f} s",
+            f"- tokens {summary['tokens']}, cost ${summary['cost']:.4f}",
+            f"- exported candidate {best['id']} (generation {best['generation']}, "
+            f"{best['operator']}): train {best['train_gap']:.3f} %, validation "
+            f"{best['validation_gap']:.3f} % (best validation gap among the candidates that "
+            "were best on train; gaps to the set's reference)",
+            "",
+            "| method | n = 100 | n = 200 |",
+            "|---|---:|---:|",
+        ]
+        row = [holdout_gaps(best["code"], tmpl, n) for n in (100, 200)]
+        lines.append(
+            f"| discovered, exported (candidate {best['id']}) | {row[0]:.3f} | {row[1]:.3f} |"
+        )
+        if by_train["id"] != best["id"]:
+            row = [holdout_gaps(by_train["code"], tmpl, n) for n in (100, 200)]
+            lines.append(
+                f"| best by train gap (candidate {by_train['id']}) | {row[0]:.3f} | {row[1]:.3f} |"
+            )
+        seed_rows = []
+        for seed in run["seeds"]:
+            seed_rows.append(([holdout_gaps(seed["code"], tmpl, n) for n in (100, 200)], seed))
+        for gaps, seed in sorted(seed_rows, key=lambda r: sum(r[0])):
+            lines.append(
+                f"| seed {seed['model']} (this template) | {gaps[0]:.3f} | {gaps[1]:.3f} |"
+            )
+        for r in rules:
+            lines.append(f"| rule:{r} | {rule_rows[r][0]:.3f} | {rule_rows[r][1]:.3f} |")
+        paper = PAPER_AUG_MDDC if name == "smtt-aug" else PAPER_MDDC
+        label = "Augmented MDDC" if name == "smtt-aug" else "MDDC"
+        lines.append(f"| {label}, Çetinkaya et al. (2025) | {paper[100]:.2f} | {paper[200]:.2f} |")
+        extra += ["", f"Exported `{name}` rule (candidate {best['id']}):", "", "```python"]
+        extra += [best["code"].rstrip(), "```"]
     lines += extra
     text = "\n".join(lines) + "\n"
     print(text)

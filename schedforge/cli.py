@@ -419,10 +419,14 @@ def _repair(folder: Path) -> None:
     from schedforge.bench.storage import repair as repair_store
 
     damaged, kept, lost = repair_store(folder)
+    if not any(kept.values()) and not lost.get("runs"):
+        # Not even the batch records could be read: the count is unknown, not 0.
+        unread = "nothing in it could be read, so how many runs it held is unknown"
+    else:
+        unread = f"{lost.get('runs', 0)} run(s) could not be read"
     console.print(
         f"kept {kept['runs']} run(s), {kept['instances']} instance(s) and "
-        f"{kept['batches']} batch record(s) in {folder}; "
-        f"{lost.get('runs', 0)} run(s) could not be read; the damaged file is {damaged}",
+        f"{kept['batches']} batch record(s) in {folder}; {unread}; the damaged file is {damaged}",
         highlight=False,
         soft_wrap=True,
     )

@@ -7,13 +7,16 @@ Run once from the repository, beside the public folders::
 Each archive holds one source folder byte for byte (instance files, README,
 tables of optima and bounds), minus any file listed in ``EXCLUDED``. The
 archives are reproducible: members sorted, owner and times zeroed, so the
-same folder gives the same bytes. ``tests/test_benchsets.py`` checks the
-shipped archives against the folder whenever it is present.
+same folder gives the same bytes. Beside the archives it writes
+``SHA256SUMS``, the digest of every source file as it was read, so that
+``tests/test_benchsets.py`` checks the shipped bytes against the source in
+any clone, and against the folder itself wherever it is present.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import lzma
 import sys
@@ -23,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "instances"
 TARGET = ROOT / "schedforge" / "benchsets"
+MANIFEST = TARGET / "SHA256SUMS"
 
 # archive name -> source folder (under the source root)
 ARCHIVES = {"orlib-wt": "orlib-wt", "smtt": "smtt", "psplib": "psplib", "fjsp": "fjsp"}
@@ -58,6 +62,17 @@ def build(source: Path, folder: str) -> bytes:
     return lzma.compress(raw.getvalue(), preset=9 | lzma.PRESET_EXTREME)
 
 
+def manifest(source: Path) -> str:
+    """``sha256  archive/member`` lines for every shipped file, sorted."""
+    lines = []
+    for archive, folder in ARCHIVES.items():
+        base = source / folder
+        for path in shipped_files(source, folder):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            lines.append(f"{digest}  {archive}/{path.relative_to(base).as_posix()}")
+    return "\n".join(sorted(lines, key=lambda line: line.split("  ", 1)[1])) + "\n"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
@@ -72,7 +87,8 @@ def main(argv: list[str]) -> int:
         count = len(shipped_files(args.source, folder))
         total += len(data)
         print(f"{out.relative_to(ROOT)}: {count} files, {len(data) / 1e6:.2f} MB")
-    print(f"total {total / 1e6:.2f} MB")
+    MANIFEST.write_text(manifest(args.source))
+    print(f"total {total / 1e6:.2f} MB; digests in {MANIFEST.relative_to(ROOT)}")
     return 0
 
 

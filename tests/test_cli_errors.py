@@ -6,6 +6,7 @@ every one must fail before any run starts.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import sys
@@ -33,6 +34,26 @@ def files(tmp_path_factory):
     big = [line.replace("  2      1    3 ", "  2      1    " + "9" * 31 + " ") for line in sm]
     (root / "huge.sm").write_text("\n".join(big) + "\n")
     (root / "taken.txt").write_text("a file where a folder is expected\n")
+    cluster = json.loads((DATA / "pods" / "cluster.json").read_text())
+    pods = [item for item in cluster["items"] if item["kind"] == "Pod"]
+    del pods[0]["spec"]
+    (root / "nospec.json").write_text(json.dumps(cluster))
+    pods[1]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1e30"}}
+    pods[0]["spec"] = {"containers": []}
+    (root / "hugecpu.json").write_text(json.dumps(cluster))
+    compact = json.loads((DATA / "pods" / "compact_small.json").read_text())
+    del compact["pods"][0]["uid"]
+    (root / "nouid.json").write_text(json.dumps(compact))
+    compact = (DATA / "pods" / "compact_small.json").read_text()
+    (root / "nancpu.json").write_text(compact.replace('"req_cpu_m": 100,', '"req_cpu_m": NaN,', 1))
+    (root / "nopods.json").write_text(json.dumps({"nodes": json.loads(compact)["nodes"]}))
+    (root / "inf.csv").write_text("instance,optimum\ntiny3,1e999\n")
+    (root / "latin1.csv").write_bytes(b"instance,optimum\ntiny3\xe9,5\n")
+    (root / "types.toml").write_text('instances = 5\nmethods = ["rule:edd"]\ntime_limit = 1\n')
+    (root / "methods.toml").write_text(f'instances = ["{SMTT}"]\nmethods = [1]\ntime_limit = 1\n')
+    (root / "options.toml").write_text(
+        f'instances = ["{SMTT}"]\ntime_limit = 1\n[[method]]\nspec = "ils:mddc"\noptions = 3\n'
+    )
     (root / "empty").mkdir()
     other = sqlite3.connect(root / "other.sqlite")
     other.execute("CREATE TABLE t (x)")
@@ -56,6 +77,12 @@ CASES = [
     (["solve", "{nul.txt}", "-m", "rule:edd"], "binary"),
     (["solve", "{nojob.json}", "-m", "rule:edd"], "missing"),
     (["solve", "{huge.sm}", "-m", "rule:lft"], "outside"),
+    (["solve", "{nospec.json}", "-m", "kube"], "spec is missing"),
+    (["solve", "{hugecpu.json}", "-m", "kube"], "larger than"),
+    (["solve", "{nouid.json}", "-m", "kube"], "uid"),
+    (["solve", "{nancpu.json}", "-m", "kube"], "req_cpu_m"),
+    (["solve", "{nopods.json}", "-m", "kube"], "'pods' must be a list"),
+    (["solve", "/dev/zero", "-m", "rule:edd"], "pipe or a device"),
     (["solve", SMTT, "-m", "rule:edd", "--seed", "-1"], "seed"),
     (["solve", SMTT, "-m", "rule:edd", "--seed", str(2**70)], "seed"),
     (["solve", SMTT, "-m", "rule:edd", "-t", "0"], "time_limit"),
@@ -63,6 +90,8 @@ CASES = [
     (["solve", SMTT, "-m", "rule:edd", "-t", "nan"], "time_limit"),
     (["solve", SMTT, "-m", "rule:edd", "-t", "abc"], "time-limit"),
     (["solve", SMTT, "-m", "rule:edd", "--threads", "0"], "threads"),
+    (["solve", SMTT, "-m", "cp", "--threads", "100000", "-t", "1"], "from 1 to 1024"),
+    (["solve", SMTT, "-m", "ils:mddc?stall=99999999999999999999"], "outside"),
     (["solve", SMTT, "-m", "rule:edd", "--gantt", "{root}/nowhere/g.png"], "does not exist"),
     (["solve", SMTT, "-m", "rule:edd", "--gantt", "{root}/g.xyz"], "extension"),
     (["solve", SMTT, "-m", "rule:edd", "--gantt", "{empty}"], "extension"),
@@ -89,6 +118,13 @@ CASES = [
     (_bench("--executor", "nope"), "executor"),
     (_bench("-m", "ils:mddc?stall=x"), "stall"),
     (_bench("-m", "ils:mddc?seed=3"), "seed"),
+    (_bench("--reference", "{inf.csv}"), "finite"),
+    (_bench("--reference", "{latin1.csv}"), "not UTF-8"),
+    (["bench", "{types.toml}"], "instances must be text"),
+    (["bench", "{methods.toml}"], "methods must be text"),
+    (["bench", "{options.toml}"], "options must be a table"),
+    (_bench("-m", "cp?threads=0"), "threads must be"),
+    (_bench("-m", "ils:mddc?stall=99999999999999999999"), "outside"),
     (["bench", SMTT, "-t", "1"], "--method"),
     (["bench", SMTT, "-m", "rule:edd"], "--time-limit"),
     (["bench", "{root}/none/*.txt", "-m", "rule:edd", "-t", "1"], "no such file"),
@@ -99,6 +135,9 @@ CASES = [
     (["discover", "smtt", "--seed", "-1", "--out", "{root}/d"], "seed"),
     (["discover", "smtt", "--jobs", "0", "--out", "{root}/d"], "jobs"),
     (["generate", "smtt", "--jobz", "3"], "jobz"),
+    (["generate", "smtt", "--jobs", "1000000000", "--out", "{root}/gen"], "jobs = 1000000000"),
+    (["generate", "rcpsp", "--jobs", "100000", "--out", "{root}/gen"], "jobs = 100000"),
+    (["generate", "pods", "--nodes", "10000", "--pods-per-node", "1000", "--out", "{root}/g"], "x"),
     (["methods", "nope"], "unknown problem"),
     (["warmup", "nope"], "unknown problem"),
 ]
@@ -119,3 +158,44 @@ def test_bad_command_line_gives_one_error_line(args, word, files, monkeypatch, c
     assert word in " ".join(err.split()), err
     for numpy_word in ("<U", "np.", "numpy", "type object", "dtype"):
         assert numpy_word not in err, err
+
+
+def _run(args, monkeypatch, capsys, root) -> tuple[int | None, str, str]:
+    monkeypatch.setattr(sys, "argv", ["schedforge", *args])
+    monkeypatch.chdir(root)
+    code = 0
+    try:
+        cli.main()
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_an_unknown_flag_suggests_no_unrelated_flag(files, monkeypatch, capsys):
+    code, _, err = _run(
+        ["solve", SMTT, "-m", "rule:edd", "--tim", "3"], monkeypatch, capsys, files["root"]
+    )
+    assert code not in (0, None)
+    assert "--tim" in err and "--help" in err
+    assert "--format" not in err and "Did you mean" not in err
+
+
+def test_a_none_option_works_from_solve(files, monkeypatch, capsys):
+    """The documented ``stall=None`` spelling runs from the command line."""
+    args = ["solve", SMTT, "-m", "ils:mddc?stall=None", "-t", "0.2", "--json"]
+    code, out, err = _run(args, monkeypatch, capsys, files["root"])
+    assert code in (0, None), err
+    result = json.loads(out)
+    assert result["status"] in ("OPTIMAL", "FEASIBLE")
+    assert result["method"].startswith("ils:mddc")
+
+
+def test_bench_checks_method_options_before_the_first_run(files, tmp_path, monkeypatch, capsys):
+    """A bad option of the second method stops bench before the first method runs."""
+    out = tmp_path / "runs"
+    args = ["bench", SMTT, "-m", "rule:edd", "-m", "ils:mddc?stall=x", "-t", "1", "-o", str(out)]
+    code, _, err = _run(args, monkeypatch, capsys, files["root"])
+    assert code not in (0, None)
+    assert "stall" in err and "Traceback" not in err
+    assert not (out / "results.sqlite").exists()

@@ -31,7 +31,8 @@ from typing import Any
 from schedforge.bench.batch import BenchConfig
 from schedforge.bench.grid import MethodSpec, parse_seeds
 from schedforge.benchsets import is_dataset_name
-from schedforge.core.errors import InvalidOption, SchedforgeError
+from schedforge.core.errors import InvalidOption, ParseError, SchedforgeError
+from schedforge.core.text import read_text
 
 KNOWN_KEYS = {
     "instances",
@@ -64,11 +65,9 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SchedforgeError(f"{path}: no such file") from None
+        data = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
-        raise SchedforgeError(f"{path}: invalid TOML ({exc})") from None
+        raise ParseError(path, None, f"invalid TOML ({exc})") from None
     unknown = sorted(set(data) - KNOWN_KEYS)
     if unknown:
         raise SchedforgeError(
@@ -81,21 +80,40 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
             return value
         return str(base / value)
 
-    def as_list(key: str) -> list[Any]:
+    def text(key: str, value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            raise ParseError(path, None, f"{key} must be text, found {value!r}"[:200])
+        return value
+
+    def as_list(key: str) -> list[str]:
         value = data.get(key, [])
-        return [value] if isinstance(value, str) else list(value)
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list):
+            raise ParseError(path, None, f"{key} must be text or a list of text")
+        return [text(key, v) for v in values]
+
+    def flag(key: str) -> bool:
+        if not isinstance(data[key], bool):
+            raise ParseError(path, None, f"{key} must be true or false, found {data[key]!r}")
+        return data[key]
 
     config: dict[str, Any] = {}
     if "instances" in data:
         config["instances"] = [rel(v) for v in as_list("instances")]
     specs = [MethodSpec.parse(text) for text in as_list("methods")]
-    for k, table in enumerate(data.get("method", [])):
-        if "spec" not in table:
+    tables = data.get("method", [])
+    if not isinstance(tables, list):
+        raise ParseError(path, None, "method must be [[method]] tables with a spec")
+    for k, table in enumerate(tables):
+        if not isinstance(table, dict) or "spec" not in table:
             raise SchedforgeError(f"{path}: [[method]] number {k + 1} has no spec")
         extra = sorted(set(table) - {"spec", "options"})
         if extra:
             raise SchedforgeError(f"{path}: [[method]] {table['spec']!r}: unknown key(s) {extra}")
-        specs.append(MethodSpec.parse(table["spec"], dict(table.get("options", {}))))
+        options = table.get("options", {})
+        if not isinstance(options, dict):
+            raise ParseError(path, None, f"[[method]] number {k + 1}: options must be a table")
+        specs.append(MethodSpec.parse(text("spec", table["spec"]), dict(options)))
     if specs:
         config["methods"] = specs
     for key in ("time_limit", "grace", "warmup_limit"):
@@ -104,24 +122,27 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
                 raise SchedforgeError(f"{path}: {key} must be a number of seconds")
             config[key] = float(data[key])
     if "seeds" in data:
-        config["seeds"] = parse_seeds(
-            data["seeds"] if isinstance(data["seeds"], str) else list(data["seeds"])
-        )
+        seeds = data["seeds"]
+        if isinstance(seeds, int) and not isinstance(seeds, bool):
+            seeds = [seeds]
+        if not isinstance(seeds, str | list):
+            raise ParseError(path, None, "seeds must be a list of integers or text like '0-4'")
+        config["seeds"] = parse_seeds(seeds)
     for key in ("jobs", "limit"):
         if key in data:
             if isinstance(data[key], bool) or not isinstance(data[key], int):
                 raise SchedforgeError(f"{path}: {key} must be an integer")
             config[key] = data[key]
     if "out" in data:
-        config["out"] = Path(rel(data["out"]))
+        config["out"] = Path(rel(text("out", data["out"])))
     if "reference" in data:
         config["references"] = [rel(v) for v in as_list("reference")]
     for key in ("executor", "scheduler"):
         if key in data:
-            config[key] = str(data[key])
+            config[key] = text(key, data[key])
     for key in ("warmup", "retry_failed"):
         if key in data:
-            config[key] = bool(data[key])
+            config[key] = flag(key)
     if "plugins" in data:
         config["plugins"] = [rel(v) if v.endswith(".py") else v for v in as_list("plugins")]
     if "export" in data:

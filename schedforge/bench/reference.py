@@ -14,13 +14,13 @@ A run's reference value comes, in order of preference, from
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schedforge.core.errors import SchedforgeError
+from schedforge.core.errors import ParseError, SchedforgeError
+from schedforge.core.text import finite_float, read_csv, read_text
 
 # Columns naming the instance, most specific first.
 NAME_COLUMNS = ("instance", "name", "id", "fjsplib_name")
@@ -113,13 +113,22 @@ def load_reference(spec: str | Path) -> ReferenceTable:
             path, column = Path(head), tail
     if not path.exists():
         raise SchedforgeError(f"reference file {text}: no such file")
-    first = path.read_text(encoding="utf-8", errors="replace").lstrip().split("\n", 1)[0]
+    content = read_text(path)
+    first = content.lstrip().split("\n", 1)[0]
     if re.fullmatch(r"[\d\s.+-]*", first):
-        return _read_orlib_values(path)
+        return _read_orlib_values(path, content)
     return _read_csv(path, column)
 
 
-def _read_orlib_values(path: Path) -> ReferenceTable:
+def _value(raw: str, path: Path, line: int | None, what: str) -> float:
+    """A reference value: a finite number (an infinite optimum would poison every gap)."""
+    try:
+        return finite_float(raw, what)
+    except ValueError as exc:
+        raise ParseError(path, line, str(exc)) from None
+
+
+def _read_orlib_values(path: Path, content: str) -> ReferenceTable:
     match = re.search(r"(\d+)", path.stem)
     if match is None:
         raise SchedforgeError(
@@ -128,12 +137,8 @@ def _read_orlib_values(path: Path) -> ReferenceTable:
     size = int(match.group(1))
     table = ReferenceTable(path.name)
     proven = "opt" in path.stem.lower()
-    values = path.read_text(encoding="utf-8").split()
-    for k, value in enumerate(values, start=1):
-        try:
-            number = float(value)
-        except ValueError:
-            raise SchedforgeError(f"{path}: value {k} ({value!r}) is not a number") from None
+    for k, value in enumerate(content.split(), start=1):
+        number = _value(value, path, None, f"value {k}")
         table.by_name[f"wt{size}_{k:03d}"] = (
             number,
             f"{path.name}" + (" (optimum)" if proven else " (best known)"),
@@ -142,10 +147,7 @@ def _read_orlib_values(path: Path) -> ReferenceTable:
 
 
 def _read_csv(path: Path, column: str | None) -> ReferenceTable:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or []]
-        rows = list(reader)
+    header, rows = read_csv(path)
     lowered = {h.lower(): h for h in header}
     if column is not None:
         if column not in header:
@@ -169,14 +171,16 @@ def _read_csv(path: Path, column: str | None) -> ReferenceTable:
     proven_col = next((lowered[c] for c in ("optimal", "status") if c in lowered), None)
     table = ReferenceTable(path.name)
     ambiguous: set[str] = set()
-    for row in rows:
+    for number, row in rows:
         raw = (row.get(value_col) or "").strip()
         if not raw:
             continue
         try:
-            value = float(raw)
-        except ValueError:
-            continue
+            value = finite_float(raw, value_col)
+        except ValueError as exc:
+            if re.fullmatch(r"[^\d]*", raw):
+                continue  # a word such as "-" or "unknown": no value for this row
+            raise ParseError(path, number, str(exc)) from None
         where = f"{path.name}:{value_col}" + _proven_note(row, proven_col)
         entry = (value, where)
         for col in path_cols:

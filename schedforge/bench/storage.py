@@ -55,7 +55,8 @@ class DamagedStore(SchedforgeError):
     def __init__(self, path: Path, problem: str):
         self.path = path
         super().__init__(
-            f"{path}: {problem}. Nothing was changed. Either give --out another folder, or run "
+            f"{path}: {problem}. Nothing was changed. Either write new results elsewhere "
+            f"(bench --out ANOTHER_FOLDER), or run "
             f"'schedforge bench --repair --out {path.parent}' to keep every readable run "
             "(the damaged file is kept next to it)"
         )

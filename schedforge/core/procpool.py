@@ -23,6 +23,10 @@ from typing import IO, Any
 
 # How long kill_group waits for the killed group's leader to be reaped.
 REAP_SECONDS = 10.0
+# The process id of the parent that spawned a worker (set by spawn when the
+# worker inherits the environment), so that die_with_parent can tell whether
+# the parent died before the request took effect, whoever adopted the orphan.
+PARENT_PID_VARIABLE = "SCHEDFORGE_PARENT_PID"
 
 
 def spawn(
@@ -35,14 +39,20 @@ def spawn(
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` as the leader of a new process group (see :func:`kill_group`)."""
+    """Start ``argv`` as the leader of a new process group (see :func:`kill_group`).
+
+    With ``env=None`` the worker inherits this process's environment plus
+    :data:`PARENT_PID_VARIABLE`; an explicit ``env`` is passed as it is.
+    """
+    if env is None:
+        env = {**os.environ, PARENT_PID_VARIABLE: str(os.getpid())}
     return subprocess.Popen(
         list(argv),
         pass_fds=tuple(pass_fds),
         stdin=stdin,
         stdout=stdout,
         stderr=stderr,
-        env=dict(env) if env is not None else None,
+        env=dict(env),
         cwd=cwd,
         start_new_session=True,  # its own process group: killed as a whole
         close_fds=True,
@@ -82,8 +92,11 @@ def die_with_parent() -> bool:
             return False
     except (OSError, AttributeError):
         return False
-    # The parent may have died before the request took effect.
-    if os.getppid() == 1:
+    # The parent may have died before the request took effect: the orphan
+    # then has another parent (init, or a subreaper such as systemd --user).
+    expected = os.environ.pop(PARENT_PID_VARIABLE, "")  # not for this worker's children
+    parent = os.getppid()
+    if parent == 1 or (expected.isdigit() and parent != int(expected)):
         os._exit(1)
     return True
 

@@ -9,6 +9,8 @@ file, the line or JSON path, and what is wrong.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -19,6 +21,9 @@ from schedforge.core.errors import ParseError
 
 MAX_TIME = 2**31 - 1
 """Largest magnitude of a single time value (duration, due date, release ...)."""
+
+MAX_BYTES = 1 << 30
+"""Largest input file read (1 GiB): a device such as ``/dev/zero`` never ends."""
 
 MAX_VALUE = 2**53
 """Largest magnitude of any integer read, and of sums the solvers form from them.
@@ -37,13 +42,16 @@ def read_text(path: str | Path) -> str:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
     except IsADirectoryError:
         raise ParseError(path, None, "is a directory, not an instance file") from None
     except FileNotFoundError:
         raise ParseError(path, None, "no such file") from None
     except OSError as exc:
         raise ParseError(path, None, f"cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > MAX_BYTES:
+        raise ParseError(path, None, f"is larger than {MAX_BYTES >> 20} MiB; not an instance file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -60,6 +68,30 @@ def read_text(path: str | Path) -> str:
     return text
 
 
+def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and rows of a CSV table, each row with its line number.
+
+    Text is read as :func:`read_text` does; header names are stripped, a
+    missing cell is ``""`` and cells beyond the header are dropped, so a
+    short or long row never yields ``None`` where a string is expected.
+    """
+    text = read_text(path)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        rows = [(reader.line_num, cells) for cells in reader]
+    except csv.Error as exc:
+        raise ParseError(path, None, f"not a CSV table ({exc})") from None
+    if not rows:
+        return [], []
+    header = [name.strip() for name in rows[0][1]]
+    body = [
+        (line, {name: (cells[k] if k < len(cells) else "") for k, name in enumerate(header)})
+        for line, cells in rows[1:]
+        if any(cell.strip() for cell in cells)
+    ]
+    return header, body
+
+
 def _position(data: bytes, offset: int) -> tuple[int, int]:
     """1-based (line, column) of byte ``offset`` in ``data``."""
     line = data.count(b"\n", 0, offset) + 1
@@ -71,14 +103,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def loads_json(text: str, path: str | Path, *, line: int | None = None) -> Any:
+def loads_json(
+    text: str, path: str | Path, *, line: int | None = None, constants: bool = False
+) -> Any:
     """Parse JSON text, refusing ``NaN``/``Infinity``; errors name the file and line.
 
     ``line`` is the line of ``text`` in the file when ``text`` is one line of
-    a JSON-lines file.
+    a JSON-lines file. ``constants=True`` lets ``NaN``/``Infinity`` through,
+    for readers that check every number themselves and name its JSON path.
     """
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=None if constants else _reject_constant)
     except json.JSONDecodeError as exc:
         where = line if line is not None else exc.lineno
         raise ParseError(path, where, f"invalid JSON ({exc.msg}, column {exc.colno})") from None
@@ -88,9 +123,9 @@ def loads_json(text: str, path: str | Path, *, line: int | None = None) -> Any:
         raise ParseError(path, line, "invalid JSON (nested too deeply)") from None
 
 
-def read_json(path: str | Path) -> Any:
+def read_json(path: str | Path, *, constants: bool = False) -> Any:
     """The JSON value in ``path`` (see :func:`read_text` and :func:`loads_json`)."""
-    return loads_json(read_text(path), path)
+    return loads_json(read_text(path), path, constants=constants)
 
 
 def json_path(*parts: str | int) -> str:

@@ -144,6 +144,7 @@ class OpenAIProposer:
         self.prices = prices or {}
         self.sleep = sleep
         self._send_seed = True
+        self._tokens_key = "max_tokens"  # newer OpenAI models want max_completion_tokens
         self._openai = openai
         # Our own retry loop, so that retries are counted and back-off is ours.
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
@@ -169,12 +170,13 @@ class OpenAIProposer:
         last_error = ""
         for attempt in range(self.max_retries + 1):
             try:
-                extra = {"seed": request.seed} if self._send_seed else {}
+                extra: dict[str, Any] = {self._tokens_key: self.max_tokens}
+                if self._send_seed:
+                    extra["seed"] = request.seed
                 response = self.client.chat.completions.create(
                     model=self.model,
                     messages=messages,
                     temperature=self.temperature,
-                    max_tokens=self.max_tokens,
                     **extra,
                 )
                 text, usage, finish = _content_and_usage(response)
@@ -194,6 +196,9 @@ class OpenAIProposer:
                 if self._send_seed and "seed" in str(exc).lower():
                     # Some OpenAI-compatible servers reject the seed parameter.
                     self._send_seed = False
+                    continue
+                if self._tokens_key == "max_tokens" and "max_completion_tokens" in str(exc):
+                    self._tokens_key = "max_completion_tokens"
                     continue
                 break
             except openai.APIStatusError as exc:  # 4xx other than auth/429: not retryable

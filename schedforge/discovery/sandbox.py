@@ -978,7 +978,7 @@ class SandboxPool:
             if self._init_blob is None:
                 self._init_blob = pickle.dumps(
                     {
-                        "template": self.template.problem,
+                        "template": self.template.key,
                         "engine": self.engine,
                         "threshold": self.numba_threshold,
                         "limits": {

@@ -425,6 +425,43 @@ def _generated_set(name: str, count: int, jobs: int, seed: int) -> EvalSet:
     return EvalSet(name, tuple(instances), tuple(references), f"generated n={jobs}, seed {seed}")
 
 
+_SHANG_GRID = [(tf, rdd) for tf in (0.2, 0.4, 0.6, 0.8) for rdd in (0.2, 0.4, 0.6, 0.8, 1.0)]
+
+
+def _generated_large_set(name: str, per_class: int, sizes: tuple[int, ...], seed: int) -> EvalSet:
+    """Generated instances of the Shang et al. classes; reference: Augmented MDDC.
+
+    ``per_class`` instances per (TF, RDD) class of the Shang et al. grid and
+    per size, those where Augmented MDDC is late (classes where it rarely
+    is may have fewer). The reference is its
+    total tardiness, not the optimum (exact proofs at n = 200 take too
+    long to build a set on the fly): the gaps rank candidates the same way
+    per instance, and a negative gap means better than Augmented MDDC.
+    """
+    from schedforge.heuristics.smtt import rule_sequence
+    from schedforge.problems.smtt import generate
+
+    instances, references = [], []
+    for jobs in sizes:
+        for k, (tf, rdd) in enumerate(_SHANG_GRID):
+            found, attempt = 0, 0
+            # Loose classes (TF 0.2, wide RDD) are rarely late: a few tries only.
+            while found < per_class and attempt < 10 * per_class:
+                inst = generate(jobs=jobs, tf=tf, rdd=rdd, seed=seed + 1000 * k + attempt)
+                attempt += 1
+                seq = rule_sequence(inst, "aug-mddc")
+                late = np.maximum(0, np.cumsum(inst.processing[seq]) - inst.due[seq])
+                value = float(np.dot(inst.weight[seq], late))
+                if value > 0:
+                    instances.append(inst.replace(name=f"{name}-n{jobs}-{k}-{attempt}"))
+                    references.append(value)
+                    found += 1
+    return EvalSet(name, tuple(instances), tuple(references), f"generated n={sizes}, seed {seed}")
+
+
+_LARGE: dict[str, dict[str, EvalSet]] = {}
+
+
 def _smtt_sets(size: str = "default") -> dict[str, EvalSet]:
     """Default SMTT sets.
 
@@ -433,8 +470,10 @@ def _smtt_sets(size: str = "default") -> dict[str, EvalSet]:
     second uniform set, hold out every positive-optimum instance of the
     Shang et al. (2021) n = 100 and n = 200 sets (the bundled datasets
     ``smtt:cetinkaya-n20``, ``smtt:cetinkaya-n20-alt``, ``smtt:shang-n100``,
-    ``smtt:shang-n200``). ``quick``: a few small generated instances (tests,
-    smoke runs).
+    ``smtt:shang-n200``). ``large``: train on 2 and validate on 1 generated
+    instance per (TF, RDD) class of the Shang et al. grid and size n = 100
+    and 200, with Augmented MDDC's value as reference, same hold-out. ``quick``: a few small generated instances
+    (tests, smoke runs).
     """
     if size == "quick":
         return {
@@ -442,8 +481,8 @@ def _smtt_sets(size: str = "default") -> dict[str, EvalSet]:
             "validation": _generated_set("validation", 4, 9, 200),
             "holdout": _generated_set("holdout", 4, 10, 300),
         }
-    if size != "default":
-        raise SchedforgeError(f"unknown set size {size!r}; use default or quick")
+    if size not in ("default", "large"):
+        raise SchedforgeError(f"unknown set size {size!r}; use default, large or quick")
     from schedforge.benchsets import unpacked
 
     base = unpacked("smtt")
@@ -456,6 +495,11 @@ def _smtt_sets(size: str = "default") -> dict[str, EvalSet]:
         sum((s.references for s in holdout_parts), ()),
         "Shang et al. n = 100 and 200, positive optima",
     )
+    if size == "large":
+        if not _LARGE:
+            _LARGE["train"] = _generated_large_set("train", 2, (100, 200), 500)
+            _LARGE["validation"] = _generated_large_set("validation", 1, (100, 200), 900)
+        return {**_LARGE, "holdout": holdout}
     return {
         "train": _read_jsonl_set(base / "cetinkaya2025_n20_uniform.jsonl", 2, "train"),
         "validation": _read_jsonl_set(

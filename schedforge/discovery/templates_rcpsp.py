@@ -246,6 +246,14 @@ RCPSP = register_template(
             "lft": ["var", "lft"],
             "lst": ["sub", ["var", "lft"], ["var", "dur"]],
             "mts": ["neg", ["var", "nall"]],
+            "grpw": ["neg", ["var", "grpw"]],
+            "mslk": ["var", "slack"],
+        },
+        # Derived features for GP: latest start, total slack, resource work.
+        gp_terminals={
+            "lst": "lft - dur",
+            "slack": "lft - dur - est",
+            "work": "load * dur",
         },
     )
 )

@@ -14,7 +14,7 @@ import numpy as np
 
 from schedforge.problems.pods import PodsInstance, PodsSolution, objective_vector, validate
 
-__all__ = ["drop_never", "reduce_moves", "repair_plan"]
+__all__ = ["drop_never", "limit_disruption", "reduce_moves", "repair_plan"]
 
 
 def drop_never(instance: PodsInstance, node_of_pod: np.ndarray) -> tuple[np.ndarray, int]:
@@ -71,7 +71,7 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
     adds an eviction or a move, so the result is never lexicographically
     worse; each step lowers evictions plus moves, so it terminates. The
     checks use the problem's own structures (``allowed``, ``allocatable``,
-    ``max_pods``, ``conflicts``) and the result is checked by
+    ``max_pods``, ``clashes``) and the result is checked by
     :func:`schedforge.problems.pods.validate`.
 
     Parameters
@@ -99,13 +99,9 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
     usage = np.zeros_like(inst.allocatable)
     np.add.at(usage, node[placed], requests[placed])
     count = np.bincount(node[placed], minlength=inst.num_nodes).astype(np.int64)
-    partners: list[list[int]] = [[] for _ in range(inst.num_pods)]
-    for p, q in inst.conflicts:
-        partners[p].append(int(q))
-        partners[q].append(int(p))
 
     def clash(p: int, n: int, ignore: int = -1) -> bool:
-        return any(node[q] == n and q != ignore for q in partners[p])
+        return inst.clashes(p, n, node, ignore) >= 0
 
     # Nodes running pods leave: a preemptionPolicy Never pod may not be put there.
     emptied = np.zeros(inst.num_nodes, dtype=bool)
@@ -169,4 +165,62 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
     problems = validate(inst, PodsSolution(node))
     if problems:  # a bug in the repair: fail loudly rather than return an infeasible plan
         raise AssertionError(f"reduce_moves broke the plan: {problems[0]}")
+    return node
+
+
+def limit_disruption(
+    instance: PodsInstance,
+    node_of_pod: np.ndarray,
+    *,
+    max_moves: int | None = None,
+    max_evictions: int | None = None,
+) -> np.ndarray:
+    """A feasible plan within ``max_moves`` and ``max_evictions``, close to ``node_of_pod``.
+
+    After :func:`reduce_moves`, while a cap is exceeded, the lowest-priority
+    running pod that leaves its node (an evicted one first when evictions
+    are over, a moved one when moves are) goes home: the newly placed pods
+    on its home node are taken off, lowest priority first, until it fits,
+    and those that can not be put back are left pending. A pod that can not
+    go home this way is skipped. If the caps still do not hold, the plan
+    that changes nothing (only what a ``NoExecute`` taint evicts leaves) is
+    returned; the caps count those forced pods, so they are at least their
+    number.
+    """
+    inst = instance
+    current = inst.current_node
+    node = reduce_moves(inst, node_of_pod)
+    forced = int(np.sum((current >= 0) & ~inst.stay_ok))
+    cap_moves = None if max_moves is None else max(int(max_moves), forced)
+    cap_evictions = None if max_evictions is None else max(int(max_evictions), forced)
+
+    def over() -> tuple[bool, bool]:
+        value = objective_vector(inst, PodsSolution(node))
+        return (
+            cap_evictions is not None and value.evictions > cap_evictions,
+            cap_moves is not None and value.moves > cap_moves,
+        )
+
+    tried: set[int] = set()
+    while any(over()):
+        evictions_over, _ = over()
+        leaving = (current >= 0) & (node != current) & inst.stay_ok
+        leaving &= (node < 0) if evictions_over else (node >= 0)
+        candidates = [int(p) for p in np.flatnonzero(leaving) if int(p) not in tried]
+        if not candidates:
+            break
+        p = min(candidates, key=lambda q: (int(inst.priority[q]), -q))
+        tried.add(p)
+        trial = node.copy()
+        trial[p] = current[p]
+        newcomers = np.flatnonzero((trial == current[p]) & (current != current[p]))
+        for q in sorted(newcomers.tolist(), key=lambda q: (int(inst.priority[q]), -q)):
+            if not validate(inst, PodsSolution(trial)):
+                break
+            if current[q] < 0:  # only pending pods give their place up
+                trial[q] = -1
+        if not validate(inst, PodsSolution(trial)):
+            node = trial
+    if any(over()) or validate(inst, PodsSolution(node)):
+        node = np.where(inst.stay_ok, current, -1)
     return node

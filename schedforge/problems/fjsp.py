@@ -333,9 +333,18 @@ class FJSPInstance(Instance):
             raise InvalidInstance("FJSPInstance: missing field num_machines")
         jobs = data["jobs"]
         if not isinstance(jobs, list) or not all(
-            isinstance(job, list) and all(isinstance(op, list) for op in job) for job in jobs
+            isinstance(job, list)
+            and all(
+                isinstance(op, list)
+                and all(isinstance(pair, list) and len(pair) == 2 for pair in op)
+                for op in job
+            )
+            for job in jobs
         ):
-            raise InvalidInstance("FJSPInstance: jobs must be a list of jobs, each a list of ops")
+            raise InvalidInstance(
+                "FJSPInstance: jobs must be a list of jobs, each a list of operations, "
+                "each a list of [machine, time] pairs"
+            )
         return cls.from_jobs(
             [[[tuple(pair) for pair in op] for op in job] for job in jobs],
             data["num_machines"],

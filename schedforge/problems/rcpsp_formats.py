@@ -21,7 +21,6 @@ automatically; :func:`with_reference` attaches a row from any table.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,7 +31,7 @@ import numpy as np
 
 from schedforge.core.errors import InvalidInstance, ParseError, SchedforgeError
 from schedforge.core.registry import Format, register_format
-from schedforge.core.text import MAX_TIME, read_json, read_text
+from schedforge.core.text import MAX_TIME, MAX_VALUE, bounded_int, read_csv, read_json, read_text
 from schedforge.problems.rcpsp import RCPSPInstance, critical_path_bound
 
 __all__ = ["read_bounds", "with_reference", "write_rcp", "write_sm"]
@@ -79,23 +78,22 @@ def read_bounds(path: str | Path) -> dict[str, dict[str, Any]]:
     if not path.exists():
         raise SchedforgeError(f"{path}: no such file")
     table: dict[str, dict[str, Any]] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        need = {"instance", "cpm_lb", "lb", "ub", "optimal"}
-        if not need <= set(reader.fieldnames or ()):
-            raise ParseError(path, 1, f"expected columns {', '.join(sorted(need))}")
-        for number, row in enumerate(reader, start=2):
-            try:
-                entry: dict[str, Any] = {
-                    "cpm_lb": int(row["cpm_lb"]),
-                    "lower_bound": int(row["lb"]),
-                    "best_known": int(row["ub"]),
-                }
-                if row["optimal"].strip() == "1":
-                    entry["optimum"] = int(row["ub"])
-            except (TypeError, ValueError):
-                raise ParseError(path, number, "cpm_lb, lb and ub must be integers") from None
-            table[row["instance"].strip()] = entry
+    header, rows = read_csv(path)
+    need = {"instance", "cpm_lb", "lb", "ub", "optimal"}
+    if not need <= set(header):
+        raise ParseError(path, 1, f"expected columns {', '.join(sorted(need))}")
+    for number, row in rows:
+        try:
+            entry: dict[str, Any] = {
+                "cpm_lb": bounded_int(row["cpm_lb"], "cpm_lb", high=MAX_VALUE),
+                "lower_bound": bounded_int(row["lb"], "lb", high=MAX_VALUE),
+                "best_known": bounded_int(row["ub"], "ub", high=MAX_VALUE),
+            }
+        except ValueError as exc:
+            raise ParseError(path, number, str(exc)) from None
+        if row["optimal"].strip() == "1":
+            entry["optimum"] = entry["best_known"]
+        table[row["instance"].strip()] = entry
     return table
 
 
@@ -125,7 +123,11 @@ def _auto_reference(instance: RCPSPInstance, path: Path) -> RCPSPInstance:
         return instance
     try:
         return with_reference(instance, table)
-    except SchedforgeError:
+    except ParseError as exc:
+        if exc.line == 1:  # a table of another layout: not one to attach
+            return instance
+        raise
+    except SchedforgeError:  # no row for this instance
         return instance
 
 

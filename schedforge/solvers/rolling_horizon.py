@@ -146,8 +146,9 @@ class WindowAdapter(Protocol):
         choice treats them as free. The stats may hold ``improved`` (bool),
         ``changed`` (the solved items whose placement the solve changed),
         ``reassigned`` (those whose resource choice it changed), which the
-        ``stable`` fixing reads, and ``refused`` (the adapter undid a solve
-        that made the whole schedule worse).
+        ``stable`` fixing reads, ``refused`` (the adapter undid a solve
+        that made the whole schedule worse) and ``proven`` (the window's
+        solve ended with a proof, not at a limit).
         """
 
     def commit(self, items: Sequence[int]) -> None:
@@ -237,7 +238,8 @@ def rolling_horizon(
     -------
     dict
         ``windows``, ``improved_windows``, ``refused_windows`` (solves the
-        adapter undid, reported as ``refused``), ``free_items`` and ``held_items``
+        adapter undid, reported as ``refused``), ``unproven_windows`` (solves
+        not reported ``proven``: stopped by a limit), ``free_items`` and ``held_items``
         (sums over windows; with ``hold="machine"`` the held items are the
         assignment-fixed ones), ``window_seconds`` and ``timed_out``.
     """
@@ -263,6 +265,7 @@ def rolling_horizon(
         "windows": 0,
         "improved_windows": 0,
         "refused_windows": 0,
+        "unproven_windows": 0,
         "free_items": 0,
         "held_items": 0,
         "window_seconds": 0.0,
@@ -305,6 +308,7 @@ def rolling_horizon(
             )
             stats["improved_windows"] += int(bool(result.get("improved")))
             stats["refused_windows"] += int(bool(result.get("refused")))
+            stats["unproven_windows"] += int(not result.get("proven", False))
             # "Unchanged" in the sense of what a hold keeps: placement or assignment.
             moved = set(result.get("changed" if hold == "start" else "reassigned", current))
             unchanged = {i for i in current if i not in moved}
@@ -536,6 +540,7 @@ class FJSPWindowAdapter:
         return {
             "improved": improved,
             "refused": refused,
+            "proven": stats.get("cp_status") in ("OPTIMAL", "INFEASIBLE"),
             "changed": changed,
             "reassigned": reassigned,
             **stats,
@@ -645,7 +650,11 @@ def rh_method(
         stable_only=stable_only,
         budget=budget,
     )
-    stats["nondeterministic"] = True  # window solves stop on the clock
+    # A window solve stopped by its limit or the stall clock stops at a
+    # load-dependent point; one thread and proven windows are reproducible.
+    stats["nondeterministic"] = (
+        adapter.threads > 1 or stats["timed_out"] or stats["unproven_windows"] > 0
+    )
     solution = adapter.solution()
     stats["start_makespan"] = makespan(instance, initial.machine, initial.start)
     if makespan(instance, solution.machine, solution.start) > stats["start_makespan"]:

@@ -94,3 +94,24 @@ def test_experiment_file_errors(tmp_path):
     bad.write_text('instancs = ["x"]\n')
     with pytest.raises(SchedforgeError, match="unknown key"):
         load_experiment(bad)
+
+
+def test_a_none_option_runs_in_bench(_cli, tmp_path, instance_dir):
+    """``stall=None`` (run until the time limit) works in bench, not as ERROR rows."""
+    out = tmp_path / "runs"
+    done = _cli(
+        "bench",
+        f"{instance_dir}/i0.json",
+        "-m",
+        "ils:mddc?stall=None",
+        "-t",
+        "0.3",
+        "-o",
+        out,
+        "--no-warmup",
+    )
+    assert done.returncode == 0, done.stderr
+    with Store(out) as store:
+        rows = store.runs()
+    assert [row["status"] for row in rows] in (["FEASIBLE"], ["OPTIMAL"])
+    assert rows[0]["method"] == "ils:mddc?stall=None"

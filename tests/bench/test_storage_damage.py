@@ -4,6 +4,7 @@ marks batches whose process died as interrupted."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -12,7 +13,9 @@ import time
 
 import pytest
 
+from schedforge.bench.report import build_report, per_instance
 from schedforge.bench.storage import DB_NAME, DamagedStore, Store, repair
+from schedforge.bench.summary import summarize, table_rows, with_gaps
 
 RUNS = 400
 
@@ -116,7 +119,7 @@ def test_a_batch_whose_process_is_gone_is_marked_interrupted(tmp_path):
     assert states == {gone: "interrupted", alive: "running"}
 
 
-def _bench(out, *extra: str) -> subprocess.Popen:
+def _bench(out, *extra: str, seeds: str = "0-3") -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -128,7 +131,7 @@ def _bench(out, *extra: str) -> subprocess.Popen:
         "-m",
         "rule:wspt",
         "--seeds",
-        "0-3",
+        seeds,
         "-t",
         "5",
         "-j",
@@ -138,6 +141,26 @@ def _bench(out, *extra: str) -> subprocess.Popen:
         *extra,
     ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _tables(rows) -> tuple[list[list[str]], list[list[str]]]:
+    """The report's summary table (without the mean time) and its per-instance table."""
+    rows = with_gaps(rows)
+    summary = [cells[:-1] for cells in table_rows(summarize(rows))]
+    header, body = per_instance(rows)
+    return summary, [header, *body]
+
+
+def _report_tables(out) -> tuple[list[list[str]], list[list[str]]]:
+    """The tables ``schedforge report`` prints for ``out`` (times vary, so left out)."""
+    with Store(out, create=False) as store:
+        report = build_report(store, plots=False)
+    return _tables(report.rows)
+
+
+def _stored_rows(out) -> list[dict]:
+    with Store(out, create=False) as store:
+        return store.runs()
 
 
 def _results(out) -> set[tuple]:
@@ -171,7 +194,52 @@ def test_kill_9_then_resume_gives_the_same_table(tmp_path):
     assert _bench(clean).wait(timeout=300) == 0
     assert _bench(killed).wait(timeout=300) == 0
     assert _results(killed) == _results(clean)
+    assert _report_tables(killed) == _report_tables(clean)
     with Store(killed, create=False) as store:
         states = [b["state"] for b in store.batches()]
     if first.returncode == -signal.SIGKILL:
         assert states == ["interrupted", "finished"]
+
+
+def test_repair_gives_the_same_report_minus_the_lost_runs_and_resume_restores_it(tmp_path):
+    """bench, cut the file short, report refuses, --repair, report, bench again, report."""
+    out = tmp_path / "runs"
+    assert _bench(out, seeds="0-1").wait(timeout=300) == 0
+    original = _stored_rows(out)
+    assert len(original) == 60
+    before = _report_tables(out)
+    database = out / DB_NAME
+    data = database.read_bytes()
+    # Cut off the last two pages: the newest runs are there, the schema and the
+    # older runs are not (half the file would hold no run at all).
+    database.write_bytes(data[: len(data) - 2 * 4096])
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "schedforge.cli", "report", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "--repair" in refused.stderr
+
+    repaired = subprocess.run(
+        [sys.executable, "-m", "schedforge.cli", "bench", "--repair", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert repaired.returncode == 0, repaired.stderr
+    said = " ".join(repaired.stdout.split())
+    kept = int(re.search(r"kept (\d+) run", said).group(1))
+    lost = int(re.search(r"(\d+) run\(s\) could not be read", said).group(1))
+    rows = _stored_rows(out)
+    assert kept == len(rows) and kept + lost == len(original)
+    assert 0 < kept < len(original)
+    # The report of the repaired file is the report of the original rows it kept.
+    keys = {row["key"] for row in rows}
+    assert _report_tables(out) == _tables([r for r in original if r["key"] in keys])
+
+    assert _bench(out, seeds="0-1").wait(timeout=300) == 0
+    assert len(_stored_rows(out)) == 60
+    assert _report_tables(out) == before

@@ -12,10 +12,13 @@ import sys
 import textwrap
 import time
 
-from schedforge.core.procpool import alive, kill_group, spawn
+from schedforge.core.procpool import PARENT_PID_VARIABLE, alive, kill_group, spawn
 
 # A loaded two-core machine once took more than 5 s to deliver a death signal.
 SLACK = 30.0
+# Starting Python processes on such a machine is slower still; waiting longer
+# for them costs nothing when they are quick.
+STARTUP = 120.0
 
 
 def _gone(pids: list[int], seconds: float = SLACK) -> bool:
@@ -38,7 +41,7 @@ def test_kill_group_ends_the_worker_and_what_it_started(tmp_path):
         """
     )
     worker = spawn([sys.executable, "-c", code])
-    deadline = time.monotonic() + SLACK
+    deadline = time.monotonic() + STARTUP
     while not pid_file.exists() or not pid_file.read_text():
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -65,11 +68,35 @@ def test_workers_die_with_a_killed_parent(tmp_path):
         """
     )
     parent = subprocess.Popen([sys.executable, "-c", parent_code])
-    deadline = time.monotonic() + SLACK
+    deadline = time.monotonic() + STARTUP
     while not pid_file.exists() or not pid_file.read_text():
-        assert time.monotonic() < deadline
+        assert parent.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     worker = int(pid_file.read_text())
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     assert _gone([worker])
+
+
+SURVIVOR = (
+    "from schedforge.core.procpool import die_with_parent; die_with_parent(); "
+    "import os; print('survived', os.environ.get('SCHEDFORGE_PARENT_PID'))"
+)
+
+
+def test_a_worker_whose_parent_died_before_it_asked_exits_at_once():
+    """An orphan adopted by anyone (init or a subreaper) is no longer its parent's child."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    env = {**os.environ, PARENT_PID_VARIABLE: str(dead.pid)}
+    orphan = subprocess.run(
+        [sys.executable, "-c", SURVIVOR], env=env, capture_output=True, text=True, timeout=STARTUP
+    )
+    assert orphan.returncode == 1 and "survived" not in orphan.stdout
+
+
+def test_a_worker_of_a_living_parent_runs_and_hides_the_parent_id():
+    worker = spawn([sys.executable, "-c", SURVIVOR], stdout=subprocess.PIPE)
+    out, _ = worker.communicate(timeout=STARTUP)
+    assert worker.returncode == 0
+    assert out.decode().split() == ["survived", "None"]  # its own children do not inherit it

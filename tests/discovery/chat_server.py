@@ -10,6 +10,7 @@ state beyond a per-model request counter:
 ``counter``    fenced code whose constant is the request number (distinct candidates)
 ``noseed``     HTTP 400 when the request carries a ``seed``, else like ``fenced``
 ``rambling``   prose cut at the token limit (``finish_reason`` ``length``)
+``newapi``     HTTP 400 on ``max_tokens`` (wants ``max_completion_tokens``), else ``fenced``
 ``mixed``      in turn: an answer that breaks the allow-list, fenced code, prose
 """
 
@@ -73,6 +74,14 @@ class ChatServer:
                 error = {"error": {"message": "nope", "type": "x"}}
                 if model == "noseed" and "seed" in payload:
                     bad = {"error": {"message": "Unrecognized request argument: seed"}}
+                    return self._send(400, json.dumps(bad).encode())
+                if model == "newapi" and "max_tokens" in payload:
+                    bad = {
+                        "error": {
+                            "message": "Unsupported parameter: 'max_tokens' is not supported "
+                            "with this model. Use 'max_completion_tokens' instead."
+                        }
+                    }
                     return self._send(400, json.dumps(bad).encode())
                 if model == "denied":
                     return self._send(401, json.dumps(error).encode())

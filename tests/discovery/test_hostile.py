@@ -288,3 +288,40 @@ def test_exported_heuristics_are_bounds_checked(smtt_template):
     _write_record("oob", RUNTIME["index_out_of_range_write"][0], smtt_template)
     with pytest.raises(SchedforgeError, match="IndexError"):
         sf.solve(inst, "heuristic:oob")
+
+
+def test_the_loop_records_each_hostile_candidate_and_scores_the_next_as_fresh(
+    tmp_path, smtt_template, quick_sets
+):
+    from schedforge.discovery.evolve import DiscoveryConfig, Evolution
+
+    good = SIG + "    return np.maximum(d, t + 1.1 * p)\n"
+    hostile = [SIG + STORES[name] + "    return d * 1.0\n" for name in sorted(STORES)[:6]]
+    hostile += [RUNTIME["alias_write"][0], RUNTIME["index_out_of_range_write"][0]]
+    hostile.append(SIG + "    return 'x' * 60000000\n")
+    path = tmp_path / "answers.jsonl"
+    path.write_text("\n".join(json.dumps({"response": a}) for a in [*hostile, good]) + "\n")
+    config = DiscoveryConfig(
+        problem="smtt",
+        sets="quick",
+        proposer="replay",
+        replay=str(path),
+        generations=1,
+        offspring=len(hostile) + 1,
+        islands=1,
+        jobs=1,  # one worker sees every candidate
+        memory_mb=1024,
+    )
+    evo = Evolution(tmp_path / "run", config)
+    try:
+        evo.run()
+        rows = [c for c in evo.archive.candidates() if c["generation"] == 1]
+    finally:
+        evo.close()
+    verdicts = [r["verdict"] for r in rows]
+    assert verdicts[:6] == ["rejected"] * 6
+    assert verdicts[6:] == ["ok", "error", "invalid_output", "ok"]
+    assert all(r["message"] and len(r["message"]) <= 500 for r in rows if r["verdict"] != "ok")
+    with SandboxPool(smtt_template, {"train": quick_sets["train"]}) as fresh:
+        expected = fresh.evaluate(good)
+    assert rows[-1]["train_objectives"] == expected.objectives

@@ -195,6 +195,12 @@ def test_max_tokens_is_sent_and_a_cut_answer_says_so(smtt_template, server):
     out = prop.propose(_request(smtt_template))
     assert server.requests[-1]["max_tokens"] == 64
     assert out.code is None and "cut at --max-tokens 64" in out.error
+    # Endpoints that want max_completion_tokens instead get it.
+    prop, _ = _proposer(smtt_template, server, "newapi", max_tokens=99)
+    out = prop.propose(_request(smtt_template))
+    assert out.code is not None and out.error is None
+    assert server.requests[-1]["max_completion_tokens"] == 99
+    assert "max_tokens" not in server.requests[-1]
 
 
 def test_the_prompt_states_the_allow_list(smtt_template):

@@ -59,3 +59,30 @@ def test_reference_values_come_from_the_exact_solvers_dp():
     inst = sf.generate("smtt", jobs=9, weighted=True, seed=3)
     value, _ = subset_dp(inst.processing, inst.due, inst.weight)
     assert smtt_optimum(inst.processing, inst.due, inst.weight) == value
+
+
+def test_sandbox_workers_run_the_augmented_variant():
+    from schedforge.discovery.sandbox import SandboxPool
+
+    template = get_template("smtt-aug")
+    train = template.sets("quick")["train"]
+    with SandboxPool(template, {"train": train}) as pool:
+        result = pool.evaluate(template.seeds["mdd"])
+    expected = []
+    for inst in train.instances:
+        seq = rule_sequence(inst, "aug-mdd")
+        late = np.maximum(0, np.cumsum(inst.processing[seq]) - inst.due[seq])
+        expected.append(float(np.dot(inst.weight[seq], late)))
+    assert result.ok and list(result.objectives) == expected
+
+
+def test_gp_code_for_every_derived_feature_passes_the_sandbox_checks():
+    from schedforge.discovery.gp import to_code
+    from schedforge.discovery.sandbox import check_code
+
+    for name in ("smtt", "rcpsp", "fjsp", "pods"):
+        template = get_template(name)
+        for feature in template.gp_terminals:
+            code = to_code(["var", feature], template)
+            check_code(code, template)
+            assert f"    {feature} = " in code

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedforge as sf
 from schedforge.core.result import Status
 from schedforge.heuristics.kube import simulate
-from schedforge.heuristics.pods_repair import reduce_moves
+from schedforge.heuristics.pods_repair import limit_disruption, reduce_moves
 from schedforge.problems.pods import PodsInstance, PodsSolution, objective_vector, validate
 
 
@@ -125,3 +126,35 @@ def test_cp_reports_the_repair_and_stays_honest():
     assert moves_after == objective_vector(inst, res.solution).moves <= moves_before
     if moves_after < moves_before:
         assert res.status is not Status.OPTIMAL
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("caps", [{"max_moves": 0, "max_evictions": 0}, {"max_evictions": 1}])
+def test_limit_disruption_keeps_the_caps_and_the_plan_valid(seed, caps):
+    inst = sf.generate("pods", nodes=4, pods_per_node=4, priorities=3, utilisation=1.05, seed=seed)
+    low = inst.priority <= np.median(inst.priority)
+    first = np.where(low, simulate(inst, preemption=False)[0], -1)
+    snapshot = inst.with_placement(first)
+    plan = simulate(snapshot, preemption=True)[0]
+    limited = limit_disruption(snapshot, plan, **caps)
+    assert not validate(snapshot, PodsSolution(limited))
+    value = objective_vector(snapshot, PodsSolution(limited))
+    assert value.moves <= caps.get("max_moves", value.moves)
+    assert value.evictions <= caps.get("max_evictions", value.evictions)
+    res = sf.solve(snapshot, "kube", **caps)
+    assert objective_vector(snapshot, res.solution).evictions <= caps["max_evictions"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("cap", [0, 1])
+def test_limit_disruption_cuts_a_plan_that_moves_too_much(seed, cap):
+    inst = sf.generate("pods", nodes=4, pods_per_node=4, priorities=3, utilisation=1.05, seed=seed)
+    snapshot = inst.with_placement(simulate(inst, preemption=False)[0])
+    plan = sf.solve(snapshot, "cp", time_limit=2).solution.node
+    before = objective_vector(snapshot, PodsSolution(plan))
+    assert before.moves > cap  # the cap binds
+    limited = limit_disruption(snapshot, plan, max_moves=cap)
+    assert not validate(snapshot, PodsSolution(limited))
+    after = objective_vector(snapshot, PodsSolution(limited))
+    assert after.moves <= cap
+    assert after.evictions <= before.evictions

@@ -54,9 +54,10 @@ def from_compact(data: Mapping[str, Any], *, path: str | Path = "<compact>", nam
     path = Path(path)
     if not isinstance(data, Mapping) or not isinstance(data.get("nodes"), list):
         raise ParseError(path, None, "expected an object with lists 'nodes' and 'pods'")
-    pods_in = data.get("pods") or []
+    pods_in = data.get("pods")
     if not isinstance(pods_in, list):
-        raise ParseError(path, None, "'pods' must be a list")
+        # A missing list is not an empty cluster: the file was cut or mistyped.
+        raise ParseError(path, None, "'pods' must be a list (give [] for no pods)")
     items = [("nodes", k, item) for k, item in enumerate(data["nodes"])]
     items += [("pods", k, item) for k, item in enumerate(pods_in)]
     extra = [

@@ -10,6 +10,7 @@ from typing import Any
 
 from schedforge.core.errors import InvalidInstance, ParseError
 from schedforge.core.registry import Format, register_format
+from schedforge.core.text import read_json
 from schedforge.problems.pods.model import PodsInstance
 
 # --------------------------------------------------------------------------
@@ -17,12 +18,12 @@ from schedforge.problems.pods.model import PodsInstance
 
 
 def load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ParseError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise ParseError(path, None, "not a text file") from None
+    """The JSON in ``path`` as UTF-8 text (else :class:`ParseError`).
+
+    ``NaN`` and ``Infinity`` pass here: the pods readers check every amount
+    and name its JSON path.
+    """
+    return read_json(path, constants=True)
 
 
 def _read_json(path: Path):

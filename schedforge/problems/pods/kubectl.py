@@ -20,10 +20,10 @@ What is taken from the objects, following the kube-scheduler's view:
   built-in ``system-cluster-critical``/``system-node-critical``), else the
   ``globalDefault`` class, else 0. ``nodeSelector``, required node affinity
   (``matchExpressions``; ``matchFields`` on ``metadata.name``), tolerations
-  and required pod anti-affinity with ``topologyKey:
-  kubernetes.io/hostname`` (``matchLabels``, and ``In`` expressions with one
-  value) are kept; other affinity terms are listed in
-  ``metadata["ignored"]``.
+  and required pod anti-affinity (every term, ``matchLabels`` and
+  ``matchExpressions``, ``namespaces`` and ``namespaceSelector``, by
+  ``topologyKey``) are kept; the other rules of :data:`RULES` are refused
+  by name, or listed in ``metadata["ignored"]`` when ignored.
 * **Protected** pods (must not move): namespace ``kube-system``, owned by a
   DaemonSet or a Node (static pods), or without a controller (nobody would
   recreate them); the annotation ``schedforge.io/protected: "true"|"false"``
@@ -49,12 +49,12 @@ import numpy as np
 
 from schedforge.core.errors import InvalidInstance, InvalidOption, ParseError
 from schedforge.core.registry import Format, register_format
+from schedforge.core.text import loads_json, read_text
 from schedforge.problems.pods.model import MAX_AMOUNT, PodsInstance
-from schedforge.problems.pods.rules import NODE_NAME_FIELD, requirement_matches
+from schedforge.problems.pods.rules import HOSTNAME, NODE_NAME_FIELD, requirement_matches
 
 __all__ = ["RULES", "parse_quantity", "read_kubectl", "to_kubectl"]
 
-HOSTNAME = "kubernetes.io/hostname"
 EPOCH = datetime(2025, 1, 1)
 PROTECTED_ANNOTATION = "schedforge.io/protected"
 # The label to_kubectl gives the pods of a PodDisruptionBudget (its selector).
@@ -122,8 +122,6 @@ def _amount(resource: str, value: Any) -> int:
 # Scheduling rules the reader refuses (named), unless the caller ignores them.
 RULES = {
     "pod-affinity": "required podAffinity",
-    "pod-anti-affinity-topology": "required podAntiAffinity on a topologyKey other than "
-    "kubernetes.io/hostname",
     "topology-spread": "topologySpreadConstraints",
     "preferred-node-affinity": "preferred node affinity (a soft score)",
     "preferred-pod-affinity": "preferred pod affinity or anti-affinity (a soft score)",
@@ -193,11 +191,11 @@ class _Reader:
         elif kind == "PodDisruptionBudget":
             self.budgets.append((document, where))
         elif kind == "Namespace":
-            meta = document.get("metadata") or {}
+            meta = _map(document.get("metadata"))
             self.namespaces = self.namespaces or {}
             self.namespaces[str(meta.get("name"))] = _string_map(meta.get("labels"))
         elif kind == "PriorityClass":
-            name = (document.get("metadata") or {}).get("name")
+            name = _map(document.get("metadata")).get("name")
             self.classes[str(name)] = document
         else:
             self.ignored.append(f"{where}: object of kind {kind!r} skipped")
@@ -207,11 +205,11 @@ class _Reader:
     def node_fields(self, resources: list[str]) -> dict[str, Any]:
         names, alloc, max_pods, labels, taints, cordoned = [], [], [], [], [], []
         for node, where in self.nodes:
-            meta = node.get("metadata") or {}
+            meta = _map(node.get("metadata"))
             name = meta.get("name")
             if not name:
                 raise self.fail(f"{where}.metadata.name is missing")
-            status = node.get("status") or {}
+            status = _map(node.get("status"))
             allocatable = status.get("allocatable")
             if not isinstance(allocatable, Mapping):
                 raise self.fail(f"{where} (node {name!r}): status.allocatable is missing")
@@ -223,7 +221,7 @@ class _Reader:
             max_pods.append(self.quantity(allocatable.get("pods", 110), "pods", at))
             names.append(str(name))
             labels.append(_string_map(meta.get("labels")))
-            spec = node.get("spec") or {}
+            spec = _map(node.get("spec"))
             taints.append(
                 [
                     {
@@ -263,9 +261,9 @@ class _Reader:
     def container_requests(self, container: Any, where: str) -> dict[str, int]:
         if not isinstance(container, Mapping):
             raise self.fail(f"{where}: expected a container object")
-        resources = container.get("resources") or {}
-        requests = dict(resources.get("limits") or {})  # API defaulting: requests = limits
-        requests.update(resources.get("requests") or {})
+        resources = _map(container.get("resources"))
+        requests = dict(_map(resources.get("limits")))  # API defaulting: requests = limits
+        requests.update(_map(resources.get("requests")))
         return {str(r): self.quantity(v, str(r), f"{where}.resources") for r, v in requests.items()}
 
     def pod_requests(self, spec: Mapping, where: str) -> dict[str, int]:
@@ -286,7 +284,7 @@ class _Reader:
         effective = {}
         for r in set(total) | set(sidecars) | set(peak):
             effective[r] = max(total.get(r, 0) + sidecars.get(r, 0), peak.get(r, 0))
-        for r, v in (spec.get("overhead") or {}).items():
+        for r, v in _map(spec.get("overhead")).items():
             effective[str(r)] = effective.get(str(r), 0) + self.quantity(
                 v, str(r), f"{where}.overhead"
             )
@@ -334,31 +332,29 @@ class _Reader:
         return int(defaults[0].get("value", 0)) if defaults else 0
 
     def affinity_rules(self, spec: Mapping, namespace: str, where: str) -> list[dict]:
-        """Required hostname anti-affinity terms; every other affinity rule is refused."""
-        affinity = spec.get("affinity") or {}
+        """Required anti-affinity terms; every other affinity rule is refused."""
+        affinity = _map(spec.get("affinity"))
         at = f"{where}.affinity"
-        if (affinity.get("nodeAffinity") or {}).get(
+        if _map(affinity.get("nodeAffinity")).get(
             "preferredDuringSchedulingIgnoredDuringExecution"
         ):
             self.rule("preferred-node-affinity", f"{at}.nodeAffinity")
         for kind in ("podAffinity", "podAntiAffinity"):
-            if (affinity.get(kind) or {}).get("preferredDuringSchedulingIgnoredDuringExecution"):
+            if _map(affinity.get(kind)).get("preferredDuringSchedulingIgnoredDuringExecution"):
                 self.rule("preferred-pod-affinity", f"{at}.{kind}")
-        if (affinity.get("podAffinity") or {}).get(
-            "requiredDuringSchedulingIgnoredDuringExecution"
-        ):
+        if _map(affinity.get("podAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution"):
             self.rule("pod-affinity", f"{at}.podAffinity")
         terms = []
-        required = (affinity.get("podAntiAffinity") or {}).get(
+        required = _map(affinity.get("podAntiAffinity")).get(
             "requiredDuringSchedulingIgnoredDuringExecution"
         )
         for k, term in enumerate(_list(required)):
             here = f"{at}.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[{k}]"
             if not isinstance(term, Mapping):
                 raise self.fail(f"{here}: expected an object")
-            if term.get("topologyKey") != HOSTNAME:
-                self.rule("pod-anti-affinity-topology", here)
-                continue
+            topology = term.get("topologyKey")
+            if not isinstance(topology, str) or not topology:
+                raise self.fail(f"{here}.topologyKey: a required term needs a topology key")
             selector = term.get("labelSelector")
             if selector is None:
                 continue  # a nil selector matches no pod
@@ -382,7 +378,11 @@ class _Reader:
                     if not spaces:
                         continue  # selects no namespace: matches no pod
             terms.append(
-                {"selector": _selector_requirements(selector), "namespaces": spaces or [namespace]}
+                {
+                    "selector": _selector_requirements(selector),
+                    "namespaces": spaces or [namespace],
+                    "topology": topology,
+                }
             )
         for key in ("topologySpreadConstraints",):
             if spec.get(key):
@@ -390,9 +390,8 @@ class _Reader:
         return terms
 
     def node_affinity(self, spec: Mapping) -> list:
-        required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-            "requiredDuringSchedulingIgnoredDuringExecution"
-        ) or {}
+        affinity = _map(_map(spec.get("affinity")).get("nodeAffinity"))
+        required = _map(affinity.get("requiredDuringSchedulingIgnoredDuringExecution"))
         terms = []
         for term in required.get("nodeSelectorTerms") or []:
             exprs = [dict(e) for e in term.get("matchExpressions") or []]
@@ -401,7 +400,7 @@ class _Reader:
         return terms
 
     def protected(self, meta: Mapping, namespace: str, owner_kind: str | None) -> bool:
-        flag = (meta.get("annotations") or {}).get(PROTECTED_ANNOTATION)
+        flag = _map(meta.get("annotations")).get(PROTECTED_ANNOTATION)
         if flag is not None:
             return str(flag).lower() == "true"
         return namespace == "kube-system" or owner_kind in (None, "DaemonSet", "Node")
@@ -418,8 +417,8 @@ class _Reader:
         """
         names, allowed, of_pod = [], [], [-1] * len(pods)
         for budget, where in self.budgets:
-            meta = budget.get("metadata") or {}
-            spec = budget.get("spec") or {}
+            meta = _map(budget.get("metadata"))
+            spec = _map(budget.get("spec"))
             namespace = str(meta.get("namespace") or "default")
             selector = spec.get("selector")
             if selector is None:
@@ -432,7 +431,7 @@ class _Reader:
                 and all(requirement_matches(r, pod["labels"], "") for r in reqs)
             ]
             healthy = sum(1 for k in members if pods[k]["node"])
-            status = budget.get("status") or {}
+            status = _map(budget.get("status"))
             if isinstance(status.get("disruptionsAllowed"), int) and not isinstance(
                 status.get("disruptionsAllowed"), bool
             ):
@@ -459,15 +458,15 @@ class _Reader:
             raise self.fail("no Node objects found (add `kubectl get nodes -o json`)")
         active = []
         for k, (pod, where) in enumerate(self.pods):
-            phase = (pod.get("status") or {}).get("phase")
+            phase = _map(pod.get("status")).get("phase")
             if phase in ("Succeeded", "Failed"):
                 continue
-            meta = pod.get("metadata") or {}
+            meta = _map(pod.get("metadata"))
             active.append((str(meta.get("creationTimestamp") or ""), k, pod, where))
         active.sort(key=lambda item: (item[0], item[1]))
         pods = []
         for _, _, pod, where in active:
-            meta = pod.get("metadata") or {}
+            meta = _map(pod.get("metadata"))
             spec = pod.get("spec")
             if not isinstance(spec, Mapping):
                 raise self.fail(f"{where}.spec is missing: a Pod needs a spec with containers")
@@ -481,6 +480,8 @@ class _Reader:
                 raise
             except ValueError as exc:
                 raise self.fail(f"{at}: {exc}") from None
+            except (TypeError, AttributeError, KeyError):
+                raise self.fail(f"{at}: a field holds a value of the wrong kind") from None
         self.finish(pods)
         return self.instance(pods)
 
@@ -571,6 +572,15 @@ def _list(value: Any) -> list:
     return value
 
 
+def _map(value: Any) -> Mapping:
+    """An object; ``None`` is empty."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected an object, got {json.dumps(value, default=str)[:60]}")
+    return value
+
+
 def _string_map(value: Any) -> dict[str, str]:
     return {str(a): str(b) for a, b in (value or {}).items()} if isinstance(value, Mapping) else {}
 
@@ -581,7 +591,7 @@ def _selector_requirements(selector: Any) -> list[dict]:
         return [{"key": "", "operator": "In", "values": ["\0never"]}]
     reqs = [
         {"key": str(k), "operator": "In", "values": [str(v)]}
-        for k, v in (selector.get("matchLabels") or {}).items()
+        for k, v in _map(selector.get("matchLabels")).items()
     ]
     for expr in _list(selector.get("matchExpressions")):
         if expr.get("operator") not in ("In", "NotIn", "Exists", "DoesNotExist"):
@@ -608,15 +618,9 @@ def _scaled(value: Any, total: int, reader: _Reader, where: str) -> int:
 
 def _load(path: Path) -> list[Any]:
     """The documents of a JSON or (multi-document) YAML file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ParseError(path, None, "not a text file") from None
+    text = read_text(path)
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParseError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
+        data = loads_json(text, path, constants=True)  # amounts are checked one by one
         return data if isinstance(data, list) else [data]
     import yaml
 
@@ -642,12 +646,21 @@ def read_kubectl(*paths: str | Path, ignore: Sequence[str] = ()) -> PodsInstance
     if not paths:
         raise ValueError("give at least one file")
     reader = _Reader(Path(paths[0]), ignore)
-    for path in map(Path, paths):
-        reader.path = path
-        for k, document in enumerate(_load(path)):
-            reader.add(document, f"document {k + 1}")
-    reader.path = Path(paths[0])
-    return reader.build()
+    try:
+        for path in map(Path, paths):
+            reader.path = path
+            for k, document in enumerate(_load(path)):
+                reader.add(document, f"document {k + 1}")
+        reader.path = Path(paths[0])
+        return reader.build()
+    except (ParseError, InvalidInstance, InvalidOption):
+        raise
+    except ValueError as exc:
+        raise reader.fail(str(exc)) from None
+    except (TypeError, AttributeError, KeyError):
+        # A field of a Node, PodDisruptionBudget or PriorityClass holding, say,
+        # a list where an object belongs (pods are checked one by one).
+        raise reader.fail("a field holds a value of the wrong kind") from None
 
 
 def _quantity_text(resource: str, amount: int) -> str:
@@ -751,7 +764,7 @@ def to_kubectl(instance: PodsInstance) -> dict[str, Any]:
             anti.append(
                 {
                     "labelSelector": {"matchExpressions": exprs},
-                    "topologyKey": HOSTNAME,
+                    "topologyKey": term.get("topology", HOSTNAME),
                     **({"namespaceSelector": {}} if "*" in spaces else {"namespaces": spaces}),
                 }
             )

@@ -34,12 +34,20 @@ __all__ = ["RCPSPModel", "build_model", "start_schedule", "time_windows"]
 DEFAULT_TIME_LIMIT = 60.0
 # The share of the budget the GA may spend before CP-SAT starts, and the
 # schedules without improvement after which it hands over earlier. Chosen on
-# PSPLIB j60 instances ``_2`` (not those of the published comparison); see
-# benchmarks/results/rcpsp_portfolio.md.
-GA_SHARE = 0.3
+# PSPLIB instances ``_2`` of j60 (stall 5,000 vs 20,000; shares 0.3 and 0.5
+# tied) and j120 (share 0.3 lost to the GA given the whole time on 3 of 6
+# at 1 s, 0.6 on 1 of 6 at 2 s, 0.9 on none), none of them in the published
+# comparison (benchmarks/results/rcpsp_portfolio.md). The stall ends the GA
+# phase long before the share on small instances, leaving CP-SAT the time to
+# prove optimality.
+GA_SHARE = 0.9
 GA_STALL = 20_000
 # The GA's schedule count when only its time share and stall stop it.
 _UNCOUNTED = 2**62
+# Order literals added between two looks at the clock while building.
+_CHECK_EVERY = 64
+# Seconds kept back from CP-SAT's limit for starting it and reading its answer.
+_RESERVE = 0.05
 
 
 def time_windows(instance: RCPSPInstance, end: int) -> tuple[np.ndarray, np.ndarray]:
@@ -108,6 +116,12 @@ def _conflict_cliques(instance: RCPSPInstance) -> list[list[int]]:
     return cliques
 
 
+def _check(budget: Budget | None) -> None:
+    """Stop building a model whose budget has expired."""
+    if budget is not None and budget.expired():
+        raise TimeoutError("the time limit expired while the model was built")
+
+
 @dataclass
 class RCPSPModel:
     """A built CP-SAT model with its start variables and makespan variable."""
@@ -118,7 +132,11 @@ class RCPSPModel:
 
 
 def build_model(
-    instance: RCPSPInstance, end: int, *, order_literals: bool = True
+    instance: RCPSPInstance,
+    end: int,
+    *,
+    order_literals: bool = True,
+    budget: Budget | None = None,
 ) -> RCPSPModel | None:
     r"""The CP-SAT model of schedules with makespan at most ``end``; ``None`` if windows are empty.
 
@@ -139,6 +157,12 @@ def build_model(
     ``order_literals``, a Boolean ``O_ab`` for every such pair that no
     precedence chain orders, with ``O_ab => S_b >= S_a + d_a`` and
     ``not O_ab => S_a >= S_b + d_b``.
+
+    Raises
+    ------
+    TimeoutError
+        ``budget`` expired before the model was complete (a j120 model
+        with its order literals takes 0.2-0.5 s to build).
     """
     cp_model = import_cp_model()
     earliest, latest = time_windows(instance, end)
@@ -174,15 +198,19 @@ def build_model(
     # Redundant: activities that cannot run together on some resource form
     # disjunctive cliques, on which CP-SAT's no-overlap reasoning (edge
     # finding, detectable precedences) is much stronger than cumulative's.
+    _check(budget)
     for clique in _conflict_cliques(instance):
         model.add_no_overlap([interval[j] for j in clique])
+    _check(budget)
     # Redundant: an explicit order literal per conflicting pair gives the SAT
     # search something to branch on and learn clauses over (a disjunctive
     # graph view). On the hardest PSPLIB j30 instances (RF 1.0, RS 0.2) it
     # cut CP-SAT's time to prove optimality by 2-10x; see
     # benchmarks/results/rcpsp_psplib_cp_j30_full.md.
     if order_literals:
-        for a, b in _unordered_conflicts(instance):
+        for k, (a, b) in enumerate(_unordered_conflicts(instance)):
+            if k % _CHECK_EVERY == 0:
+                _check(budget)
             first = model.new_bool_var(f"O{a}_{b}")
             model.add(start[b] >= start[a] + duration[a]).only_enforce_if(first)
             model.add(start[a] >= start[b] + duration[b]).only_enforce_if(~first)
@@ -203,7 +231,7 @@ def start_schedule(
     """Start times of the portfolio's first phase, or ``None`` when no heuristic met every deadline.
 
     The better of one parallel-SGS LFT pass with justification and the
-    activity-list GA (:func:`~schedforge.heuristics.rcpsp_ga.ga`) run for
+    activity-list GA (:func:`~schedforge.heuristics.rcpsp_ga.ga`, Hartmann's) run for
     ``ga_share`` of ``budget``; the GA hands over earlier when it reaches
     the critical-path/energy bound or improves nothing for
     :data:`GA_STALL` schedules. ``stats`` receives what each part found.
@@ -217,6 +245,7 @@ def start_schedule(
             instance,
             budget=budget.share(ga_share),
             schedules=_UNCOUNTED,
+            algorithm="hartmann",  # the GA its share and stall were chosen with
             target=lower_bound(instance),
             stall=GA_STALL,
         )
@@ -260,8 +289,9 @@ def cp(
     one): ``INFEASIBLE`` there proves the start optimal, which on PSPLIB
     is the usual case (its upper bound is almost always optimal already,
     the work is the lower bound). If time runs out before CP-SAT finds a
-    shorter schedule, the start is returned as ``FEASIBLE`` with the best
-    proven bound.
+    shorter schedule, or before the model is built (on j120 at 1-2 s the
+    GA's share leaves too little), the start is returned as ``FEASIBLE``
+    with the best proven bound.
 
     Parameters
     ----------
@@ -309,7 +339,25 @@ def cp(
             return proven
         end = best - 1 if below_heuristic else best
     stats["horizon"] = end
-    built = build_model(instance, end, order_literals=order_literals)
+    try:
+        built = build_model(
+            instance,
+            end,
+            order_literals=order_literals,
+            budget=budget.until(budget.remaining() - _RESERVE),
+        )
+    except TimeoutError as out_of_time:
+        # The heuristics used the time; their schedule is the answer.
+        stats.update(reason=str(out_of_time), nondeterministic=True)
+        if start_guess is None:
+            return Outcome(status=Status.NO_SOLUTION, stats=stats)
+        return Outcome(
+            RCPSPSolution(start_guess.copy()),
+            status=Status.FEASIBLE,
+            bound=lower_bound(instance),
+            objective=stats["heuristic_makespan"],
+            stats=stats,
+        )
     if built is None:
         if start_guess is not None:
             # Empty windows below the heuristic makespan: nothing is shorter.
@@ -326,7 +374,7 @@ def cp(
         pairs = [(built.makespan, end), *zip(built.start, start_guess.tolist(), strict=True)]
     run = run_cp_sat(
         built.model,
-        time_limit=budget.remaining(),
+        time_limit=max(budget.remaining() - _RESERVE, 0.0),
         seed=budget.seed,
         threads=budget.threads_or(1),
         hint=pairs,

@@ -35,6 +35,14 @@ __all__ = ["BACKENDS", "import_pulp", "solve_model"]
 
 BACKENDS = ("cbc", "highs")
 
+# Seconds of a MIP call outside the solver's own clock, fixed and per
+# 1,000 nonzeros: PuLP writing the model (CBC: an MPS file and a new
+# process; HiGHS: the model passed through its API) and reading the values
+# back. Kept back from the solver's limit, so the call ends by the deadline;
+# when the limit leaves no more than this, the solver is not started.
+_HANDOVER = 0.25
+_HANDOVER_PER_1000 = 0.01
+
 _CBC_BOUND = re.compile(r"^Lower bound:\s*(-?[\d.eE+-]+)", re.MULTILINE)
 
 
@@ -82,7 +90,10 @@ def solve_model(
     backend
         ``"cbc"`` or ``"highs"``.
     time_limit
-        Solver seconds.
+        Seconds for the whole call: the solver gets them minus an estimate
+        of the hand-over (writing the model, starting the solver, reading
+        the values back); with no time left for the solver it is not run
+        and the status is ``NO_SOLUTION`` (``stats["solver_status"]`` says so).
     seed
         Solver random seed.
     threads
@@ -108,7 +119,11 @@ def solve_model(
         raise SolverError(f"threads must be >= 1, got {threads}")
     stats = {} if stats is None else stats
     gaps = {"gapRel": 0.0, "gapAbs": 0.999} if integral else {"gapRel": 0.0}
-    limit = max(0.05, float(time_limit))
+    nonzeros = sum(len(c) for c in prob.constraints.values())
+    limit = float(time_limit) - _HANDOVER - _HANDOVER_PER_1000 * nonzeros / 1000
+    if limit < 0.05:
+        stats["solver_status"] = "not started: no time left for the solver"
+        return Status.NO_SOLUTION, None
     if backend == "cbc":
         status, bound = _solve_cbc(prob, limit, seed, threads, warm_start, gaps, stats)
     else:
@@ -151,7 +166,9 @@ def _run_cbc(prob: Any, limit: float, seed: int, threads: int, warm: bool, gaps:
             threads=threads if threads > 1 else None,
             warmStart=warm,
             logPath=log_path,
-            options=[f"randomCbcSeed {seed + 1}"],  # CBC treats seed 0 as "from the clock"
+            # CBC treats seed 0 as "from the clock"; its limit is CPU time
+            # unless told to count wall time.
+            options=[f"randomCbcSeed {seed + 1}", "timeMode elapsed"],
             **gaps,
         )
         if not solver.available():

@@ -23,7 +23,9 @@ DEFAULT_TIME_LIMIT = 60.0
 __all__ = ["build_model"]
 
 
-def build_model(instance: FJSPInstance, horizon: int) -> tuple[Any, dict, dict, Any]:
+def build_model(
+    instance: FJSPInstance, horizon: int, budget: Budget | None = None
+) -> tuple[Any, dict, dict, Any] | None:
     r"""The disjunctive model of Özgüven, Özbakır & Yavuz (2010), model F.
 
     With :math:`x_{om}` = 1 when operation :math:`o` runs on machine
@@ -44,7 +46,9 @@ def build_model(instance: FJSPInstance, horizon: int) -> tuple[Any, dict, dict, 
     Returns
     -------
     (problem, x, start, cmax)
-        The ``pulp.LpProblem``, ``x[(o, m)]``, ``start[o]`` and the makespan variable.
+        The ``pulp.LpProblem``, ``x[(o, m)]``, ``start[o]`` and the makespan
+        variable; ``None`` when ``budget`` expires first (the pairs grow
+        quadratically: seconds on a few hundred operations).
 
     References
     ----------
@@ -82,6 +86,8 @@ def build_model(instance: FJSPInstance, horizon: int) -> tuple[Any, dict, dict, 
     # M must cover S_a + p_am - S_b also when a runs elsewhere with a shorter time.
     big_m = horizon + int(instance.durations.max())
     for a in range(n):
+        if budget is not None and budget.expired():
+            return None
         for b in range(a + 1, n):
             if job_of[a] == job_of[b]:
                 continue
@@ -131,8 +137,13 @@ def mip_method(
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
     incumbent = dispatch(instance, "mwkr-eet")
     horizon = makespan(instance, incumbent.machine, incumbent.start)
-    prob, x, start, _ = build_model(instance, horizon)
     stats: dict[str, Any] = {"backend": variant}
+    built = build_model(instance, horizon, budget)
+    if built is None:
+        stats["fallback"] = "mwkr-eet"
+        stats["reason"] = "the time limit expired while the model was built"
+        return Outcome(solution=incumbent, status=Status.FEASIBLE, stats=stats)
+    prob, x, start, _ = built
     status, bound = solve_model(
         prob,
         variant,

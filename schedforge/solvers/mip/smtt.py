@@ -15,7 +15,7 @@ from schedforge.core.budget import Budget
 from schedforge.core.errors import SolverError
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome, Status
-from schedforge.problems.smtt import SMTTInstance, SMTTSolution
+from schedforge.problems.smtt import SMTTInstance, SMTTSolution, lower_bound
 from schedforge.solvers.mip.backend import import_pulp, solve_model
 
 __all__ = ["build_model", "mip"]
@@ -23,8 +23,10 @@ __all__ = ["build_model", "mip"]
 DEFAULT_TIME_LIMIT = 60.0
 
 
-def build_model(instance: SMTTInstance) -> tuple[Any, dict[tuple[int, int], Any]]:
-    r"""The positional-assignment MIP of an SMTT instance.
+def build_model(
+    instance: SMTTInstance, budget: Budget | None = None
+) -> tuple[Any, dict[tuple[int, int], Any]] | None:
+    r"""The positional-assignment MIP of an SMTT instance; ``None`` if ``budget`` expires first.
 
     Jobs :math:`j \in J = \{0..n-1\}`, positions :math:`k \in K = \{1..n\}`,
     :math:`p_{(1)} \le \dots \le p_{(n)}` the sorted processing times and
@@ -62,6 +64,9 @@ def build_model(instance: SMTTInstance) -> tuple[Any, dict[tuple[int, int], Any]
     ----------
     instance
         The instance.
+    budget
+        Building stops, returning ``None``, when it expires (the model has
+        n² binaries and up to n² big-M rows: seconds at n = 200).
 
     Returns
     -------
@@ -88,9 +93,14 @@ def build_model(instance: SMTTInstance) -> tuple[Any, dict[tuple[int, int], Any]
     new_var = getattr(prob, "add_variable", pulp.LpVariable)
     x = {(j, k): new_var(f"x_{j}_{k}", 0, 1, cat=pulp.LpBinary) for j in range(n) for k in range(n)}
     gamma = [new_var(f"gamma_{k}", spt_prefix[k], lpt_prefix[k]) for k in range(n)]
+    expired = budget.expired if budget is not None else lambda: False
     for j in range(n):
         prob += pulp.lpSum(x[j, k] for k in range(n)) == 1, f"job_{j}"
+    if expired():
+        return None
     for k in range(n):
+        if expired():
+            return None
         prob += pulp.lpSum(x[j, k] for j in range(n)) == 1, f"pos_{k}"
         work = pulp.lpSum(p[j] * x[j, k] for j in range(n))
         previous = gamma[k - 1] if k else 0
@@ -99,12 +109,16 @@ def build_model(instance: SMTTInstance) -> tuple[Any, dict[tuple[int, int], Any]
     if len(set(w)) == 1:
         tard = [new_var(f"T_pos_{k}", 0) for k in range(n)]
         for k in range(n):
+            if expired():
+                return None
             due_k = pulp.lpSum(d[j] * x[j, k] for j in range(n))
             prob += tard[k] >= gamma[k] - due_k, f"tard_{k}"
         prob += w[0] * pulp.lpSum(tard)
     else:
         tard = [new_var(f"T_{j}", 0) for j in range(n)]
         for j in range(n):
+            if expired():
+                return None
             if w[j] == 0:
                 continue  # a weightless job's tardiness costs nothing
             for k in range(n):
@@ -152,8 +166,10 @@ def mip(
     """Positional-assignment MIP (Keha et al. 2009) solved by CBC or HiGHS.
 
     Proven optimum → ``OPTIMAL``; an incumbent at the time limit →
-    ``FEASIBLE`` with the solver's best bound; nothing found in time →
-    ``NO_SOLUTION``. The model has n² binaries: practical up to n ≈ 40-50.
+    ``FEASIBLE`` with the solver's best bound; nothing found in time (or
+    the model not built in time) → the warm start's sequence as
+    ``FEASIBLE`` (``stats["fallback"]``), or ``NO_SOLUTION`` without a warm
+    start. The model has n² binaries: practical up to n ≈ 40-50.
 
     Parameters
     ----------
@@ -176,15 +192,28 @@ def mip(
         ``solver_status`` and the warm start's cost.
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
-    prob, x = build_model(instance)
     stats: dict[str, Any] = {"backend": variant}
+    start = None
     if warm_start:
         from schedforge.solvers.exact.smtt_heuristic import heuristic_sequence
 
         share = min(0.05 * budget.remaining(), 0.5)
         start, info = heuristic_sequence(instance, time_limit=share, seed=budget.seed)
-        _warm_start(x, start)
         stats.update(info)
+    built = build_model(instance, budget)
+    if built is None:
+        stats["reason"] = "the time limit expired while the model was built"
+        stats["nondeterministic"] = True
+        bound = lower_bound(instance)
+        if start is None:
+            return Outcome(status=Status.NO_SOLUTION, bound=bound, stats=stats)
+        stats["fallback"] = "warm start"
+        return Outcome(
+            solution=SMTTSolution(start), status=Status.FEASIBLE, bound=bound, stats=stats
+        )
+    prob, x = built
+    if start is not None:
+        _warm_start(x, start)
     stats["variables"] = len(prob.variables())
     stats["constraints"] = prob.numConstraints()
     # The solver gets what is left after building the model and the start.
@@ -205,6 +234,14 @@ def mip(
         stats["solver_claimed_infeasible"] = True
         status, bound = Status.NO_SOLUTION, None
     if not status.has_solution:
-        return Outcome(status=status, bound=bound, stats=stats)
+        if start is None:
+            return Outcome(status=status, bound=bound, stats=stats)
+        # No solver solution in time (or no time to start it): the warm start
+        # is a schedule all the same, and never worse than nothing.
+        stats["fallback"] = "warm start"
+        bound = max(lower_bound(instance), bound or 0)
+        return Outcome(
+            solution=SMTTSolution(start), status=Status.FEASIBLE, bound=bound, stats=stats
+        )
     sequence = _sequence(x, instance.num_jobs)
     return Outcome(solution=SMTTSolution(sequence), status=status, bound=bound, stats=stats)
