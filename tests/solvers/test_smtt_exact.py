@@ -222,5 +222,5 @@ def test_time_limit_holds_when_the_memo_is_full():
 
 def test_memo_table_beyond_memory_is_a_clear_error():
     instance = sf.generate("smtt", jobs=30, tf=0.6, rdd=0.2, seed=0)
-    with pytest.raises(sf.SolverError, match="memo_limit=.*lower memo_limit"):
+    with pytest.raises(sf.SolverError, match=r"memo_limit=.*lower memo_limit"):
         sf.solve(instance, "exact", memo_limit=10**13)
