@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import schedforge as sf
 from schedforge.bench.grid import MethodSpec, build_grid, expand_instances, parse_seeds
 from schedforge.bench.suites import build_suite, find_suite, list_suites, write_suite
+from schedforge.core.errors import InvalidOption
 
 
 def test_method_spec_options_are_typed_and_canonical():
@@ -161,3 +162,11 @@ def test_suites_from_the_environment(tmp_path, monkeypatch):
 def test_method_label_round_trips(options):
     spec = MethodSpec.parse("rh:cp", options)
     assert MethodSpec.parse(spec.label) == spec
+
+
+def test_threads_in_a_method_spec_is_the_budget_argument():
+    """``cp?threads=1`` (documented for bench on two cores) is accepted and checked."""
+    MethodSpec.parse("cp?threads=1").check("smtt")
+    for bad in ("0", "5000", "two"):
+        with pytest.raises(InvalidOption, match="threads"):
+            MethodSpec.parse(f"cp?threads={bad}").check("smtt")
