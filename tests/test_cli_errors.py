@@ -47,6 +47,13 @@ def files(tmp_path_factory):
     compact = (DATA / "pods" / "compact_small.json").read_text()
     (root / "nancpu.json").write_text(compact.replace('"req_cpu_m": 100,', '"req_cpu_m": NaN,', 1))
     (root / "nopods.json").write_text(json.dumps({"nodes": json.loads(compact)["nodes"]}))
+    (root / "deep.yaml").write_text(
+        "apiVersion: v1\nkind: List\nitems: " + "[" * 50000 + "]" * 50000
+    )
+    cluster = json.loads((DATA / "pods" / "cluster.json").read_text())
+    node = next(item for item in cluster["items"] if item["kind"] == "Node")
+    node["metadata"]["labels"] = ["a", "b"]
+    (root / "labels.json").write_text(json.dumps(cluster))
     (root / "inf.csv").write_text("instance,optimum\ntiny3,1e999\n")
     (root / "latin1.csv").write_bytes(b"instance,optimum\ntiny3\xe9,5\n")
     (root / "types.toml").write_text('instances = 5\nmethods = ["rule:edd"]\ntime_limit = 1\n')
@@ -82,6 +89,8 @@ CASES = [
     (["solve", "{nouid.json}", "-m", "kube"], "uid"),
     (["solve", "{nancpu.json}", "-m", "kube"], "req_cpu_m"),
     (["solve", "{nopods.json}", "-m", "kube"], "'pods' must be a list"),
+    (["solve", "{deep.yaml}", "-m", "kube"], "nested too deeply"),
+    (["solve", "{labels.json}", "-m", "kube"], "expected an object"),
     (["solve", "/dev/zero", "-m", "rule:edd"], "pipe or a device"),
     (["solve", SMTT, "-m", "rule:edd", "--seed", "-1"], "seed"),
     (["solve", SMTT, "-m", "rule:edd", "--seed", str(2**70)], "seed"),
