@@ -421,3 +421,31 @@ def test_rules_survive_the_json_and_kubectl_writers(name, tmp_path):
             "managed",
         ):
             assert getattr(again, field).tolist() == getattr(inst, field).tolist(), field
+
+
+def test_pods_plan_refuses_an_unmodelled_rule_and_lists_it_when_ignored(
+    tmp_path, monkeypatch, capsys
+):
+    import sys
+
+    from typer.testing import CliRunner
+
+    from schedforge import cli
+    from schedforge.cli import app
+
+    snap = str(RULES_DIR / "refused_topology_spread.json")
+    argv = ["schedforge", "pods", "plan", snap, "-m", "kube", "-o", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as refused:
+        cli.main()
+    assert refused.value.code not in (0, None)
+    err = " ".join(capsys.readouterr().err.split())
+    assert "rule 'topology-spread'" in err and "Traceback" not in err
+    runner = CliRunner()
+    args = ["pods", "plan", snap, "-m", "kube", "-o", str(tmp_path), "--ignore", "topology-spread"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert "not modelled" in out.output and "(topology-spread)" in out.output
+    assert "(topology-spread)" in (tmp_path / "summary.txt").read_text()
+    check = ["pods", "check", snap, str(tmp_path), "--ignore", "topology-spread"]
+    assert runner.invoke(app, check).exit_code == 0
