@@ -31,7 +31,7 @@ BROKEN = {
     "terminating": "terminating",
     "preemption_never": "preemptionPolicy Never",
 }
-METHODS = ["kube", "rule:ffd", "rule:bfd", "rule:most-allocated", "cp", "mip:highs"]
+METHODS = ["kube", "rule:ffd", "rule:bfd", "rule:most-allocated", "cp", "mip:highs", "mip:cbc"]
 
 
 def load(name: str) -> PodsInstance:
@@ -449,3 +449,18 @@ def test_pods_plan_refuses_an_unmodelled_rule_and_lists_it_when_ignored(
     assert "(topology-spread)" in (tmp_path / "summary.txt").read_text()
     check = ["pods", "check", snap, str(tmp_path), "--ignore", "topology-spread"]
     assert runner.invoke(app, check).exit_code == 0
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_the_discovery_skeleton_keeps_every_rule(name):
+    # Discovered pods heuristics run in this skeleton: any score gives a valid plan.
+    from schedforge.discovery.templates_pods import PODS
+
+    inst = load(name)
+    arrays = PODS.encode(inst)
+
+    def least_allocated(cpu_free, mem_free, *rest):
+        return -(cpu_free + mem_free)
+
+    solution = PODS.decode(inst, PODS.run_python(least_allocated, arrays))
+    assert check_steps(inst, plan_steps(inst, solution)) == []
