@@ -42,16 +42,17 @@ RULES = ("lft", "lst", "mts", "grpw", "mslk", "spt", "lpt")
 
 def load(name: str, limit: int | None, offset: int = 0) -> list:
     """The set's instances in PSPLIB order; ``limit`` evenly spaced ones, shifted by ``offset``."""
-    files = sorted((PSPLIB / name).glob("*.sm"), key=lambda p: _order(p.stem))
+    files = sorted((PSPLIB / name).glob("*.sm"), key=lambda p: _order(p.stem, len(name)))
     if limit is not None and limit < len(files):
         step = len(files) / limit
         files = [files[min(int(k * step) + offset, len(files) - 1)] for k in range(limit)]
     return [sf.read(f) for f in files]
 
 
-def _order(stem: str) -> tuple[int, int]:
+def _order(stem: str, prefix: int) -> tuple[int, int]:
+    """``j1201_7`` -> (1, 7), the set name being ``prefix`` characters long."""
     group, index = stem.split("_")
-    return int(group[3:]) if group.startswith("j30") else int(group[4:]), int(index)
+    return int(group[prefix:]), int(index)
 
 
 def reference(inst, set_name: str) -> int:

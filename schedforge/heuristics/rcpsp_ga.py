@@ -1,4 +1,7 @@
-"""Hartmann's activity-list genetic algorithm for the RCPSP, with justification.
+"""Genetic algorithms for the RCPSP: the ``ga`` method and Hartmann's activity-list GA.
+
+``ga`` runs the bi-population GA of :mod:`schedforge.heuristics.rcpsp_bpga`
+by default and this module's Hartmann GA with ``algorithm="hartmann"``.
 
 Individuals are precedence-feasible activity lists decoded by the serial
 SGS (:mod:`schedforge.heuristics.sgs`), so every side constraint holds. The
@@ -147,9 +150,13 @@ def ga_init(
 def ga_generation(pop, fitness, starts, budget, rate, do_justify, decode_args, justify_tail):
     """One generation: pair up, cross, mutate, evaluate within ``budget``, keep the best.
 
-    Returns the schedules used (0 when the budget allows no child).
+    Returns the schedules used (0 when the budget allows no child). When
+    fewer schedules are left than a justified child costs, the last
+    children are decoded without justification, so the count comes out exact.
     """
     size, n = pop.shape
+    if do_justify and budget < 3:
+        do_justify = False
     cost = 3 if do_justify else 1
     pred_ptr, pred_idx = decode_args[2], decode_args[3]
     count = min(size, budget // cost)
@@ -226,22 +233,29 @@ def ga(
     *,
     budget: Budget,
     schedules: int = 1000,
-    population: int = 40,
-    mutation: float = 0.05,
+    algorithm: str = "bipop",
+    population: int | None = None,
+    mutation: float | None = None,
     justify: bool = True,
     target: int | None = None,
     stall: int | None = None,
 ) -> Outcome:
-    """Hartmann (1998) activity-list GA with forward-backward justification (numba).
+    """Genetic algorithm with forward-backward justification of every child (numba).
 
     Parameters
     ----------
     schedules
-        Budget of generated schedules (each justification pass counts one).
+        Budget of generated schedules (each SGS decoding, justification
+        passes included, counts one; the count is exact).
+    algorithm
+        ``"bipop"`` (default): the bi-population GA with peak crossover of
+        :func:`schedforge.heuristics.rcpsp_bpga.bpga` (population 30 each,
+        mutation 0.05); ``"hartmann"``: Hartmann's (1998) activity-list GA
+        (population 40, mutation 0.05).
     population
-        Population size (Hartmann: 40 for 1,000 schedules).
+        Population size (each of the two populations for ``bipop``).
     mutation
-        Probability of swapping each pair of neighbours.
+        Probability of swapping each pair of neighbours in a child's list.
     justify
         Apply forward-backward improvement to every decoded list.
     target
@@ -254,25 +268,40 @@ def ga(
     schedule count alone stops it. Single-threaded.
     Returns ``NO_SOLUTION`` when no decoded list meets every deadline.
     """
+    if stall is not None and stall < 1:
+        raise InvalidOption(f"stall must be >= 1 schedules, got {stall}")
+    if algorithm == "bipop":
+        from schedforge.heuristics.rcpsp_bpga import bpga  # it imports this module's kernels
+
+        options = {"population": population, "mutation": mutation}
+        options = {k: v for k, v in options.items() if v is not None}
+        return bpga(
+            instance, budget=budget, schedules=schedules, passes=2 if justify else 0,
+            target=target, stall=stall, **options,
+        )  # fmt: skip
+    if algorithm != "hartmann":
+        raise InvalidOption(f"algorithm must be 'bipop' or 'hartmann', got {algorithm!r}")
+    population = 40 if population is None else population
+    mutation = 0.05 if mutation is None else mutation
     if schedules < 1 or population < 2:
         raise InvalidOption(
             f"need schedules >= 1 and population >= 2, got {schedules}, {population}"
         )
     if not 0 <= mutation <= 1:
         raise InvalidOption(f"mutation must lie in [0, 1], got {mutation}")
-    if stall is not None and stall < 1:
-        raise InvalidOption(f"stall must be >= 1 schedules, got {stall}")
     data = SGSData.from_instance(instance)
     n = data.num_activities
     cost = 3 if justify else 1
-    size = max(2, min(population, schedules // cost))
+    size = min(schedules, max(2, min(population, schedules // cost)))
+    # A budget too small for a justified population decodes it unjustified.
+    init_justify = justify and size * cost <= schedules
     seed_numba(budget.seed)
     pop = np.empty((size, n), dtype=np.int64)
     fitness = np.empty(size, dtype=np.int64)
     starts = np.zeros((size, n), dtype=np.int64)
     decode_args, tail = data.decode_args(), data.justify_tail()
     used = ga_init(
-        pop, fitness, starts, priorities(instance, "lft"), 1.0, 1.0, justify,
+        pop, fitness, starts, priorities(instance, "lft"), 1.0, 1.0, init_justify,
         decode_args, tail, data.succ_ptr, data.succ_idx,
     )  # fmt: skip
     best = np.array([-1], dtype=np.int64)
@@ -303,6 +332,7 @@ def ga(
         if best[0] != previous:
             last_gain = used
     stats = {
+        "algorithm": "hartmann",
         "stop": stop,
         "schedules": used,
         "generations": generations,

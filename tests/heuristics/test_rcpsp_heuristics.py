@@ -166,16 +166,82 @@ def test_sampling_honours_time_limit():
 
 
 def test_ga_kernels_compiled_and_valid_on_side_constraints():
-    from schedforge.heuristics import rcpsp_ga
+    from schedforge.heuristics import rcpsp_bpga, rcpsp_ga
 
-    for seed in range(4):
-        inst = side_instance(seed)
-        res = sf.solve(inst, "ga", schedules=300, seed=seed)
-        if res.status.has_solution:
-            assert validate(inst, res.solution) == []
-            assert res.stats["schedules"] <= 300
-    for kernel in (rcpsp_ga.ga_init, rcpsp_ga.ga_generation):
+    for algorithm in ("hartmann", "bipop"):
+        for seed in range(4):
+            inst = side_instance(seed)
+            res = sf.solve(inst, "ga", schedules=300, seed=seed, algorithm=algorithm)
+            if res.status.has_solution:
+                assert validate(inst, res.solution) == []
+                assert res.stats["schedules"] <= 300
+                assert res.stats["algorithm"] == algorithm
+    for kernel in (
+        rcpsp_ga.ga_init,
+        rcpsp_ga.ga_generation,
+        rcpsp_bpga.bpga_init,
+        rcpsp_bpga.bpga_generation,
+    ):
         assert kernel.nopython_signatures
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), tight=st.floats(1.0, 2.0))
+def test_bipop_ga_counts_schedules_exactly_and_stays_valid(seed, tight):
+    inst = side_instance(seed, jobs=14, tightness=tight)
+    wanted = 37 + seed % 50  # any count, not a multiple of a child's cost
+    res = sf.solve(inst, "ga", schedules=wanted, seed=seed)
+    if res.status.has_solution:
+        assert validate(inst, res.solution) == []
+        assert res.objective == objective(inst, res.solution)
+        assert res.stats["schedules"] == wanted
+
+
+@pytest.mark.parametrize("algorithm", ["bipop", "hartmann"])
+def test_ga_generates_exactly_the_schedules_asked(algorithm):
+    inst = sf.read("psplib:j30/j301_1")
+    for wanted in (5000, 1001, 2):
+        res = sf.solve(inst, "ga", schedules=wanted, seed=3, algorithm=algorithm)
+        assert res.stats["schedules"] == wanted
+        assert validate(inst, res.solution) == []
+
+
+def test_peak_crossover_lists_are_precedence_feasible_in_both_frames():
+    from schedforge.heuristics import rcpsp_bpga
+
+    inst = sf.generate("rcpsp", jobs=25, nc=2.1, seed=4)
+    data = sgs.SGSData.from_instance(inst)
+    forward, backward = rcpsp_bpga._frames(data)
+    n = inst.num_activities
+    ranks = np.stack([data.topo_rank, n - 1 - data.topo_rank]).astype(np.int64)
+    frames = (
+        (forward, data.pred_ptr, data.succ_ptr, data.succ_idx),
+        (backward, data.succ_ptr, data.pred_ptr, data.pred_idx),
+    )
+    rng = np.random.default_rng(0)
+    avail = np.empty_like(data.profile)
+    key, child, position = (np.empty(n, dtype=np.int64) for _ in range(3))
+    for trial in range(40):
+        frame = trial % 2
+        args, pred_ptr, succ_ptr, succ_idx = frames[frame]
+        parents = []
+        for _ in range(2):
+            order = np.empty(n, dtype=np.int64)
+            sgs.build_list(rng.random(n), 0, 1.0, 1.0, pred_ptr, succ_ptr, succ_idx, order)
+            start = np.empty(n, dtype=np.int64)
+            assert sgs.serial_decode(order, *args, avail, start) > 0
+            parents.append(start)
+        rcpsp_bpga._peak_key(
+            parents[0], parents[1], data.duration, data.demand, args[-1], ranks[frame],
+            0.1, 0.5, key,
+        )  # fmt: skip
+        rcpsp_bpga._list_by_key(key, pred_ptr, succ_ptr, succ_idx, child)
+        assert sorted(child.tolist()) == list(range(n))
+        position[child] = np.arange(n)
+        before, after = inst.precedence[:, 0], inst.precedence[:, 1]
+        if frame == 1:
+            before, after = after, before
+        assert np.all(position[before] < position[after])
 
 
 def test_crossover_and_mutation_keep_lists_precedence_feasible():
@@ -203,10 +269,17 @@ def test_crossover_and_mutation_keep_lists_precedence_feasible():
 
 def test_ga_is_seeded_and_beats_single_pass():
     inst = sf.read("psplib:j120/j12016_1")
-    a = sf.solve(inst, "ga", schedules=1000, seed=5)
-    b = sf.solve(inst, "ga", schedules=1000, seed=5)
+    a = sf.solve(inst, "ga", schedules=1000, seed=5, algorithm="hartmann")
+    b = sf.solve(inst, "ga", schedules=1000, seed=5, algorithm="hartmann")
     assert np.array_equal(a.solution.start, b.solution.start)
-    assert a.stats["schedules"] <= 1000 and a.stats["generations"] > 0
+    assert a.stats["schedules"] == 1000 and a.stats["generations"] > 0
     assert a.objective <= sf.solve(inst, "rule:lft").objective
+    c = sf.solve(inst, "ga", schedules=1000, seed=5)
+    d = sf.solve(inst, "ga", schedules=1000, seed=5)
+    assert np.array_equal(c.solution.start, d.solution.start)
+    assert c.stats["schedules"] == 1000 and c.stats["generations"] > 0
+    assert c.objective <= sf.solve(inst, "rule:lft").objective
+    with pytest.raises(sf.InvalidOption, match="algorithm"):
+        sf.solve(inst, "ga", algorithm="tabu")
     with pytest.raises(sf.InvalidOption, match="mutation"):
         sf.solve(inst, "ga", mutation=2.0)

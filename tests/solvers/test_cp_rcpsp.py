@@ -179,11 +179,13 @@ def test_cp_without_the_ga_phase_starts_from_the_lft_pass():
         sf.solve(inst, "cp", time_limit=0.3, ga_share=1.5)
 
 
-def test_ga_stops_at_its_target_or_when_it_stalls():
+@pytest.mark.parametrize("algorithm", ["bipop", "hartmann"])
+def test_ga_stops_at_its_target_or_when_it_stalls(algorithm):
     inst = sf.read("psplib:j30/j3029_3")
-    reached = sf.solve(inst, "ga", seed=0, schedules=10**9, target=10**6)
+    opts = {"seed": 0, "schedules": 10**9, "algorithm": algorithm}
+    reached = sf.solve(inst, "ga", target=10**6, **opts)
     assert reached.stats["stop"] == "target" and reached.stats["generations"] == 0
-    stalled = sf.solve(inst, "ga", seed=0, schedules=10**9, stall=2000, time_limit=30)
+    stalled = sf.solve(inst, "ga", stall=2000, time_limit=30, **opts)
     assert stalled.stats["stop"] == "stall" and stalled.runtime < 30
     with pytest.raises(sf.InvalidOption):
-        sf.solve(inst, "ga", stall=0)
+        sf.solve(inst, "ga", stall=0, algorithm=algorithm)

@@ -231,7 +231,7 @@ def start_schedule(
     """Start times of the portfolio's first phase, or ``None`` when no heuristic met every deadline.
 
     The better of one parallel-SGS LFT pass with justification and the
-    activity-list GA (:func:`~schedforge.heuristics.rcpsp_ga.ga`) run for
+    activity-list GA (:func:`~schedforge.heuristics.rcpsp_ga.ga`, Hartmann's) run for
     ``ga_share`` of ``budget``; the GA hands over earlier when it reaches
     the critical-path/energy bound or improves nothing for
     :data:`GA_STALL` schedules. ``stats`` receives what each part found.
@@ -245,6 +245,7 @@ def start_schedule(
             instance,
             budget=budget.share(ga_share),
             schedules=_UNCOUNTED,
+            algorithm="hartmann",  # the GA its share and stall were chosen with
             target=lower_bound(instance),
             stall=GA_STALL,
         )

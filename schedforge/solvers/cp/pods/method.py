@@ -110,6 +110,26 @@ def cp(
     first_open: tuple[int, int | None] | None = None  # (tier, CP-SAT bound) of the first unproven
     nondeterministic = threads > 1
 
+    shared: list[CountModel] = []
+
+    def stage_model(tier: int | None) -> CountModel:
+        """The model of a tier stage (``None``: the disruption stage) with the floors so far.
+
+        With limits every stage models every class: one model is built and
+        each stage adds the floors it inherits (building dominates short
+        windows on large clusters).
+        """
+        if limited or tier is None:
+            if not shared:
+                shared.append(CountModel(classes, list(range(classes.num_classes)), floors))
+            model = shared[0]
+            for t, floor in floors.items():
+                if t not in model.floored:
+                    model.add_floor(t, floor)
+            return model
+        members = [g for g in range(classes.num_classes) if classes.tier[g] <= tier]
+        return CountModel(classes, members, floors)
+
     for tier in range(num_tiers):
         new = [g for g in range(classes.num_classes) if classes.tier[g] == tier]
         hint_y = greedy_fill(classes, cut(best_y, tier - 1), new)
@@ -138,51 +158,42 @@ def cp(
             last = tier == num_tiers - 1
             tier_deadline = deadline - safety if last else time.perf_counter() + share
             reserve = remaining - share if last else 0.0
-            members = [g for g in range(classes.num_classes) if limited or classes.tier[g] <= tier]
-            try:
-                model = CountModel(classes, members, floors, deadline=deadline - safety)
-            except TimeoutError:
-                model = None
-            if model is None:
-                stage["status"] = "no time"
-                nondeterministic = True
-                first_open = first_open or (tier, None)
-            else:
-                # The pure tier objective: it proves optimality far more often than one
-                # with a tie-break; the neighbourhood search then keeps pods in place.
-                model.minimise_unplaced(tier)
-                run = run_cp_sat(
-                    model.model,
-                    time_limit=max(share * (GLOBAL_SHARE if lns else 1.0), 0.005),
-                    seed=seed,
-                    threads=threads,
-                    hint=model.hint(hint_y),
-                    params=params,
+            model = stage_model(tier)
+            # The pure tier objective: it proves optimality far more often than one
+            # with a tie-break; the neighbourhood search then keeps pods in place.
+            model.minimise_unplaced(tier)
+            run = run_cp_sat(
+                model.model,
+                time_limit=max(share * (GLOBAL_SHARE if lns else 1.0), 0.005),
+                seed=seed,
+                threads=threads,
+                hint=model.hint(hint_y),
+                params=params,
+            )
+            stage.update(status=str(run.status), time=round(run.stats["wall_time"], 4))
+            if run.status.has_solution:
+                y = model.values(run)
+                got = int(tier_counts(classes, y, num_tiers)[tier])
+                if got > have or (got == have and model.stayed(y) > model.stayed(hint_y)):
+                    hint_y, have = y, got
+            proven = run.status is Status.OPTIMAL
+            if not proven and run.bound is not None:
+                # CP-SAT's bound on the unplaced members of the tier.
+                least = int(np.ceil(run.bound - 1e-9))
+                target = min(target, int(tiers.movable[tier]) - max(least, 0))
+            if not proven and lns and have < target:
+                hint_y, rounds = lns_search(
+                    classes, hint_y, tier, floors, target, tier_deadline, rng, threads, reserve
                 )
-                stage.update(status=str(run.status), time=round(run.stats["wall_time"], 4))
-                if run.status.has_solution:
-                    y = model.values(run)
-                    got = int(tier_counts(classes, y, num_tiers)[tier])
-                    if got > have or (got == have and model.stayed(y) > model.stayed(hint_y)):
-                        hint_y, have = y, got
-                proven = run.status is Status.OPTIMAL
-                if not proven and run.bound is not None:
-                    # CP-SAT's bound on the unplaced members of the tier.
-                    least = int(np.ceil(run.bound - 1e-9))
-                    target = min(target, int(tiers.movable[tier]) - max(least, 0))
-                if not proven and lns and have < target:
-                    hint_y, rounds = lns_search(
-                        classes, hint_y, tier, floors, target, tier_deadline, rng, threads, reserve
-                    )
-                    have = int(tier_counts(classes, hint_y, num_tiers)[tier])
-                    stage["lns_rounds"] = rounds
-                if have >= target:
-                    proven = True
-                    stage["status"] = "OPTIMAL" if run.status is Status.OPTIMAL else "bound"
-                if not proven:
-                    nondeterministic = True
-                    if first_open is None:
-                        first_open = (tier, int(tiers.movable[tier]) - target)
+                have = int(tier_counts(classes, hint_y, num_tiers)[tier])
+                stage["lns_rounds"] = rounds
+            if have >= target:
+                proven = True
+                stage["status"] = "OPTIMAL" if run.status is Status.OPTIMAL else "bound"
+            if not proven:
+                nondeterministic = True
+                if first_open is None:
+                    first_open = (tier, int(tiers.movable[tier]) - target)
         stage["placed"] = have
         stats["stages"].append(stage)
         floors[tier] = have
@@ -196,29 +207,23 @@ def cp(
         # The global model rarely even loads its hint in a few tenths of a
         # second on large clusters: there, neighbourhoods only.
         if not lns or deadline - time.perf_counter() - safety > 0.3:
-            try:
-                model = CountModel(
-                    classes, list(range(classes.num_classes)), floors, deadline=deadline - safety
-                )
-            except TimeoutError:
-                model = None
-            if model is not None:
-                model.minimise_disruption()
-                remaining = max(deadline - time.perf_counter() - safety, 0.005)
-                run = run_cp_sat(
-                    model.model,
-                    time_limit=remaining * (GLOBAL_SHARE if lns else 1.0),
-                    seed=seed,
-                    threads=threads,
-                    hint=model.hint(best_y),
-                    params=params,
-                )
-                stage.update(status=str(run.status), time=round(run.stats["wall_time"], 4))
-                if run.status.has_solution:
-                    y = relabel(classes, model.values(run))
-                    if disruption(classes, y) <= disruption(classes, best_y):
-                        best_y = y
-                done = run.status is Status.OPTIMAL
+            model = stage_model(None)
+            model.minimise_disruption()
+            remaining = max(deadline - time.perf_counter() - safety, 0.005)
+            run = run_cp_sat(
+                model.model,
+                time_limit=remaining * (GLOBAL_SHARE if lns else 1.0),
+                seed=seed,
+                threads=threads,
+                hint=model.hint(best_y),
+                params=params,
+            )
+            stage.update(status=str(run.status), time=round(run.stats["wall_time"], 4))
+            if run.status.has_solution:
+                y = relabel(classes, model.values(run))
+                if disruption(classes, y) <= disruption(classes, best_y):
+                    best_y = y
+            done = run.status is Status.OPTIMAL
         if not done and lns:
             best_y, stage["lns_rounds"] = lns_search(
                 classes, best_y, None, floors, 0, deadline - safety, rng, threads

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,9 @@ class CountModel:
           \text{placed}_g = \sum_n y_{gn} \le |g| \\
         & z_{gn} \ge y_{gn} / U_{gn}, \quad z_{gn} + z_{hn} \le 1
           \quad \text{for conflicting classes } (g, h) \\
+        & w_{gd} \ge z_{gn}\ (n \in d), \quad w_{gd} + w_{hd} \le 1, \quad
+          \textstyle\sum_{n \in d} y_{gn} \le 1 \ (g = h)
+          \quad \text{for classes in conflict by a topology key, per domain } d \\
         & \textstyle\sum_{g \in T_k} \text{placed}_g \ge b_k
           \quad \text{for every tier } k \text{ already solved}
 
@@ -46,19 +48,7 @@ class CountModel:
     s_{gn})`, and in all :math:`\sum_g e_g` and :math:`\sum_g m_g`.
     """
 
-    def __init__(
-        self,
-        classes: PodClasses,
-        groups: list[int],
-        floors: dict[int, int],
-        deadline: float | None = None,
-    ):
-        # Building a large model takes seconds on a busy machine: past
-        # ``deadline`` (a time.perf_counter() value) it stops with TimeoutError.
-        def check() -> None:
-            if deadline is not None and time.perf_counter() >= deadline:
-                raise TimeoutError("the time limit expired while the model was built")
-
+    def __init__(self, classes: PodClasses, groups: list[int], floors: dict[int, int]):
         cp_model = import_cp_model()
         lin = cp_model.LinearExpr
         self.classes = classes
@@ -72,7 +62,6 @@ class CountModel:
         per_node: list[list[int]] = [[] for _ in range(num_nodes)]
         per_class: dict[int, list[Any]] = {}
         for g in groups:
-            check()
             row = []
             for n in np.flatnonzero(classes.upper[g] > 0).tolist():
                 var = model.new_int_var(0, int(classes.upper[g, n]), f"y{g}_{n}")
@@ -85,7 +74,6 @@ class CountModel:
             if int(classes.upper[g].sum()) > classes.size[g]:
                 model.add(self.placed[g] <= int(classes.size[g]))
         for n in range(num_nodes):
-            check()
             members = per_node[n]
             if not members:
                 continue
@@ -103,18 +91,54 @@ class CountModel:
         for g, h in classes.pair_conflicts:
             if g not in chosen or h not in chosen:
                 continue
-            check()
             for n in range(num_nodes):
                 if (g, n) in self.y and (h, n) in self.y:
                     zg, zh = self._used(g, n), self._used(h, n)
                     model.add_bool_or([zg.Not(), zh.Not()])
+        self._zone_constraints(chosen)
         self.tier_of = {g: int(classes.tier[g]) for g in groups}
+        self.floored: set[int] = set()
         for tier, floor in floors.items():
-            members = [self.placed[g] for g in groups if self.tier_of[g] == tier]
-            if floor > 0 and members:
-                model.add(lin.sum(members) >= floor)
+            self.add_floor(tier, floor)
         if classes.limits.active:
             self._limit()
+
+    def add_floor(self, tier: int, floor: int) -> None:
+        """At least ``floor`` placed members of ``tier`` (a tier already solved)."""
+        lin = import_cp_model().LinearExpr
+        self.floored.add(tier)
+        members = [self.placed[g] for g in self.groups if self.tier_of[g] == tier]
+        if floor > 0 and members:
+            self.model.add(lin.sum(members) >= floor)
+
+    def _zone_constraints(self, chosen: set[int]) -> None:
+        """Anti-affinity by topology key: conflicting classes never share a domain."""
+        lin = import_cp_model().LinearExpr
+        classes, model = self.classes, self.model
+        present: dict[tuple[int, int, int], Any] = {}
+
+        def in_domain(g: int, k: int, d: int):
+            # w = 1 when a member of g runs on a node of domain d of key k.
+            if (g, k, d) not in present:
+                w = model.new_bool_var(f"w{g}_{k}_{d}")
+                for n in np.flatnonzero(classes.domain[k] == d).tolist():
+                    if (g, n) in self.y:
+                        model.add_implication(self._used(g, n), w)
+                present[g, k, d] = w
+            return present[g, k, d]
+
+        for g, h, k in classes.zone_conflicts:
+            if g not in chosen or h not in chosen:
+                continue
+            for d in sorted(set(classes.domain[k].tolist()) - {-1}):
+                nodes = np.flatnonzero(classes.domain[k] == d).tolist()
+                if g == h:
+                    row = [self.y[g, n] for n in nodes if (g, n) in self.y]
+                    if len(row) > 1:
+                        model.add(lin.sum(row) <= 1)
+                    continue
+                if any((g, n) in self.y for n in nodes) and any((h, n) in self.y for n in nodes):
+                    model.add_bool_or([in_domain(g, k, d).Not(), in_domain(h, k, d).Not()])
 
     def _limit(self) -> None:
         """The disruption limits of the classes."""
