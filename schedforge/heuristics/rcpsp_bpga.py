@@ -341,7 +341,7 @@ def bpga(
     *,
     budget: Budget,
     schedules: int = 1000,
-    population: int = 30,
+    population: int = 50,
     mutation: float = 0.05,
     peak: float = 0.8,
     window: tuple[float, float] = (0.2, 0.6),
