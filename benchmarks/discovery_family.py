@@ -1,7 +1,8 @@
 """Heuristic discovery with ``gp`` on RCPSP, FJSP or pods: a fixed-budget run, hold-out side by side.
 
 One ``gp`` run on the template's default sets (never the hold-out), then the
-exported heuristic (best validation gap) against every seed rule on the
+exported heuristic (best mean gap over train and validation pooled, among
+the candidates that were validated) against every seed rule on the
 hold-out set, per instance group, in the template's measure:
 
 * ``rcpsp``: makespan gap (%) to the best known makespan on PSPLIB j60 and
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import schedforge as sf
-from schedforge.discovery.evolve import DiscoveryConfig, Evolution, best_candidate
+from schedforge.discovery.evolve import DiscoveryConfig, Evolution, best_candidate, pooled_gap
 from schedforge.discovery.sandbox import compile_numba, load_function
 from schedforge.discovery.templates import get_template
 
@@ -74,6 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--offspring", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sets", default="default", help="template set size for train/validation (rcpsp: large)"
+    )
+    parser.add_argument(
+        "--validate-top", type=int, default=3, help="best candidates on train validated per gen"
+    )
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: temp)")
     args = parser.parse_args(argv)
     command = "python benchmarks/discovery_family.py " + shlex.join(argv or sys.argv[1:])
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
         budget_seconds=args.budget_seconds,
         jobs=args.jobs,
         seed=args.seed,
+        sets=args.sets,
+        validate_top=args.validate_top,
     )
     out = args.out or Path(tempfile.mkdtemp(prefix=f"discovery-{args.problem}-"))
     evo = Evolution(
@@ -102,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         best = best_candidate(evo.archive)
         counts = evo.archive.candidates()
         seeds = evo.archive.candidates("generation = 0 AND verdict = 'ok'")
+        pooled = pooled_gap(best, evo.archive.get_meta("fitness"))
     finally:
         evo.close()
     wall = time.perf_counter() - start
@@ -139,13 +149,14 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         f"Command: `{command}`",
         "",
-        f"## Run: gp, default sets, {args.offspring} offspring per generation, "
+        f"## Run: gp, sets `{args.sets}`, {args.offspring} offspring per generation, "
         f"{args.jobs} sandbox worker(s), seed {args.seed}",
         "",
         f"- stop: {summary['stop_reason']}; wall time {wall:.1f} s; {len(gens) - 1} generations, "
         f"{len(counts)} candidates, {summary['evaluations']} sandbox evaluations",
         f"- exported candidate {best['id']} (generation {best['generation']}, {best['operator']}): "
-        f"train {best['train_gap']:.3f} %, validation {best['validation_gap']:.3f} %",
+        f"train {best['train_gap']:.3f} %, validation {best['validation_gap']:.3f} %, "
+        f"pooled {pooled:.3f} % (chosen on the pooled gap among the validated)",
         "",
         "## Hold-out: mean gap (%) per group, lower is better",
         "",

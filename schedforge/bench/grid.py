@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import read_all
 from schedforge.core.registry import check_options, get_problem, parse_value, resolve
@@ -93,7 +94,13 @@ class MethodSpec:
     def check(self, problem: str) -> None:
         """Raise ``UnknownMethod``/``InvalidOption`` if ``problem`` cannot run this."""
         entry, _ = resolve(problem, self.spec)
-        check_options(entry, self.spec, dict(self.options))
+        options = dict(self.options)
+        if "threads" in options:  # a budget argument of solve(), not a method option
+            try:
+                Budget(threads=options.pop("threads"))
+            except InvalidOption as exc:
+                raise InvalidOption(f"method {self.label!r}: {exc}") from None
+        check_options(entry, self.spec, options)
 
 
 def _text(value: Any) -> str:

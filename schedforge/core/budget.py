@@ -17,6 +17,9 @@ from dataclasses import dataclass, field, replace
 
 from schedforge.core.errors import InvalidOption
 
+MAX_THREADS = 1024
+"""Most solver threads granted (CP-SAT refuses far more as an invalid model)."""
+
 SEED_LIMIT = 2**31
 
 
@@ -72,9 +75,13 @@ class Budget:
             raise InvalidOption(f"seed must satisfy 0 <= seed < 2**31, got {seed}")
         threads = self.threads
         if threads is not None and (
-            not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
+            not isinstance(threads, int)
+            or isinstance(threads, bool)
+            or not 1 <= threads <= MAX_THREADS
         ):
-            raise InvalidOption(f"threads must be an integer >= 1, got {threads!r}")
+            raise InvalidOption(
+                f"threads must be an integer from 1 to {MAX_THREADS}, got {threads!r}"
+            )
 
     @property
     def deadline(self) -> float | None:

@@ -16,6 +16,46 @@ from schedforge.core.registry import Format, formats, get_problem, problem_of
 
 _SNIFF_BYTES = 8192
 
+# The largest counts a generator is asked for, so that a typo (an extra zero,
+# or three) is an error instead of minutes of work and all the memory. RCPSP
+# keeps a jobs x jobs precedence matrix, hence its lower limit on jobs.
+_SIZE_LIMITS = {
+    "jobs": 100_000,
+    "machines": 10_000,
+    "operations_per_job": 1_000,
+    "machines_per_operation": 10_000,
+    "resources": 1_000,
+    "levels": 1_000,
+    "nodes": 100_000,
+    "pods_per_node": 1_000,
+    "priorities": 1_000_000,
+}
+_PROBLEM_SIZE_LIMITS = {("rcpsp", "jobs"): 10_000}
+# Products that count the elements of an instance (operations, pods).
+_TOTAL_LIMIT = 1_000_000
+_TOTALS = (("jobs", "operations_per_job"), ("nodes", "pods_per_node"))
+
+
+def _check_sizes(problem: str, params: dict[str, Any]) -> None:
+    """Refuse generator sizes beyond :data:`_SIZE_LIMITS` (see there why)."""
+
+    def largest(value: Any) -> int | None:
+        values = value if isinstance(value, list | tuple) else [value]
+        ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        return max(ints) if ints and len(ints) == len(values) else None
+
+    for name, value in params.items():
+        limit = _PROBLEM_SIZE_LIMITS.get((problem, name), _SIZE_LIMITS.get(name))
+        size = largest(value)
+        if limit is not None and size is not None and size > limit:
+            raise InvalidOption(f"{name} = {size} is more than the {limit} a generator makes")
+    for first, second in _TOTALS:
+        a, b = largest(params.get(first)), largest(params.get(second))
+        if a is not None and b is not None and a * b > _TOTAL_LIMIT:
+            raise InvalidOption(
+                f"{first} x {second} = {a * b} is more than the {_TOTAL_LIMIT} a generator makes"
+            )
+
 
 def _head(path: Path) -> str:
     if path.exists() and not path.is_file() and not path.is_dir():
@@ -188,4 +228,5 @@ def generate(problem: str, *, seed: int = 0, **params: Any) -> Any:
             f"generator for {problem} does not accept {', '.join(unknown)}; "
             f"accepted: {', '.join(accepted)}"
         )
+    _check_sizes(problem, params)
     return spec.generate(seed=seed, **params)

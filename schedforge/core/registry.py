@@ -55,6 +55,7 @@ METHOD_MODULES: dict[str, tuple[str, ...]] = {
     "fjsp": (
         "schedforge.heuristics.dispatch",
         "schedforge.heuristics.local_search.fjsp",
+        "schedforge.heuristics.local_search.fjsp_tabu",
         "schedforge.solvers.cp.fjsp",
         "schedforge.solvers.mip.fjsp",
         "schedforge.solvers.rolling_horizon",
@@ -437,6 +438,9 @@ def check_options(entry: Method, spec: str, options: dict[str, Any]) -> None:
             words = " or ".join(dict.fromkeys(_KIND_WORDS.get(k, repr(k)) for k in allowed))
             shown = "None" if value is None else repr(value)
             raise InvalidOption(f"method {spec!r}: option {name} must be {words}, got {shown}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+            # The compiled kernels take 64-bit integers; 2**53 keeps sums of them safe too.
+            raise InvalidOption(f"method {spec!r}: option {name} = {value} is outside ±2**53")
 
 
 _KIND_WORDS = {int: "an integer", float: "a number", bool: "true/false", str: "text", None: "None"}

@@ -48,7 +48,7 @@ from schedforge.discovery.archive import Archive
 from schedforge.discovery.prompts import OPERATORS, Parent, Request
 from schedforge.discovery.proposers import Proposal, make_proposer
 from schedforge.discovery.sandbox import Evaluation, Limits, SandboxPool, normalised_hash
-from schedforge.discovery.templates import get_template
+from schedforge.discovery.templates import get_template, set_fitness
 
 #: Configuration keys that may change when a run is resumed.
 RESUMABLE_OVERRIDES = (
@@ -253,6 +253,14 @@ class Evolution:
             self.template = get_template(config.problem)
             self.sets = self.template.sets(config.sets)
             self.proposer = make_proposer(self.template, config.to_dict())
+            # What pooled_gap needs to rank exported candidates like the run did.
+            self.archive.set_meta(
+                "fitness",
+                {
+                    "worst_group": self.template.worst_group,
+                    "groups": [*self.sets["train"].groups, *self.sets["validation"].groups],
+                },
+            )
         except BaseException:
             self.archive.close()
             raise
@@ -333,7 +341,7 @@ class Evolution:
             message=ev.message,
             engine=ev.engine,
             numba_error=ev.numba_error,
-            train_gap=ev.mean_gap if ev.ok else None,
+            train_gap=self._fitness(ev, "train") if ev.ok else None,
             train_objectives=ev.objectives if ev.ok else None,
             train_gaps=ev.gaps if ev.ok else None,
             eval_seconds=ev.seconds,
@@ -595,6 +603,10 @@ class Evolution:
                 else:
                     seen.setdefault(key, row["id"])
 
+    def _fitness(self, ev: Evaluation, part: str) -> float:
+        """The candidate's fitness on ``part`` (the template's measure, :func:`set_fitness`)."""
+        return set_fitness(ev.gaps, self.sets[part].groups, self.template.worst_group)
+
     def _validate_best(self) -> None:
         """Give the ``validate_top`` best candidates by training gap a validation score."""
         ok = sorted(self.archive.candidates("verdict = 'ok'"), key=_key_gap)
@@ -604,7 +616,7 @@ class Evolution:
             ev = self._evaluate(cand["code"], "validation")
             self.archive.update_candidate(
                 cand["id"],
-                validation_gap=ev.mean_gap if ev.ok else math.inf,
+                validation_gap=self._fitness(ev, "validation") if ev.ok else math.inf,
                 validation_gaps=ev.gaps if ev.ok else None,
             )
         self._session_eval_seconds += time.perf_counter() - start
@@ -699,12 +711,40 @@ def verdict_counts(archive: Archive, generation: int) -> dict[str, Any]:
     return {"verdicts": counts, "top_rejection": list(top[0]) if top else None}
 
 
+def pooled_gap(row: dict[str, Any], fitness: dict[str, Any] | None = None) -> float:
+    """Fitness over the training and validation instances together.
+
+    Selecting on validation alone rewards noise when the validation set is
+    small (a candidate can be lucky on a few instances); pooling both sets
+    ranks on every instance the run has measured. ``fitness`` is the run's
+    ``fitness`` metadata (group labels of train + validation, whether the
+    worst group counts, see :func:`~schedforge.discovery.templates.set_fitness`);
+    without it, the mean gap. ``inf`` when either part is missing or failed.
+    """
+    train, val = row.get("train_gaps"), row.get("validation_gaps")
+    if not train or not val or row.get("validation_gap") in (None, math.inf):
+        return math.inf
+    fitness = fitness or {}
+    groups = fitness.get("groups") or ()
+    if len(groups) != len(train) + len(val):
+        groups = ()
+    return set_fitness([*train, *val], groups, bool(fitness.get("worst_group")))
+
+
 def best_candidate(archive: Archive) -> dict[str, Any] | None:
-    """The candidate to export: best validation gap among validated ones, else best train gap."""
+    """The candidate to export.
+
+    Among the validated candidates (the best few on train of each
+    generation), the one with the best mean gap over training and validation
+    instances pooled (:func:`pooled_gap`); without any, the best train gap.
+    """
     ok = archive.candidates("verdict = 'ok'")
     if not ok:
         return None
     validated = [c for c in ok if c["validation_gap"] is not None]
     if validated:
-        return min(validated, key=lambda c: (c["validation_gap"], *_key_gap(c)))
+        fitness = archive.get_meta("fitness")
+        return min(
+            validated, key=lambda c: (pooled_gap(c, fitness), c["validation_gap"], *_key_gap(c))
+        )
     return min(ok, key=_key_gap)

@@ -76,10 +76,13 @@ def _encode(instance: Any) -> dict[str, np.ndarray]:
         "requests": np.asarray(instance.requests, dtype=np.float64),
         "priority": np.asarray(instance.priority, dtype=np.int64),
         "tier": np.asarray(instance.tier_of, dtype=np.float64),
-        "current": np.asarray(instance.current_node, dtype=np.int64),
+        # A running pod a NoExecute taint evicts is pending again (its controller recreates it).
+        "current": np.where(instance.stay_ok, instance.current_node, -1).astype(np.int64),
         "eligible": np.asarray(instance.eligible, dtype=np.bool_),
         "max_pods": np.asarray(instance.max_pods, dtype=np.int64),
         "conflicts": conflicts,
+        "zone_pairs": np.asarray(instance.zone_pairs, dtype=np.int64).reshape(-1, 3),
+        "domain": np.asarray(instance.domain, dtype=np.int64).reshape(-1, instance.num_nodes),
         "prefer": np.asarray(instance.prefer_no_schedule, dtype=np.float64),
         "owner": np.array([owner_id.get(o, -1) for o in instance.owner], dtype=np.int64),
         "resource_index": np.array(
@@ -102,10 +105,15 @@ def _place(score: Callable[..., Any], arrays: dict[str, np.ndarray]) -> np.ndarr
         count[node[p]] += 1
         if arrays["owner"][p] >= 0:
             owner_count[arrays["owner"][p], node[p]] += 1
-    neighbours: list[list[int]] = [[] for _ in range(num_pods)]
+    # Conflicting pods: (q, -1) on one node, (q, k) in one domain of topology key k.
+    neighbours: list[list[tuple[int, int]]] = [[] for _ in range(num_pods)]
     for p, q in arrays["conflicts"].tolist():
-        neighbours[p].append(q)
-        neighbours[q].append(p)
+        neighbours[p].append((q, -1))
+        neighbours[q].append((p, -1))
+    for p, q, k in arrays["zone_pairs"].tolist():
+        neighbours[p].append((q, k))
+        neighbours[q].append((p, k))
+    domain = arrays["domain"]
     cpu, mem = (int(i) for i in arrays["resource_index"])
     safe = np.where(alloc > 0, alloc, 1.0)
     pending = [p for p in range(num_pods) if node[p] < 0]
@@ -114,9 +122,11 @@ def _place(score: Callable[..., Any], arrays: dict[str, np.ndarray]) -> np.ndarr
         req = requests[p]
         ok = arrays["eligible"][p] & (count + 1 <= arrays["max_pods"])
         ok &= np.all((req <= 0) | (used + req <= alloc), axis=1)
-        for q in neighbours[p]:
-            if node[q] >= 0:
+        for q, k in neighbours[p]:
+            if node[q] >= 0 and k < 0:
                 ok[node[q]] = False
+            elif node[q] >= 0 and domain[k, node[q]] >= 0:
+                ok &= domain[k] != domain[k, node[q]]
         feasible = np.flatnonzero(ok)
         if len(feasible) == 0:
             continue

@@ -193,28 +193,55 @@ def _generated_set(name: str, count: int, jobs: int, seed: int) -> EvalSet:
     return EvalSet(name, tuple(instances), refs, f"generated n={jobs}, lower bound as reference")
 
 
+def _joined(name: str, parts: list[EvalSet], description: str = "") -> EvalSet:
+    """One set made of ``parts``."""
+    return EvalSet(
+        name,
+        sum((p.instances for p in parts), ()),
+        sum((p.references for p in parts), ()),
+        description or ", ".join(p.description for p in parts),
+    )
+
+
 def _sets(size: str = "default") -> dict[str, EvalSet]:
-    """Default RCPSP sets (see the module docstring); ``quick`` for tests."""
+    """RCPSP sets (see the module docstring); ``quick`` for tests.
+
+    ``large`` trains on instance 3 and validates on instance 5 of PSPLIB
+    j60 (every other parameter group) and j120 (every third), the sizes of
+    the hold-out, which is instance 1 of its groups and is never used here.
+    """
     if size == "quick":
         return {
             "train": _generated_set("train", 4, 10, 100),
             "validation": _generated_set("validation", 3, 10, 200),
             "holdout": _generated_set("holdout", 3, 12, 300),
         }
-    if size != "default":
-        raise SchedforgeError(f"unknown set size {size!r}; use default or quick")
-    train = _psplib_set("train", "j30", 1, range(1, 49, 2))
-    validation = _psplib_set("validation", "j30", 2, range(2, 49, 2))
+    if size not in ("default", "large"):
+        raise SchedforgeError(f"unknown set size {size!r}; use default, large or quick")
+    if size == "large":
+        # The hold-out's sizes, other instances: j60/j120 instance 1 is the hold-out.
+        train = _joined(
+            "train",
+            [
+                _psplib_set("t60", "j60", 3, range(1, 49, 2)),
+                _psplib_set("t120", "j120", 3, range(1, 61, 3)),
+            ],
+        )
+        validation = _joined(
+            "validation",
+            [
+                _psplib_set("v60", "j60", 5, range(2, 49, 2)),
+                _psplib_set("v120", "j120", 5, range(2, 61, 3)),
+            ],
+        )
+    else:
+        train = _psplib_set("train", "j30", 1, range(1, 49, 2))
+        validation = _psplib_set("validation", "j30", 2, range(2, 49, 2))
     parts = [
         _psplib_set("h60", "j60", 1, range(1, 49, 4)),
         _psplib_set("h120", "j120", 1, range(1, 61, 5)),
     ]
-    holdout = EvalSet(
-        "holdout",
-        sum((p.instances for p in parts), ()),
-        sum((p.references for p in parts), ()),
-        "PSPLIB j60 and j120, best known makespans",
-    )
+    holdout = _joined("holdout", parts, "PSPLIB j60 and j120, best known makespans")
     return {"train": train, "validation": validation, "holdout": holdout}
 
 

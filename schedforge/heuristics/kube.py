@@ -9,8 +9,8 @@ does with the pending pods of a snapshot; running pods stay where they are:
 * **Filters**: NodeUnschedulable, NodeAffinity (``nodeSelector`` and
   required affinity), TaintToleration (``NoSchedule``/``NoExecute``),
   NodeResourcesFit (every resource the pod requests, and the pod count),
-  NodePorts (host ports), InterPodAffinity (required hostname anti-affinity,
-  every term, with its namespaces, both directions); pods with
+  NodePorts (host ports), InterPodAffinity (required anti-affinity, every
+  term, with its namespaces, by topology key, both directions); pods with
   ``schedulingGates`` or another ``schedulerName`` are never placed.
 * **Scores** (0..100 each, default weights): TaintToleration ×3 (untolerated
   ``PreferNoSchedule`` taints, normalised and reversed), NodeResourcesFit ×1
@@ -71,7 +71,7 @@ from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.pods import PodsInstance, PodsSolution
 
-__all__ = ["balanced_score", "fit_score", "kube", "pick_node", "rule", "simulate"]
+__all__ = ["balanced_score", "fit_score", "kube", "pick_node", "rule", "simulate", "taint_score"]
 
 LEAST_ALLOCATED, MOST_ALLOCATED, FIRST_FIT, BEST_FIT = 0, 1, 2, 3
 STRATEGIES = {
@@ -99,6 +99,16 @@ def fit_score(requested, capacity, strategy):  # pragma: no cover - compiled
     if strategy == 0:
         return 0 if requested > capacity else ((capacity - requested) * 100) // capacity
     return 100 if requested > capacity else (requested * 100) // capacity
+
+
+@njit(cache=True)
+def taint_score(untolerated, most):  # pragma: no cover - compiled
+    """TaintToleration score, 0..100: untolerated ``PreferNoSchedule`` taints, reversed.
+
+    ``most`` is the largest count over the feasible nodes
+    (``DefaultNormalizeScore`` with ``reverse``).
+    """
+    return 100 if most == 0 else 100 - (untolerated * 100) // most
 
 
 @njit(cache=True)
@@ -267,7 +277,7 @@ def pick_node(
         n = order[k]
         if not feasible[n]:
             continue
-        taint = 100 if max_prefer == 0 else 100 - (prefer[n] * 100) // max_prefer
+        taint = taint_score(prefer[n], max_prefer)
         total = WEIGHT_TAINT * taint + WEIGHT_FIT * fit[n] + WEIGHT_BALANCED * balanced[n]
         if spread_on:
             if max_spread == 0:
@@ -310,10 +320,6 @@ class _Cluster:
         self.order = np.array(
             sorted(range(inst.num_nodes), key=lambda n: inst.node_names[n]), dtype=np.int64
         )
-        self.neighbours: list[list[int]] = [[] for _ in range(inst.num_pods)]
-        for p, q in inst.conflicts:
-            self.neighbours[p].append(int(q))
-            self.neighbours[q].append(int(p))
         # Start order for preemption's "latest start" criterion: running pods
         # first (in creation order), then pods in the order the simulation binds them.
         self.started = np.where(inst.current_node >= 0, np.arange(inst.num_pods), -1)
@@ -364,12 +370,8 @@ class _Cluster:
         self.clock += 1
 
     def blocked(self, p: int) -> np.ndarray:
-        """Nodes holding a pod that conflicts with ``p`` by anti-affinity."""
-        out = np.zeros(self.instance.num_nodes, dtype=bool)
-        for q in self.neighbours[p]:
-            if self.node[q] >= 0:
-                out[self.node[q]] = True
-        return out
+        """Nodes where ``p`` conflicts with a running pod (anti-affinity, host ports)."""
+        return self.instance.blocked_nodes(p, self.node)
 
     def pick(self, p: int) -> int:
         """The node the scheduler picks for ``p``, or -1 if none passes the filters."""
@@ -410,7 +412,8 @@ class _Cluster:
             return False
         if len(members) + 1 > inst.max_pods[n]:
             return False
-        return not any(q in present for q in self.neighbours[p])
+        domain = inst.domain
+        return not any(q in present and (k < 0 or domain[k, n] >= 0) for q, k in inst.partners[p])
 
     def _evictable(self, q: int) -> bool:
         inst = self.instance
@@ -433,8 +436,17 @@ class _Cluster:
             return None  # preemptionPolicy: Never
         prio = inst.priority[p]
         best_key, best = None, None
+        # Anti-affinity with a pod on another node of a topology domain is
+        # beyond this node's victims.
+        elsewhere = np.zeros(inst.num_nodes, dtype=bool)
+        for q, k in inst.partners[p]:
+            m = self.node[q]
+            if k >= 0 and m >= 0 and inst.domain[k, m] >= 0:
+                elsewhere |= (inst.domain[k] == inst.domain[k, m]) & (
+                    np.arange(inst.num_nodes) != m
+                )
         for n in self.order:
-            if not inst.eligible[p, n] or self.never_bound[n]:
+            if not inst.eligible[p, n] or self.never_bound[n] or elsewhere[n]:
                 continue  # unresolvable by eviction (affinity, taint, cordon)
             on_node = self.on_node[n]
             # Victims go through the Eviction API: never past a PodDisruptionBudget.

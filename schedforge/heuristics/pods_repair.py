@@ -71,7 +71,7 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
     adds an eviction or a move, so the result is never lexicographically
     worse; each step lowers evictions plus moves, so it terminates. The
     checks use the problem's own structures (``allowed``, ``allocatable``,
-    ``max_pods``, ``conflicts``) and the result is checked by
+    ``max_pods``, ``clashes``) and the result is checked by
     :func:`schedforge.problems.pods.validate`.
 
     Parameters
@@ -99,13 +99,9 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
     usage = np.zeros_like(inst.allocatable)
     np.add.at(usage, node[placed], requests[placed])
     count = np.bincount(node[placed], minlength=inst.num_nodes).astype(np.int64)
-    partners: list[list[int]] = [[] for _ in range(inst.num_pods)]
-    for p, q in inst.conflicts:
-        partners[p].append(int(q))
-        partners[q].append(int(p))
 
     def clash(p: int, n: int, ignore: int = -1) -> bool:
-        return any(node[q] == n and q != ignore for q in partners[p])
+        return inst.clashes(p, n, node, ignore) >= 0
 
     # Nodes running pods leave: a preemptionPolicy Never pod may not be put there.
     emptied = np.zeros(inst.num_nodes, dtype=bool)

@@ -93,3 +93,27 @@ def test_a_candidate_cannot_corrupt_the_next_ones_inputs(problem):
         pool.evaluate(vandal)
         after = pool.evaluate(seed)
     assert before.ok and after.objectives == before.objectives
+
+
+def test_worst_group_fitness_and_pooled_selection():
+    from schedforge.discovery.evolve import pooled_gap
+    from schedforge.discovery.templates import set_fitness
+
+    gaps, groups = [1.0, 3.0, -1.0, -3.0], ["n100", "n100", "n200", "n200"]
+    assert set_fitness(gaps, groups, worst_group=False) == 0.0
+    assert set_fitness(gaps, groups, worst_group=True) == 2.0
+    assert set_fitness(gaps, (), worst_group=True) == 0.0
+    row = {"train_gaps": [1.0, -1.0], "validation_gaps": [3.0, -3.0], "validation_gap": 0.0}
+    fitness = {"worst_group": True, "groups": ["a", "b", "a", "b"]}
+    assert pooled_gap(row) == 0.0
+    assert pooled_gap(row, fitness) == 2.0
+    assert pooled_gap({**row, "validation_gaps": None}) == float("inf")
+
+
+def test_rcpsp_large_sets_never_touch_the_holdout():
+    sets = get_template("rcpsp").sets("large")
+    held = {i.name for i in sets["holdout"].instances}
+    assert held.isdisjoint(i.name for i in sets["train"].instances)
+    assert held.isdisjoint(i.name for i in sets["validation"].instances)
+    sizes = {len(i.duration) for i in sets["train"].instances}
+    assert sizes == {len(i.duration) for i in sets["holdout"].instances}

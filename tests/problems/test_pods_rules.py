@@ -21,6 +21,7 @@ RULES_DIR = Path(__file__).parents[1] / "data" / "pods" / "rules"
 BROKEN = {
     "hostport": "hostPort",
     "anti_affinity": "anti-affinity",
+    "anti_affinity_zone": "anti-affinity",
     "namespace_selector": "anti-affinity",
     "scheduling_gates": "schedulingGates",
     "scheduler_name": "schedulerName",
@@ -30,7 +31,7 @@ BROKEN = {
     "terminating": "terminating",
     "preemption_never": "preemptionPolicy Never",
 }
-METHODS = ["kube", "rule:ffd", "rule:bfd", "rule:most-allocated", "cp", "mip:highs"]
+METHODS = ["kube", "rule:ffd", "rule:bfd", "rule:most-allocated", "cp", "mip:highs", "mip:cbc"]
 
 
 def load(name: str) -> PodsInstance:
@@ -96,7 +97,6 @@ def test_what_the_methods_do_with_the_rules():
         ("refused_pod_affinity", "pod-affinity"),
         ("refused_preferred_node_affinity", "preferred-node-affinity"),
         ("refused_preferred_pod_affinity", "preferred-pod-affinity"),
-        ("refused_pod_anti_affinity_topology", "pod-anti-affinity-topology"),
         ("refused_namespace_selector", "namespace-selector"),
     ],
 )
@@ -175,6 +175,86 @@ def brute_force(instance, max_moves=None, max_evictions=None, moves_per_pod=None
         value = objective(instance, PodsSolution(node))
         best = value if best is None else min(best, value)
     return best
+
+
+def tiny_zoned(seed: int) -> PodsInstance:
+    """A random tiny snapshot with anti-affinity by zone: n0, n1 in zone a, n2 in b, n3 in none."""
+    rng = np.random.default_rng(100 + seed)
+    pods = 5
+    zone = "topology.kubernetes.io/zone"
+
+    def term(app: str) -> dict:
+        selector = [{"key": "app", "operator": "In", "values": [app]}]
+        return {"selector": selector, "namespaces": ["ns"], "topology": zone}
+
+    current = rng.integers(-1, 4, size=pods)
+    while True:
+        try:
+            return PodsInstance(
+                resources=("cpu",),
+                node_names=("n0", "n1", "n2", "n3"),
+                allocatable=[[1000], [1000], [600], [500]],
+                pod_names=tuple(f"ns/p{p}" for p in range(pods)),
+                requests=rng.integers(2, 6, size=(pods, 1)) * 100,
+                priority=rng.integers(0, 2, size=pods) * 10,
+                current_node=current,
+                pod_labels=[{"app": "a" if p % 2 else "b"} for p in range(pods)],
+                node_labels=[{zone: "a"}, {zone: "a"}, {zone: "b"}, {}],
+                # p1 keeps away from app a (itself included), p4 from app b.
+                anti_affinity_terms=[
+                    (term("a"),) if p == 1 else (term("b"),) if p == 4 else () for p in range(pods)
+                ],
+                pdb=[0 if p < 2 else -1 for p in range(pods)],
+                pdb_names=("ns/first-two",),
+                pdb_allowed=[int(rng.integers(0, 2))],
+                name=f"zoned{seed}",
+            )
+        except sf.InvalidInstance:
+            current = np.where(rng.random(pods) < 0.5, -1, current)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_zone_anti_affinity_matches_brute_force(seed):
+    inst = tiny_zoned(seed)
+    assert len(inst.zone_pairs)
+    best = brute_force(inst)
+    for method in ("cp", "mip:highs"):
+        res = sf.solve(inst, method, time_limit=5)
+        assert res.objective == best, (method, res.stats)
+    for method in ("kube", "rule:ffd"):
+        res = sf.solve(inst, method)
+        assert check_steps(inst, plan_steps(inst, res.solution)) == []
+
+
+def test_kube_does_not_preempt_against_zone_anti_affinity_elsewhere():
+    zone = "topology.kubernetes.io/zone"
+    inst = PodsInstance(
+        resources=("cpu",),
+        node_names=("n0", "n1"),
+        allocatable=[[1000], [1000]],
+        pod_names=("ns/q", "ns/r", "ns/p"),
+        requests=[[600], [900], [800]],
+        priority=[0, 0, 10],
+        current_node=[0, 1, -1],
+        pod_labels=[{"app": "x"}, {}, {}],
+        node_labels=[{zone: "a"}, {zone: "a"}],
+        owner=["ReplicaSet/q", "ReplicaSet/r", "ReplicaSet/p"],
+        anti_affinity_terms=[
+            (),
+            (),
+            (
+                {
+                    "selector": [{"key": "app", "operator": "In", "values": ["x"]}],
+                    "namespaces": ["ns"],
+                    "topology": zone,
+                },
+            ),
+        ],
+    )
+    # Evicting r frees n1, but q keeps zone a closed there: only evicting q helps.
+    node = sf.solve(inst, "kube").solution.node
+    assert node.tolist()[1:] == [1, 0]
+    assert node[0] != 0 and not validate(inst, PodsSolution(node))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -330,5 +410,57 @@ def test_rules_survive_the_json_and_kubectl_writers(name, tmp_path):
         PodsInstance.from_dict(json.loads(json.dumps(inst.to_dict()))),
         read_kubectl(path),
     ):
-        for field in ("conflicts", "pdb_allowed", "fixed", "allowed", "preempt_never", "managed"):
+        for field in (
+            "conflicts",
+            "zone_pairs",
+            "domain",
+            "pdb_allowed",
+            "fixed",
+            "allowed",
+            "preempt_never",
+            "managed",
+        ):
             assert getattr(again, field).tolist() == getattr(inst, field).tolist(), field
+
+
+def test_pods_plan_refuses_an_unmodelled_rule_and_lists_it_when_ignored(
+    tmp_path, monkeypatch, capsys
+):
+    import sys
+
+    from typer.testing import CliRunner
+
+    from schedforge import cli
+    from schedforge.cli import app
+
+    snap = str(RULES_DIR / "refused_topology_spread.json")
+    argv = ["schedforge", "pods", "plan", snap, "-m", "kube", "-o", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as refused:
+        cli.main()
+    assert refused.value.code not in (0, None)
+    err = " ".join(capsys.readouterr().err.split())
+    assert "rule 'topology-spread'" in err and "Traceback" not in err
+    runner = CliRunner()
+    args = ["pods", "plan", snap, "-m", "kube", "-o", str(tmp_path), "--ignore", "topology-spread"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert "not modelled" in out.output and "(topology-spread)" in out.output
+    assert "(topology-spread)" in (tmp_path / "summary.txt").read_text()
+    check = ["pods", "check", snap, str(tmp_path), "--ignore", "topology-spread"]
+    assert runner.invoke(app, check).exit_code == 0
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_the_discovery_skeleton_keeps_every_rule(name):
+    # Discovered pods heuristics run in this skeleton: any score gives a valid plan.
+    from schedforge.discovery.templates_pods import PODS
+
+    inst = load(name)
+    arrays = PODS.encode(inst)
+
+    def least_allocated(cpu_free, mem_free, *rest):
+        return -(cpu_free + mem_free)
+
+    solution = PODS.decode(inst, PODS.run_python(least_allocated, arrays))
+    assert check_steps(inst, plan_steps(inst, solution)) == []

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedforge as sf
+from schedforge.core.errors import InvalidOption
 from schedforge.problems.fjsp import FJSPInstance, validate
 from schedforge.problems.fjsp_formats import load_benchmark
 from schedforge.solvers.cp.fjsp import trivial_horizon
@@ -70,3 +71,21 @@ def test_trivial_horizon_bounds_every_rule_schedule(inst):
     assert horizon >= brute_force_makespan(inst)
     for rule in ("fifo-eet", "spt-spt", "lwkr-spt"):
         assert sf.solve(inst, f"rule:{rule}").objective <= horizon
+
+
+@pytest.mark.parametrize(("name", "share"), [("brandimarte/Mk04", 0.5), ("barnes/mt10c1", 0.0)])
+def test_cp_is_never_worse_than_its_warm_start(name, share):
+    """The tabu (or rules') schedule is the hint and the horizon: CP-SAT's
+    answer is never worse than its makespan."""
+    inst = sf.read(f"fjsp:{name}")
+    res = sf.solve(inst, "cp", time_limit=3, seed=0, threads=1, search_share=share)
+    assert validate(inst, res.solution) == []
+    assert res.objective <= res.stats["start_objective"]
+    if share == 0:
+        assert res.stats["start_objective"] <= sf.solve(inst, "rule:mwkr-eet").objective
+
+
+def test_cp_rejects_a_bad_search_share():
+    inst = sf.generate("fjsp", jobs=3, machines=2, seed=0)
+    with pytest.raises(InvalidOption, match="search_share"):
+        sf.solve(inst, "cp", time_limit=1, search_share=1.5)

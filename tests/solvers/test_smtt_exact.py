@@ -218,3 +218,9 @@ def test_time_limit_holds_when_the_memo_is_full():
         assert res.bound == res.objective
     else:
         assert res.status is sf.Status.FEASIBLE and res.bound <= res.objective
+
+
+def test_memo_table_beyond_memory_is_a_clear_error():
+    instance = sf.generate("smtt", jobs=30, tf=0.6, rdd=0.2, seed=0)
+    with pytest.raises(sf.SolverError, match=r"memo_limit=.*lower memo_limit"):
+        sf.solve(instance, "exact", memo_limit=10**13)

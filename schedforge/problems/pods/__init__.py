@@ -14,7 +14,7 @@ which is the kube-scheduler's tie-break after priority — have requests per
 resource, a priority, a current node (``-1`` for pending), a ``protected``
 flag (a running protected pod must stay where it is), labels, an owner (the
 ReplicaSet), a ``nodeSelector``, required node affinity (terms ORed, the
-expressions of a term ANDed), tolerations, required hostname anti-affinity
+expressions of a term ANDed), tolerations, required anti-affinity by topology key
 (a simple selector, or full terms with namespaces), host ports, a flag
 saying whether the pod is ours to place (no ``schedulingGates``, the
 default scheduler), ``preemptionPolicy: Never``, and a PodDisruptionBudget

@@ -74,8 +74,8 @@ def check_steps(instance: PodsInstance, plan: Mapping[str, Any]) -> list[str]:
     or another scheduler's off its node, within its PodDisruptionBudget;
     each binding must put a pod that is not running on a node that admits it
     (cordon, node selection, taints, gates), has room (every resource,
-    ``max_pods``), holds no pod it conflicts with (anti-affinity, host
-    ports), and, for a ``preemptionPolicy: Never`` pod, no room freed by an
+    ``max_pods``), holds no pod it conflicts with (host ports; anti-affinity on
+    the node or in its topology domain), and, for a ``preemptionPolicy: Never`` pod, no room freed by an
     eviction. The final placement must pass :func:`validate`.
     """
     steps = plan.get("steps") if isinstance(plan, Mapping) else None
@@ -90,14 +90,7 @@ def check_steps(instance: PodsInstance, plan: Mapping[str, Any]) -> list[str]:
     count = np.bincount(node[placed], minlength=instance.num_nodes)
     budget_left = np.array(instance.pdb_allowed, dtype=np.int64)
     emptied = np.zeros(instance.num_nodes, dtype=bool)
-    partners: list[list[tuple[int, str]]] = [[] for _ in range(instance.num_pods)]
-    for pairs, rule in (
-        (instance.anti_pairs, "pod anti-affinity"),
-        (instance.port_pairs, "hostPort"),
-    ):
-        for p, q in pairs.tolist():
-            partners[p].append((q, rule))
-            partners[q].append((p, rule))
+    ports = {(int(p), int(q)) for p, q in instance.port_pairs}
     for k, step in enumerate(steps, start=1):
         where = f"step {k}"
         if not isinstance(step, Mapping):
@@ -145,9 +138,10 @@ def check_steps(instance: PodsInstance, plan: Mapping[str, Any]) -> list[str]:
                 ]
             if count[n] + 1 > instance.max_pods[n]:
                 return [f"{where}: node over max_pods {instance.max_pods[n]}"]
-            for q, rule in partners[p]:
-                if node[q] == n:
-                    return [f"{where}: {rule} conflict with {instance.pod_names[q]!r}"]
+            q = instance.clashes(p, n, node)
+            if q >= 0:
+                rule = "hostPort" if (min(p, q), max(p, q)) in ports else "pod anti-affinity"
+                return [f"{where}: {rule} conflict with {instance.pod_names[q]!r}"]
             usage[n] += instance.requests[p]
             count[n] += 1
             node[p] = n

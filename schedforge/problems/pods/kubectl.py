@@ -20,10 +20,10 @@ What is taken from the objects, following the kube-scheduler's view:
   built-in ``system-cluster-critical``/``system-node-critical``), else the
   ``globalDefault`` class, else 0. ``nodeSelector``, required node affinity
   (``matchExpressions``; ``matchFields`` on ``metadata.name``), tolerations
-  and required pod anti-affinity with ``topologyKey:
-  kubernetes.io/hostname`` (``matchLabels``, and ``In`` expressions with one
-  value) are kept; other affinity terms are listed in
-  ``metadata["ignored"]``.
+  and required pod anti-affinity (every term, ``matchLabels`` and
+  ``matchExpressions``, ``namespaces`` and ``namespaceSelector``, by
+  ``topologyKey``) are kept; the other rules of :data:`RULES` are refused
+  by name, or listed in ``metadata["ignored"]`` when ignored.
 * **Protected** pods (must not move): namespace ``kube-system``, owned by a
   DaemonSet or a Node (static pods), or without a controller (nobody would
   recreate them); the annotation ``schedforge.io/protected: "true"|"false"``
@@ -51,11 +51,10 @@ from schedforge.core.errors import InvalidInstance, InvalidOption, ParseError
 from schedforge.core.registry import Format, register_format
 from schedforge.core.text import loads_json, read_text
 from schedforge.problems.pods.model import MAX_AMOUNT, PodsInstance
-from schedforge.problems.pods.rules import NODE_NAME_FIELD, requirement_matches
+from schedforge.problems.pods.rules import HOSTNAME, NODE_NAME_FIELD, requirement_matches
 
 __all__ = ["RULES", "parse_quantity", "read_kubectl", "to_kubectl"]
 
-HOSTNAME = "kubernetes.io/hostname"
 EPOCH = datetime(2025, 1, 1)
 PROTECTED_ANNOTATION = "schedforge.io/protected"
 # The label to_kubectl gives the pods of a PodDisruptionBudget (its selector).
@@ -123,8 +122,6 @@ def _amount(resource: str, value: Any) -> int:
 # Scheduling rules the reader refuses (named), unless the caller ignores them.
 RULES = {
     "pod-affinity": "required podAffinity",
-    "pod-anti-affinity-topology": "required podAntiAffinity on a topologyKey other than "
-    "kubernetes.io/hostname",
     "topology-spread": "topologySpreadConstraints",
     "preferred-node-affinity": "preferred node affinity (a soft score)",
     "preferred-pod-affinity": "preferred pod affinity or anti-affinity (a soft score)",
@@ -223,8 +220,12 @@ class _Reader:
             alloc.append(row)
             max_pods.append(self.quantity(allocatable.get("pods", 110), "pods", at))
             names.append(str(name))
-            labels.append(_string_map(meta.get("labels")))
-            spec = _map(node.get("spec"))
+            try:
+                labels.append(_string_map(meta.get("labels")))
+                spec = _map(node.get("spec"))
+                node_taints = _list(spec.get("taints"))
+            except ValueError as exc:
+                raise self.fail(f"{where} (node {name!r}): {exc}") from None
             taints.append(
                 [
                     {
@@ -232,7 +233,7 @@ class _Reader:
                         "value": t.get("value", ""),
                         "effect": t.get("effect"),
                     }
-                    for t in spec.get("taints") or []
+                    for t in node_taints
                 ]
             )
             cordoned.append(bool(spec.get("unschedulable", False)))
@@ -335,7 +336,7 @@ class _Reader:
         return int(defaults[0].get("value", 0)) if defaults else 0
 
     def affinity_rules(self, spec: Mapping, namespace: str, where: str) -> list[dict]:
-        """Required hostname anti-affinity terms; every other affinity rule is refused."""
+        """Required anti-affinity terms; every other affinity rule is refused."""
         affinity = _map(spec.get("affinity"))
         at = f"{where}.affinity"
         if _map(affinity.get("nodeAffinity")).get(
@@ -355,9 +356,9 @@ class _Reader:
             here = f"{at}.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[{k}]"
             if not isinstance(term, Mapping):
                 raise self.fail(f"{here}: expected an object")
-            if term.get("topologyKey") != HOSTNAME:
-                self.rule("pod-anti-affinity-topology", here)
-                continue
+            topology = term.get("topologyKey")
+            if not isinstance(topology, str) or not topology:
+                raise self.fail(f"{here}.topologyKey: a required term needs a topology key")
             selector = term.get("labelSelector")
             if selector is None:
                 continue  # a nil selector matches no pod
@@ -381,7 +382,11 @@ class _Reader:
                     if not spaces:
                         continue  # selects no namespace: matches no pod
             terms.append(
-                {"selector": _selector_requirements(selector), "namespaces": spaces or [namespace]}
+                {
+                    "selector": _selector_requirements(selector),
+                    "namespaces": spaces or [namespace],
+                    "topology": topology,
+                }
             )
         for key in ("topologySpreadConstraints",):
             if spec.get(key):
@@ -581,7 +586,8 @@ def _map(value: Any) -> Mapping:
 
 
 def _string_map(value: Any) -> dict[str, str]:
-    return {str(a): str(b) for a, b in (value or {}).items()} if isinstance(value, Mapping) else {}
+    """Labels or a selector: an object of text values; ``None`` is empty."""
+    return {str(a): str(b) for a, b in _map(value).items()}
 
 
 def _selector_requirements(selector: Any) -> list[dict]:
@@ -625,6 +631,8 @@ def _load(path: Path) -> list[Any]:
 
     try:
         return list(yaml.safe_load_all(text))
+    except RecursionError:
+        raise ParseError(path, None, "invalid YAML (nested too deeply)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -763,7 +771,7 @@ def to_kubectl(instance: PodsInstance) -> dict[str, Any]:
             anti.append(
                 {
                     "labelSelector": {"matchExpressions": exprs},
-                    "topologyKey": HOSTNAME,
+                    "topologyKey": term.get("topology", HOSTNAME),
                     **({"namespaceSelector": {}} if "*" in spaces else {"namespaces": spaces}),
                 }
             )

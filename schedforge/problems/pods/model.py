@@ -14,6 +14,7 @@ import numpy as np
 from schedforge.core.errors import InvalidInstance
 from schedforge.core.instance import Instance, Solution, frozen_mapping, int_array
 from schedforge.problems.pods.rules import (
+    HOSTNAME,
     SELECTOR_OPERATORS,
     TAINT_EFFECTS,
     UNSCHEDULABLE_TAINT,
@@ -137,18 +138,22 @@ def _selector(value: Any, where: str) -> Mapping[str, str] | None:
 
 
 def _anti_term(value: Any, where: str) -> Mapping[str, Any]:
-    """A required hostname anti-affinity term: requirements and namespaces."""
+    """A required anti-affinity term: requirements, namespaces, topology key."""
     if not isinstance(value, Mapping) or "selector" not in value:
         raise InvalidInstance(f"{where}: an anti-affinity term needs 'selector' and 'namespaces'")
     namespaces = value.get("namespaces") or ()
     if isinstance(namespaces, str):
         raise InvalidInstance(f"{where}: namespaces must be a list")
-    return frozen_mapping(
-        {
-            "selector": _list_of(_requirement)(value["selector"], f"{where}.selector"),
-            "namespaces": tuple(str(n) for n in namespaces),
-        }
-    )
+    topology = value.get("topology") or HOSTNAME
+    if not isinstance(topology, str):
+        raise InvalidInstance(f"{where}: topology must be a label key")
+    term = {
+        "selector": _list_of(_requirement)(value["selector"], f"{where}.selector"),
+        "namespaces": tuple(str(n) for n in namespaces),
+    }
+    if topology != HOSTNAME:  # hostname terms keep their old two-field form
+        term["topology"] = topology
+    return frozen_mapping(term)
 
 
 def _port(value: Any, where: str) -> str:
@@ -224,12 +229,15 @@ class PodsInstance(Instance):
         its namespace that may not share its node
         (``topologyKey: kubernetes.io/hostname``).
     anti_affinity_terms
-        Per pod: required hostname anti-affinity terms, each
-        ``{selector, namespaces}``: ``selector`` a list of requirements
+        Per pod: required anti-affinity terms, each ``{selector, namespaces}``
+        and optionally ``topology``: ``selector`` a list of requirements
         (ANDed; ``matchLabels`` as ``In`` one value), ``namespaces`` the
-        namespaces whose pods it applies to (``("*",)`` = all). A pod may not
-        share a node with a pod that one of its terms matches, and
-        symmetrically (InterPodAffinity).
+        namespaces whose pods it applies to (``("*",)`` = all), ``topology``
+        the topology key (default ``kubernetes.io/hostname``, the node). A
+        pod may not run in the same topology domain (nodes with one value of
+        that node label) as a pod that one of its terms matches, and
+        symmetrically (InterPodAffinity); a node without the label is in no
+        domain.
     host_ports
         Per pod: host ports ``protocol/hostIP/port`` (hostIP empty or
         ``0.0.0.0`` = every address); two pods with overlapping host ports
@@ -617,11 +625,106 @@ class PodsInstance(Instance):
         return out
 
     @cached_property
+    def topology_keys(self) -> tuple[str, ...]:
+        """The topology keys of anti-affinity terms other than the hostname, sorted."""
+        terms = [t for ts in self.anti_affinity_terms for t in ts]
+        return tuple(sorted({t["topology"] for t in terms if "topology" in t}))
+
+    @cached_property
+    def domain(self) -> np.ndarray:
+        """``(len(topology_keys), nodes)`` domain index of each node per key, ``-1`` unlabelled.
+
+        Nodes with the same value of the key's label share a domain.
+        """
+        out = np.full((len(self.topology_keys), self.num_nodes), -1, dtype=np.int64)
+        for k, key in enumerate(self.topology_keys):
+            values = sorted({lab[key] for lab in self.node_labels if key in lab})
+            for n, lab in enumerate(self.node_labels):
+                if key in lab:
+                    out[k, n] = values.index(lab[key])
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def zone_pairs(self) -> np.ndarray:
+        """``(k, 3)`` rows ``(p, q, key)``, ``p < q``: pods kept out of one domain of ``key``.
+
+        Required anti-affinity terms with a topology key other than the
+        hostname (``key`` indexes :attr:`topology_keys`).
+        """
+        rows = set()
+        for p, terms in enumerate(self.anti_affinity_terms):
+            for term in terms:
+                if "topology" not in term:
+                    continue
+                k = self.topology_keys.index(term["topology"])
+                for q in self._term_matches(p, term):
+                    rows.add((min(p, q), max(p, q), k))
+        out = np.array(sorted(rows), dtype=np.int64).reshape(-1, 3)
+        out.setflags(write=False)
+        return out
+
+    def _term_matches(self, p: int, term: Mapping[str, Any]) -> list[int]:
+        spaces = term["namespaces"] or (self.namespace[p],)
+        return [
+            q
+            for q in range(self.num_pods)
+            if q != p
+            and ("*" in spaces or self.namespace[q] in spaces)
+            and all(requirement_matches(r, self.pod_labels[q], "") for r in term["selector"])
+        ]
+
+    @cached_property
+    def partners(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """Per pod, the ``(q, key)`` it may not run near: ``key`` ``-1`` for one node
+        (hostname anti-affinity, host ports), else a :attr:`topology_keys` index."""
+        out: list[list[tuple[int, int]]] = [[] for _ in range(self.num_pods)]
+        for p, q in self.conflicts.tolist():
+            out[p].append((q, -1))
+            out[q].append((p, -1))
+        for p, q, k in self.zone_pairs.tolist():
+            out[p].append((q, k))
+            out[q].append((p, k))
+        return tuple(tuple(x) for x in out)
+
+    def clashes(self, p: int, n: int, node: np.ndarray, ignore: int = -1) -> int:
+        """A pod that ``p`` on node ``n`` would conflict with under placement ``node``, or -1.
+
+        ``ignore`` is a pod left out of the check.
+        """
+        for q, k in self.partners[p]:
+            m = node[q]
+            if m < 0 or q in (ignore, p):
+                continue
+            if (
+                m == n
+                if k < 0
+                else self.domain[k, m] >= 0 and self.domain[k, m] == self.domain[k, n]
+            ):
+                return q
+        return -1
+
+    def blocked_nodes(self, p: int, node: np.ndarray) -> np.ndarray:
+        """``(nodes,)`` flags: where ``p`` would conflict with a pod placed by ``node``."""
+        out = np.zeros(self.num_nodes, dtype=bool)
+        for q, k in self.partners[p]:
+            m = node[q]
+            if m < 0 or q == p:
+                continue
+            if k < 0:
+                out[m] = True
+            elif self.domain[k, m] >= 0:
+                out |= self.domain[k] == self.domain[k, m]
+        return out
+
+    @cached_property
     def anti_pairs(self) -> np.ndarray:
         """``(k, 2)`` pairs ``p < q`` of pods kept apart by required hostname anti-affinity."""
         pairs = []
         for p, terms in enumerate(self.anti_affinity_terms):
             for term in terms:
+                if "topology" in term:
+                    continue
                 spaces = term["namespaces"] or (self.namespace[p],)
                 for q in range(self.num_pods):
                     if (

@@ -16,7 +16,7 @@ from schedforge.problems.pods.model import PodsInstance, PodsSolution
 def placement_problems(
     instance: PodsInstance, node: np.ndarray, *, allowed: np.ndarray | None
 ) -> list[str]:
-    """Capacity, pod-count and anti-affinity violations of a placement."""
+    """Capacity, pod-count, anti-affinity (by topology key) and host-port violations."""
     out: list[str] = []
     placed = np.flatnonzero(node >= 0)
     if allowed is not None:
@@ -57,6 +57,21 @@ def placement_problems(
                 )
                 if len(out) > 20:
                     return out
+    for p, q, k in instance.zone_pairs:
+        m, n = node[p], node[q]
+        if m < 0 or n < 0:
+            continue
+        d = instance.domain[k, m]
+        if d >= 0 and d == instance.domain[k, n]:
+            key = instance.topology_keys[k]
+            value = instance.node_labels[m][key]
+            out.append(
+                f"pods {instance.pod_names[p]!r} and {instance.pod_names[q]!r} share "
+                f"{key}={value!r} (nodes {instance.node_names[m]!r}, {instance.node_names[n]!r}) "
+                "against their pod anti-affinity"
+            )
+            if len(out) > 20:
+                return out
     return out
 
 

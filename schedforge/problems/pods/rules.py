@@ -8,6 +8,8 @@ from typing import Any
 
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+# The topology key of one node (the default domain of pod (anti-)affinity).
+HOSTNAME = "kubernetes.io/hostname"
 UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
 # A node field, not a label: required node affinity ``matchFields`` may only
 # use it, and it matches the node's name.

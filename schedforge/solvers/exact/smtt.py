@@ -41,7 +41,7 @@ def _memo_message(limit: int) -> str:
     return (
         f"memo cap reached ({limit:,} entries): later subproblems were solved without "
         "being stored, which is slower but still exact; raise memo_limit to trade "
-        "memory (about 100 bytes an entry) for time"
+        "memory (50 to 100 bytes an entry) for time"
     )
 
 
@@ -71,7 +71,9 @@ def exact(
         Single-threaded.
     memo_limit
         Most subproblems (unweighted) or DP states (weighted) kept in
-        memory; about 100 bytes each. Reaching it is reported in
+        memory; at most 48 bytes each unweighted (a table for this many
+        entries is reserved, its pages mapped as they fill), about 100
+        weighted. Reaching it is reported in
         ``stats["memo_message"]``.
     dp_max_jobs
         Weighted instances up to this size use the subset DP (at most 25:

@@ -31,8 +31,9 @@ Branch & Memorize (Shang, T'kindt & Della Croce 2017, 2021): the same
 subproblem — the same job set starting at the same time — recurs in many
 branches. Its optimal value and branching position are stored in a hash
 table keyed by two 64-bit Zobrist hashes of the set plus the start time, so
-it is solved once. The table is capped (``memo_limit`` entries); when the cap
-is reached the search goes on, still exact, without storing more.
+it is solved once. The table is capped (``memo_limit`` entries, at most 48
+bytes each); when the cap is reached the search goes on, still exact,
+without storing more.
 
 The clock is read every million job-steps of work (a few milliseconds).
 Once the time limit has passed, every open subproblem returns its lower
@@ -67,16 +68,15 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, objmode, types
-from numba.typed import Dict
+from numba import njit, objmode
 
 from schedforge.core.errors import SolverError
 
 __all__ = ["BnBResult", "solve_unweighted"]
 
 # Layout of the int64 state vector shared by the kernels.
-NODES, ABORT, MEMO_FULL, MEMO_HITS, PRUNED, WORK, NEXT_CHECK = 0, 1, 2, 3, 4, 5, 6
-STATE_SIZE = 7
+NODES, ABORT, MEMO_FULL, MEMO_HITS, PRUNED, WORK, NEXT_CHECK, MEMO_COUNT, MEMO_ROWS = range(9)
+STATE_SIZE = 9
 # The clock is read after about this many job-steps of work (a few ms): node
 # counts alone would let one node of a 20,000-job instance overrun the limit.
 CHECK_EVERY = 1 << 20
@@ -91,13 +91,19 @@ EDD_ORDER, SPT_ORDER, HEURISTIC = -1, -2, -3
 MEMO_MIN_JOBS = 3  # subproblems of 1-2 jobs are cheaper to solve than to hash
 BIG = np.int64(1) << 62
 
-# Memo entries are packed to save memory (about 80 bytes each in a numba
-# typed dict): the key is the set's two Zobrist hashes with the start time
-# folded into the second by an odd multiplier (a bijection on 64-bit
-# integers, so equal sets at different times never share a key); the value is
-# ``optimum * CODE_SPAN + code - HEURISTIC``.
-_KEY = types.UniTuple(types.int64, 2)
-_VALUE = types.int64
+# The memo is an open-addressing hash table (linear probing, at most half
+# full) of int64 rows ``(key1, key2, value + 1)``: 24 bytes a row, one cache
+# line a probe, several times faster and smaller than a numba typed dict
+# (about 80 bytes an entry). It is allocated once for ``memo_limit``
+# entries, but only its first ``state[MEMO_ROWS]`` rows are used, doubled
+# as they fill: a small search stays in a small, cache-friendly corner, and
+# the operating system maps the zero pages only when first written. The key
+# is the set's two Zobrist hashes with the start time folded into the second
+# by an odd multiplier (a bijection on 64-bit integers, so equal sets at
+# different times never share a key); the value is
+# ``optimum * CODE_SPAN + code - HEURISTIC`` (a row holding 0 is empty).
+MEMO_START_ROWS = 1 << 12
+SLOT_MIX = np.int64(-4658895280553007687)  # 0xBF58476D1CE4E5B9, odd: spreads keys over rows
 TIME_MIX = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15, odd
 CODE_SPAN = np.int64(1) << 16
 MAX_JOBS = int(CODE_SPAN) + HEURISTIC - 1
@@ -142,14 +148,25 @@ def _spt_bound(jobs, spt, t, p, d):
 
 
 @njit(cache=True)
-def _edd_tardiness(jobs, t, p, d):
-    c = t
-    tard = 0
+def _closing_values(jobs, spt, t, p, d):
+    """(EDD tardiness, pairing bound, SPT tardiness) of (jobs, t) in one pass."""
+    edd_tard = 0
+    bound = 0
+    spt_tard = 0
+    c_edd = t
+    c_spt = t
     for i in range(jobs.shape[0]):
-        c += p[jobs[i]]
-        if c > d[jobs[i]]:
-            tard += c - d[jobs[i]]
-    return tard
+        j = jobs[i]
+        c_edd += p[j]
+        if c_edd > d[j]:
+            edd_tard += c_edd - d[j]
+        js = spt[i]
+        c_spt += p[js]
+        if c_spt > d[j]:
+            bound += c_spt - d[j]
+        if c_spt > d[js]:
+            spt_tard += c_spt - d[js]
+    return edd_tard, bound, spt_tard
 
 
 @njit(cache=True)
@@ -163,12 +180,15 @@ def _tick(state, work, deadline):
 
 
 @njit(cache=True)
-def _candidates(jobs, s, t, p, d):
-    """Positions of the longest job kept by rules 3 and 4 (see module docstring)."""
+def _candidates(jobs, s, t, p, d, tni, out):
+    """Positions of the longest job kept by rules 3 and 4 (see module docstring).
+
+    Writes them to ``out`` and returns how many; ``tni`` (``m - s`` long) is
+    scratch space.
+    """
     m = jobs.shape[0]
     k = jobs[s]
     # T(r): EDD sequence with k moved to position r, by successive swaps.
-    tni = np.empty(m - s, dtype=np.int64)
     tni[0] = 0
     c = t
     start_k = t
@@ -186,7 +206,6 @@ def _candidates(jobs, s, t, p, d):
         )
         tni[i] = tni[i - 1] - before_pair + after_pair
         start_k += p[after]
-    out = np.empty(m - s, dtype=np.int64)
     count = 0
     c_r = t
     for i in range(s + 1):
@@ -211,7 +230,49 @@ def _candidates(jobs, s, t, p, d):
             continue  # rule 4, a better next position
         out[count] = r
         count += 1
-    return out[:count]
+    return count
+
+
+@njit(cache=True)
+def _slot(memo, mask, k1, k2):
+    """Row of key ``(k1, k2)`` among the first ``mask + 1`` rows, or the empty row it would take."""
+    i = (((k1 ^ k2) * SLOT_MIX) >> 20) & mask
+    while memo[i, 2] != 0 and (memo[i, 0] != k1 or memo[i, 1] != k2):
+        i = (i + 1) & mask
+    return i
+
+
+@njit(cache=True)
+def _lookup(memo, state, k1, k2):
+    """The packed value stored under ``(k1, k2)``, or -1."""
+    return memo[_slot(memo, state[MEMO_ROWS] - 1, k1, k2), 2] - 1  # an empty row gives -1
+
+
+@njit(cache=True)
+def _store(memo, state, k1, k2, value, memo_limit):
+    """Store a packed value, unless ``memo_limit`` entries are stored (then flag MEMO_FULL)."""
+    if state[MEMO_COUNT] >= memo_limit:
+        state[MEMO_FULL] = 1
+        return
+    rows = state[MEMO_ROWS]
+    if 2 * (state[MEMO_COUNT] + 1) > rows and rows < memo.shape[0]:
+        # Half full: double the rows in use and re-place the entries.
+        old = memo[:rows].copy()
+        memo[:rows] = 0
+        rows *= 2
+        state[MEMO_ROWS] = rows
+        for i in range(old.shape[0]):
+            if old[i, 2] != 0:
+                j = _slot(memo, rows - 1, old[i, 0], old[i, 1])
+                memo[j, 0] = old[i, 0]
+                memo[j, 1] = old[i, 1]
+                memo[j, 2] = old[i, 2]
+    i = _slot(memo, rows - 1, k1, k2)
+    if memo[i, 2] == 0:
+        state[MEMO_COUNT] += 1
+        memo[i, 0] = k1
+        memo[i, 1] = k2
+        memo[i, 2] = value + 1
 
 
 @njit(cache=True)
@@ -225,24 +286,23 @@ def _hash(jobs, z1, z2):
 
 
 @njit(cache=True)
-def _split(jobs, spt, s, r):
+def _split(jobs, spt, s, r, buf):
     """Left (EDD jobs 0..r but s) and right (r+1..) parts, each in EDD and SPT order.
 
-    Jobs are numbered in global EDD order, so "EDD position <= r" is
-    "number <= jobs[r]": the SPT lists are filtered, never re-sorted.
+    ``buf`` is ``2 * (m - 1)`` long: its first half holds ``jobs`` without
+    ``s`` (filled by the caller, once for all candidates of a node), so the
+    left part in EDD order is a prefix of it and the right part a view of
+    ``jobs``; its second half receives the SPT lists. Jobs are numbered in
+    global EDD order, so "EDD position <= r" is "number <= jobs[r]": the SPT
+    lists are filtered, never re-sorted.
     """
     m = jobs.shape[0]
     k = jobs[s]
     cut = jobs[r]
-    left = np.empty(r, dtype=np.int64)
-    n_left = 0
-    for i in range(r + 1):
-        if i != s:
-            left[n_left] = jobs[i]
-            n_left += 1
-    right = jobs[r + 1 :].copy()
-    left_spt = np.empty(r, dtype=np.int64)
-    right_spt = np.empty(m - r - 1, dtype=np.int64)
+    left = buf[:r]
+    right = jobs[r + 1 :]
+    left_spt = buf[m - 1 : m - 1 + r]
+    right_spt = buf[m - 1 + r : 2 * m - 2]
     a = 0
     b = 0
     for i in range(m):
@@ -254,6 +314,16 @@ def _split(jobs, spt, s, r):
             left_spt[a] = j
             a += 1
     return left, left_spt, right, right_spt
+
+
+@njit(cache=True)
+def _fill_rest(jobs, s, buf):
+    """Write ``jobs`` without position ``s`` to the start of ``buf`` (for :func:`_split`)."""
+    n = 0
+    for i in range(jobs.shape[0]):
+        if i != s:
+            buf[n] = jobs[i]
+            n += 1
 
 
 @njit(cache=True)
@@ -270,10 +340,9 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
         return max(np.int64(0), t + p[jobs[0]] - d[jobs[0]]), True, EDD_ORDER
     state[NODES] += 1
     _tick(state, m, deadline)
-    edd_tard = _edd_tardiness(jobs, t, p, d)
+    edd_tard, bound, spt_tard = _closing_values(jobs, spt, t, p, d)
     if edd_tard == 0:
         return np.int64(0), True, EDD_ORDER
-    bound, spt_tard = _spt_bound(jobs, spt, t, p, d)
     if spt_tard <= bound:
         return spt_tard, True, SPT_ORDER
     if edd_tard <= bound:
@@ -284,16 +353,23 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
     if use_memo:
         h1, h2 = _hash(jobs, z1, z2)
         key = (h1, h2 ^ (t * TIME_MIX))
-        if key in memo:
+        hit = _lookup(memo, state, key[0], key[1])
+        if hit >= 0:
             state[MEMO_HITS] += 1
-            hit = memo[key]
             return hit // CODE_SPAN, True, hit % CODE_SPAN + HEURISTIC
     s = 0
     for i in range(1, m):
         if lrank[jobs[i]] > lrank[jobs[s]]:
             s = i
     k = jobs[s]
-    cands = _candidates(jobs, s, t, p, d)
+    # One allocation for the node's scratch: prefix work, the candidates'
+    # scratch and list, and the parts of the candidate being solved (reused
+    # from one candidate to the next: the children are done with them).
+    buf = np.empty(m + 2 * (m - s) + 2 * (m - 1), dtype=np.int64)
+    n_cands = _candidates(jobs, s, t, p, d, buf[m : 2 * m - s], buf[2 * m - s : 3 * m - 2 * s])
+    cands = buf[2 * m - s : 2 * m - s + n_cands]
+    split_buf = buf[3 * m - 2 * s :]
+    _fill_rest(jobs, s, split_buf)
     best = min(edd_tard, spt_tard)
     best_code = EDD_ORDER if edd_tard <= spt_tard else SPT_ORDER
     if root_ub < best:
@@ -301,12 +377,11 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
         best_code = HEURISTIC
     best_exact = True
     node_lb = BIG  # min over candidates of their value or bound
-    prefix = np.empty(m, dtype=np.int64)  # prefix[r]: work of EDD positions 0..r
+    prefix = buf[:m]  # prefix[r]: work of EDD positions 0..r
     acc = t
     for i in range(m):
         acc += p[jobs[i]]
         prefix[i] = acc
-    n_cands = cands.shape[0]
     for idx in range(n_cands):
         r = cands[idx]
         c_k = prefix[r]  # k completes after EDD jobs 0..r (itself included, s <= r)
@@ -318,22 +393,23 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
             best_exact = False
             cand_lb = late_k
             if root_ub < BIG and m * n_cands <= ROOT_BOUND_WORK:
-                left, left_spt, right, right_spt = _split(jobs, spt, s, r)
+                left, left_spt, right, right_spt = _split(jobs, spt, s, r, split_buf)
                 cand_lb += _spt_bound(left, left_spt, t, p, d)[0]
                 cand_lb += _spt_bound(right, right_spt, c_k, p, d)[0]
             node_lb = min(node_lb, cand_lb)
             continue
-        left, left_spt, right, right_spt = _split(jobs, spt, s, r)
         cand_lb = late_k
         if root_ub < BIG and m * n_cands <= ROOT_BOUND_WORK:
             # At the root the parts' bounds are worth their cost (unless the
             # instance is huge): they prune candidates against the heuristic.
+            left, left_spt, right, right_spt = _split(jobs, spt, s, r, split_buf)
             cand_lb += _spt_bound(left, left_spt, t, p, d)[0]
             cand_lb += _spt_bound(right, right_spt, c_k, p, d)[0]
         if cand_lb >= best:
             state[PRUNED] += 1
             node_lb = min(node_lb, cand_lb)
             continue
+        left, left_spt, right, right_spt = _split(jobs, spt, s, r, split_buf)
         v_left, e_left, _ = _solve(
             left, left_spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, BIG
         )
@@ -353,10 +429,7 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
         # Some candidate holds an optimal sequence: the least candidate bound is valid.
         return max(bound, min(node_lb, best)), False, EDD_ORDER
     if use_memo and best_code != HEURISTIC:
-        if len(memo) < memo_limit:
-            memo[key] = best * CODE_SPAN + (best_code - HEURISTIC)
-        else:
-            state[MEMO_FULL] = 1
+        _store(memo, state, key[0], key[1], best * CODE_SPAN + (best_code - HEURISTIC), memo_limit)
     return best, True, best_code
 
 
@@ -385,7 +458,9 @@ def _build(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
     for i in range(1, m):
         if lrank[jobs[i]] > lrank[jobs[s]]:
             s = i
-    left, left_spt, right, right_spt = _split(jobs, spt, s, code)
+    split_buf = np.empty(2 * (m - 1), dtype=np.int64)
+    _fill_rest(jobs, s, split_buf)
+    left, left_spt, right, right_spt = _split(jobs, spt, s, code, split_buf)
     c_k = t + p[jobs[s]]
     for i in range(left.shape[0]):
         c_k += p[left[i]]
@@ -492,8 +567,18 @@ def solve_unweighted(
     rng = np.random.default_rng(0x5EED)
     z1 = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=n, dtype=np.int64)
     z2 = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=n, dtype=np.int64)
-    memo = Dict.empty(_KEY, _VALUE)
+    rows = MEMO_START_ROWS
+    while rows < 2 * memo_limit + 2:
+        rows *= 2
+    try:
+        memo = np.zeros((rows, 3), dtype=np.int64)
+    except MemoryError:
+        raise SolverError(
+            f"memo_limit={memo_limit:,} needs a {24 * rows:,}-byte table, more than this "
+            "machine can map; lower memo_limit"
+        ) from None
     state = np.zeros(STATE_SIZE, dtype=np.int64)
+    state[MEMO_ROWS] = MEMO_START_ROWS
     jobs = np.arange(n, dtype=np.int64)
     spt = order.astype(np.int64)
     found: dict[str, object] = {}
@@ -552,7 +637,7 @@ def solve_unweighted(
         exact=bool(exact),
         sequence=sequence,
         nodes=int(state[NODES]),
-        memo_entries=len(memo),
+        memo_entries=int(state[MEMO_COUNT]),
         memo_hits=int(state[MEMO_HITS]),
         pruned=int(state[PRUNED]),
         memo_full=bool(state[MEMO_FULL]),

@@ -49,6 +49,9 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
                        \sum_g y_{gn} \le S_n, \quad \sum_n y_{gn} \le |g| \\
         & y_{gn} \le U_{gn} z_{gn}, \quad z_{gn} + z_{hn} \le 1
           \ \text{for conflicting classes} \\
+        & z_{gn} \le w_{gd}\ (n \in d), \quad w_{gd} + w_{hd} \le 1, \quad
+          \textstyle\sum_{n \in d} y_{gn} \le 1 \ (g = h)
+          \ \text{by topology-key domain } d \\
         & e_g \ge R_g - \textstyle\sum_n y_{gn}, \quad s_{gn} \le y_{gn}, \quad
           s_{gn} \le C_{gn} \\
         & y_{gn} \in \{0..U_{gn}\},\ z_{gn} \in \{0, 1\},\ e_g, s_{gn} \ge 0
@@ -105,6 +108,30 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
         for n in range(num_nodes):
             if (g, n) in y and (h, n) in y:
                 prob += used(g, n) + used(h, n) <= 1, f"anti_{g}_{h}_{n}"
+    # Anti-affinity by topology key: conflicting classes never share a domain.
+    present: dict[tuple[int, int, int], Any] = {}
+
+    def in_domain(g: int, k: int, d: int, nodes: list[int]):
+        if (g, k, d) not in present:
+            w = prob.add_variable(f"w_{g}_{k}_{d}", 0, 1, cat="Integer")
+            for n in nodes:
+                if (g, n) in y:
+                    prob.addConstraint(used(g, n) <= w, f"dom_{g}_{k}_{d}_{n}")
+            present[g, k, d] = w
+        return present[g, k, d]
+
+    for g, h, k in classes.zone_conflicts:
+        for d in sorted(set(classes.domain[k].tolist()) - {-1}):
+            nodes = np.flatnonzero(classes.domain[k] == d).tolist()
+            if g == h:
+                row = [y[g, n] for n in nodes if (g, n) in y]
+                if len(row) > 1:
+                    prob += pulp.lpSum(row) <= 1, f"zone_self_{g}_{k}_{d}"
+            elif any((g, n) in y for n in nodes) and any((h, n) in y for n in nodes):
+                prob += (
+                    in_domain(g, k, d, nodes) + in_domain(h, k, d, nodes) <= 1,
+                    f"zone_{g}_{h}_{k}_{d}",
+                )
     evictions, moves = [], []
     lim = classes.limits
     stays_of: dict[int, list] = {}

@@ -98,6 +98,12 @@ class PodClasses:
         Whether two members of the class may not share a node.
     pair_conflicts
         ``(g, h)`` class pairs whose members may not share a node.
+    zone_conflicts
+        ``(g, h, k)``: members of classes ``g`` and ``h`` (``g == h``: two
+        members of ``g``) may not run in one domain of topology key ``k``.
+    domain
+        ``(K, N)`` domain of each node per topology key (``-1``: none);
+        :attr:`PodsInstance.domain`.
     free
         ``(N, R)`` allocatable minus the requests of fixed pods.
     slots
@@ -115,6 +121,8 @@ class PodClasses:
     running: np.ndarray
     self_conflict: np.ndarray
     pair_conflicts: list[tuple[int, int]]
+    zone_conflicts: list[tuple[int, int, int]]
+    domain: np.ndarray
     free: np.ndarray
     slots: np.ndarray
     limits: Limits
@@ -149,6 +157,7 @@ def pod_classes(
     )
     in_conflict = np.zeros(inst.num_pods, dtype=bool)
     in_conflict[inst.conflicts.ravel()] = True
+    in_conflict[inst.zone_pairs[:, :2].ravel()] = True
     keys: dict[tuple, int] = {}
     members: list[list[int]] = []
     for p in range(inst.num_pods):
@@ -223,6 +232,19 @@ def pod_classes(
             blocked[gp, inst.current_node[q]] = True
         elif gq >= 0 and fixed[p]:
             blocked[gq, inst.current_node[p]] = True
+    zones: set[tuple[int, int, int]] = set()
+    domain = inst.domain
+    for p, q, k in inst.zone_pairs.tolist():
+        gp, gq = group_of[p], group_of[q]
+        if gp >= 0 and gq >= 0:
+            zones.add((min(gp, gq), max(gp, gq), k))
+        for g, other in ((gp, q), (gq, p)):
+            m = inst.current_node[other]
+            if g >= 0 and fixed[other] and domain[k, m] >= 0:
+                blocked[g] |= domain[k] == domain[k, m]
+    zone_self = np.zeros(num_classes, dtype=bool)
+    for g, h, _ in zones:
+        zone_self[g] |= g == h
     upper = np.zeros((num_classes, inst.num_nodes), dtype=np.int64)
     for g, pods in enumerate(members):
         size = len(pods)
@@ -236,7 +258,7 @@ def pod_classes(
                     cap = min(cap, int(free[n, r] // requests[g, r]))
             if not eligible[n]:
                 cap = min(cap, int(current[g, n]))  # may only stay (IgnoredDuringExecution)
-            if self_conflict[g]:
+            if self_conflict[g] or zone_self[g]:
                 cap = min(cap, 1)
             upper[g, n] = max(cap, 0)
     return PodClasses(
@@ -249,6 +271,8 @@ def pod_classes(
         running=running,
         self_conflict=self_conflict,
         pair_conflicts=sorted(pairs),
+        zone_conflicts=sorted(zones),
+        domain=domain,
         free=free,
         slots=slots,
         limits=limits,
@@ -337,7 +361,14 @@ def disaggregate(classes: PodClasses, instance: PodsInstance, y: np.ndarray) -> 
 
 
 def _conflict_free(classes: PodClasses, y: np.ndarray, g: int, n: int, partners) -> bool:
-    return all(y[h, n] == 0 for h in partners[g])
+    if any(y[h, n] > 0 for h in partners[g]):
+        return False
+    for a, b, k in classes.zone_conflicts:
+        if g in (a, b) and classes.domain[k, n] >= 0:
+            same = classes.domain[k] == classes.domain[k, n]
+            if y[b if g == a else a, same].sum() > 0:
+                return False
+    return True
 
 
 def greedy_fill(classes: PodClasses, y: np.ndarray, groups) -> np.ndarray:
@@ -400,18 +431,27 @@ def restrict(
     )
     offset = int((outside - stays_out).sum())
     moves = None if lim.moves is None else lim.moves - offset
+    upper = np.minimum(classes.upper[:, nodes], size[:, None])
+    # A class conflicting by domain with members placed outside stays out of that domain.
+    for g, h, k in classes.zone_conflicts:
+        for a, b in ((g, h), (h, g)):
+            doms = set(classes.domain[k, away][y[b, away] > 0].tolist()) - {-1}
+            if doms:
+                upper[a, np.isin(classes.domain[k, nodes], list(doms))] = 0
     return (
         PodClasses(
             members=classes.members,
             size=size,
             tier=classes.tier,
             requests=classes.requests,
-            upper=np.minimum(classes.upper[:, nodes], size[:, None]),
+            upper=upper,
             current=classes.current[:, nodes],
             # Running members still to place in the neighbourhood to avoid evictions.
             running=classes.running - outside,
             self_conflict=classes.self_conflict,
             pair_conflicts=classes.pair_conflicts,
+            zone_conflicts=classes.zone_conflicts,
+            domain=classes.domain[:, nodes],
             free=classes.free[nodes],
             slots=classes.slots[nodes],
             limits=Limits(
@@ -444,6 +484,7 @@ def relabel(classes: PodClasses, y: np.ndarray) -> np.ndarray:
             classes.upper[:, n].tobytes()
             + classes.free[n].tobytes()
             + classes.slots[n : n + 1].tobytes()
+            + classes.domain[:, n].tobytes()  # a swap across domains could break anti-affinity
         )
         groups.setdefault(key, []).append(n)
     out = y.copy()

@@ -28,6 +28,9 @@ class CountModel:
           \text{placed}_g = \sum_n y_{gn} \le |g| \\
         & z_{gn} \ge y_{gn} / U_{gn}, \quad z_{gn} + z_{hn} \le 1
           \quad \text{for conflicting classes } (g, h) \\
+        & w_{gd} \ge z_{gn}\ (n \in d), \quad w_{gd} + w_{hd} \le 1, \quad
+          \textstyle\sum_{n \in d} y_{gn} \le 1 \ (g = h)
+          \quad \text{for classes in conflict by a topology key, per domain } d \\
         & \textstyle\sum_{g \in T_k} \text{placed}_g \ge b_k
           \quad \text{for every tier } k \text{ already solved}
 
@@ -92,13 +95,50 @@ class CountModel:
                 if (g, n) in self.y and (h, n) in self.y:
                     zg, zh = self._used(g, n), self._used(h, n)
                     model.add_bool_or([zg.Not(), zh.Not()])
+        self._zone_constraints(chosen)
         self.tier_of = {g: int(classes.tier[g]) for g in groups}
+        self.floored: set[int] = set()
         for tier, floor in floors.items():
-            members = [self.placed[g] for g in groups if self.tier_of[g] == tier]
-            if floor > 0 and members:
-                model.add(lin.sum(members) >= floor)
+            self.add_floor(tier, floor)
         if classes.limits.active:
             self._limit()
+
+    def add_floor(self, tier: int, floor: int) -> None:
+        """At least ``floor`` placed members of ``tier`` (a tier already solved)."""
+        lin = import_cp_model().LinearExpr
+        self.floored.add(tier)
+        members = [self.placed[g] for g in self.groups if self.tier_of[g] == tier]
+        if floor > 0 and members:
+            self.model.add(lin.sum(members) >= floor)
+
+    def _zone_constraints(self, chosen: set[int]) -> None:
+        """Anti-affinity by topology key: conflicting classes never share a domain."""
+        lin = import_cp_model().LinearExpr
+        classes, model = self.classes, self.model
+        present: dict[tuple[int, int, int], Any] = {}
+
+        def in_domain(g: int, k: int, d: int):
+            # w = 1 when a member of g runs on a node of domain d of key k.
+            if (g, k, d) not in present:
+                w = model.new_bool_var(f"w{g}_{k}_{d}")
+                for n in np.flatnonzero(classes.domain[k] == d).tolist():
+                    if (g, n) in self.y:
+                        model.add_implication(self._used(g, n), w)
+                present[g, k, d] = w
+            return present[g, k, d]
+
+        for g, h, k in classes.zone_conflicts:
+            if g not in chosen or h not in chosen:
+                continue
+            for d in sorted(set(classes.domain[k].tolist()) - {-1}):
+                nodes = np.flatnonzero(classes.domain[k] == d).tolist()
+                if g == h:
+                    row = [self.y[g, n] for n in nodes if (g, n) in self.y]
+                    if len(row) > 1:
+                        model.add(lin.sum(row) <= 1)
+                    continue
+                if any((g, n) in self.y for n in nodes) and any((h, n) in self.y for n in nodes):
+                    model.add_bool_or([in_domain(g, k, d).Not(), in_domain(h, k, d).Not()])
 
     def _limit(self) -> None:
         """The disruption limits of the classes."""
