@@ -12,8 +12,9 @@ Three parts, one table each:
    sandbox worker each, until ``--budget-seconds`` or ``--generations``;
    trained on ``--sets`` (default ``large``: generated n = 100 and 200
    instances of the Shang et al. classes, never the hold-out, with MDDC
-   resp. Augmented MDDC as reference; the fitness is the worse of the two
-   sizes' mean gaps, so a rule must beat the reference at both sizes).
+   resp. Augmented MDDC as reference; the search ranks on the mean gap,
+   the export on the worse of the two sizes' mean gaps over training and
+   validation, so the exported rule must beat the reference at both sizes).
 3. **Hold-out**: each run's exported heuristic (best mean gap over training
    and validation pooled, among the validated candidates) against
    the seeds and the built-in rules on the Shang et al. (2021) n = 100 and
@@ -235,8 +236,8 @@ def main(argv: list[str] | None = None) -> None:
             f"- exported candidate {best['id']} (generation {best['generation']}, "
             f"{best['operator']}): train {best['train_gap']:.3f} %, validation "
             f"{best['validation_gap']:.3f} %, pooled {run['pooled']:.3f} % (best mean gap over "
-            "train and validation pooled, among the candidates validated as best few on train; "
-            "fitness: the worse size group's mean gap to the reference rule)",
+            "train and validation pooled in the worse size group, among the candidates validated "
+            "as best few on train by mean gap; gaps to the reference rule)",
             "",
             "| method | n = 100 | n = 200 |",
             "|---|---:|---:|",

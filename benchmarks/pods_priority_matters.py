@@ -30,10 +30,12 @@ selectors and anti-affinity, where the paper has no numbers.
 With ``--rules`` the scenarios carry the scheduling rules schedforge
 models beyond resources: a fifth of the ReplicaSets with several replicas
 use one host port (replicas conflict), a tenth have ``preemptionPolicy:
-Never``, and half of the ReplicaSets with several replicas get a
+Never``, a tenth of those with several replicas keep their replicas in
+different zones (required anti-affinity by ``topology.kubernetes.io/zone``;
+the nodes are spread over three zones), and half of the ReplicaSets with several replicas get a
 PodDisruptionBudget ``maxUnavailable: 1`` on the kube snapshot. ``cp`` then
 runs once per disruption mode (``--modes``: ``none``, ``max_moves=K``,
-``moves_per_pod=R``), side by side; a run *fails* when it returns no plan
+``moves_per_pod=R``, or several joined by commas), side by side; a run *fails* when it returns no plan
 or takes longer than the window + 0.2 s (the first call, with its compile
 and import time, included). Per mode: share improved, share certified
 (kube's placement proven optimal), failures, mean wall, and moves and
@@ -70,18 +72,41 @@ RULES_RESULTS = RESULTS.with_name("pods_priority_matters_rules.md")
 PAPER = {1.0: 44.0, 10.0: 73.0}
 # Seconds over the window after which a run counts as failed.
 GRACE = 0.2
+ZONE = "topology.kubernetes.io/zone"
 
 
 def with_rules(inst, seed: int):
-    """Host ports and preemptionPolicy Never on some ReplicaSets of a generated instance."""
+    """Host ports, zone anti-affinity and preemptionPolicy Never on some ReplicaSets.
+
+    The nodes are spread over three zones (``topology.kubernetes.io/zone``).
+    """
     rng = np.random.default_rng([seed, 2])
     sets = sorted(set(inst.owner))
     size = {s: inst.owner.count(s) for s in sets}
     port = {s: f"TCP//{8000 + k}" for k, s in enumerate(sets) if size[s] > 1 and rng.random() < 0.2}
     never = {s for s in sets if rng.random() < 0.1}
+    # Drawn after the others so that ports and Never stay as they were without zones.
+    apart = {s for s in sets if size[s] > 1 and rng.random() < 0.1}
+
+    def zone_term(owner: str) -> tuple:
+        if owner not in apart:
+            return ()
+        name = owner.split("/")[-1]
+        selector = [{"key": "replicaset", "operator": "In", "values": [name]}]
+        return ({"selector": selector, "namespaces": (), "topology": ZONE},)
+
     return inst.replace(
         host_ports=[(port[o],) if o in port else () for o in inst.owner],
         preempt_never=[o in never for o in inst.owner],
+        node_labels=[{**lab, ZONE: f"zone-{n % 3}"} for n, lab in enumerate(inst.node_labels)],
+        pod_labels=[
+            {**lab, "replicaset": o.split("/")[-1]}
+            for lab, o in zip(inst.pod_labels, inst.owner, strict=True)
+        ],
+        anti_affinity_terms=[
+            tuple(terms) + zone_term(o)
+            for terms, o in zip(inst.anti_affinity_terms, inst.owner, strict=True)
+        ],
     )
 
 
@@ -105,11 +130,14 @@ def with_budgets(snapshot, seed: int):
 
 
 def parse_mode(text: str) -> dict:
-    """``none``, ``max_moves=K``, ``max_evictions=K`` or ``moves_per_pod=R`` as options."""
+    """``none``, or ``max_moves=K``, ``max_evictions=K``, ``moves_per_pod=R`` joined by commas."""
     if text == "none":
         return {}
-    key, _, value = text.partition("=")
-    return {key: float(value) if key == "moves_per_pod" else int(value)}
+    out = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        out[key] = float(value) if key == "moves_per_pod" else int(value)
+    return out
 
 
 def run_rules_cell(params: dict, seeds: range, window: float, modes: list[str]) -> dict:
@@ -199,9 +227,22 @@ def rules_table(cells: list[tuple[dict, dict]], modes: list[str], window: float)
     for mode in modes:
         row += cells_of(rules_summary(overall[mode]))
     lines += [row, ""]
+    largest = max(cells, key=lambda c: (c[0]["nodes"], c[0]["pods_per_node"]))[0]
+    big = [
+        out
+        for params, out in cells
+        if (params["nodes"], params["pods_per_node"])
+        == (largest["nodes"], largest["pods_per_node"])
+    ]
     for mode in modes:
         s = rules_summary(overall[mode])
+        runs = [r for out in big for r in out["records"][mode]]
         if s:
+            lines.append(
+                f"- `{mode}` on {largest['nodes']} nodes x {largest['pods_per_node']} pods "
+                f"per node: {sum(r['failed'] for r in runs)} failed of {len(runs)} runs, "
+                f"slowest {max((r['wall'] for r in runs), default=0):.2f} s."
+            )
             lines.append(
                 f"- `{mode}`: improved {s['improved']:.1f} % of kept scenarios "
                 f"(paper, without rules: > {PAPER.get(window, 0):.0f} %), certified "
@@ -429,8 +470,8 @@ def rules_main(args) -> None:
         f"Command: `{command}`",
         "",
         f"{args.seeds} seeds per cell (seeds {seeds.start}..{seeds.stop - 1}), window "
-        f"{window:g} s, one CP-SAT worker. Rules on: host ports, preemptionPolicy Never and "
-        "PodDisruptionBudgets (see the script's docstring). A run fails when it returns no "
+        f"{window:g} s, one CP-SAT worker. Rules on: host ports, zone anti-affinity, "
+        "preemptionPolicy Never and PodDisruptionBudgets (see the script's docstring). A run fails when it returns no "
         f"plan or takes longer than the window + {GRACE} s, the first call of the process "
         "included. moves/pod and evict/pod: moves and evictions per extra pod placed, over "
         "the improved scenarios.",

@@ -24,7 +24,7 @@ from schedforge.cli_pods import pods_app
 from schedforge.core.errors import InvalidOption, SchedforgeError
 from schedforge.core.io import generate as generate_instance
 from schedforge.core.io import read_all, write
-from schedforge.core.paths import check_output_file
+from schedforge.core.paths import check_output_file, check_output_folder
 from schedforge.core.registry import (
     get_problem,
     method_entries,
@@ -232,6 +232,7 @@ def generate(
         raise InvalidOption("--count must be >= 1")
     if seed < 0 or seed + count > 2**31:
         raise InvalidOption(f"--seed: seeds {seed}..{seed + count - 1} must lie in 0..2**31-1")
+    check_output_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     suffix = ext if ext.startswith(".") else f".{ext}"
     for i in range(count):
@@ -459,6 +460,10 @@ def report(
     """Write an HTML report (plots embedded) and a Markdown version of a benchmark."""
     from schedforge.bench.report import write_report
 
+    if html is not None:
+        check_output_file(html, "--html", (".html", ".htm"), create=True)
+    if markdown is not None:
+        check_output_file(markdown, "--markdown", (".md", ".markdown"), create=True)
     html_out, md_out = write_report(
         folder, html_path=html, markdown_path=markdown, instance=instance
     )
@@ -595,7 +600,9 @@ def discover(
         if problem is None:
             raise InvalidOption("give a PROBLEM, or --resume DIR")
         config = DiscoveryConfig(**{k: v for k, v in options.items() if v is not None})
-        run_dir = out or Path(f"discover-{problem}-{proposer}-s{seed}")
+        run_dir = check_output_folder(
+            out or Path(f"discover-{problem}-{proposer}-s{seed}"), "--out"
+        )
         evolution = Evolution(run_dir, config, progress=_print_generation)
     cfg = evolution.config
     console.print(
@@ -767,7 +774,7 @@ def datasets_export(
     """Copy a set's files with its tables and README into FOLDER (the same layout)."""
     from schedforge.benchsets import dataset
 
-    written = dataset(name).export(folder)
+    written = dataset(name).export(check_output_folder(folder, "FOLDER"))
     console.print(
         f"wrote {len(written)} files to {folder}; read them with sf.read_all(PATH) "
         "or schedforge bench PATH",

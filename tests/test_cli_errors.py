@@ -47,6 +47,15 @@ def files(tmp_path_factory):
     compact = (DATA / "pods" / "compact_small.json").read_text()
     (root / "nancpu.json").write_text(compact.replace('"req_cpu_m": 100,', '"req_cpu_m": NaN,', 1))
     (root / "nopods.json").write_text(json.dumps({"nodes": json.loads(compact)["nodes"]}))
+    (root / "deep.yaml").write_text(
+        "apiVersion: v1\nkind: List\nitems: " + "[" * 50000 + "]" * 50000
+    )
+    cluster = json.loads((DATA / "pods" / "cluster.json").read_text())
+    node = next(item for item in cluster["items"] if item["kind"] == "Node")
+    node["metadata"]["labels"] = ["a", "b"]
+    (root / "labels.json").write_text(json.dumps(cluster))
+    (root / "syntax_plugin.py").write_text("def broken(:\n")
+    (root / "raising_plugin.py").write_text("raise RuntimeError('boom')\n")
     (root / "inf.csv").write_text("instance,optimum\ntiny3,1e999\n")
     (root / "latin1.csv").write_bytes(b"instance,optimum\ntiny3\xe9,5\n")
     (root / "types.toml").write_text('instances = 5\nmethods = ["rule:edd"]\ntime_limit = 1\n')
@@ -82,6 +91,8 @@ CASES = [
     (["solve", "{nouid.json}", "-m", "kube"], "uid"),
     (["solve", "{nancpu.json}", "-m", "kube"], "req_cpu_m"),
     (["solve", "{nopods.json}", "-m", "kube"], "'pods' must be a list"),
+    (["solve", "{deep.yaml}", "-m", "kube"], "nested too deeply"),
+    (["solve", "{labels.json}", "-m", "kube"], "expected an object"),
     (["solve", "/dev/zero", "-m", "rule:edd"], "pipe or a device"),
     (["solve", SMTT, "-m", "rule:edd", "--seed", "-1"], "seed"),
     (["solve", SMTT, "-m", "rule:edd", "--seed", str(2**70)], "seed"),
@@ -125,10 +136,19 @@ CASES = [
     (["bench", "{options.toml}"], "options must be a table"),
     (_bench("-m", "cp?threads=0"), "threads must be"),
     (_bench("-m", "ils:mddc?stall=99999999999999999999"), "outside"),
+    (_bench("--plugin", "{syntax_plugin.py}"), "SyntaxError"),
+    (_bench("--plugin", "{raising_plugin.py}"), "RuntimeError: boom"),
+    (_bench("--plugin", "no_such_module_here"), "no module named"),
     (["bench", SMTT, "-t", "1"], "--method"),
     (["bench", SMTT, "-m", "rule:edd"], "--time-limit"),
     (["bench", "{root}/none/*.txt", "-m", "rule:edd", "-t", "1"], "no such file"),
     (["report", "{root}/nothing-here"], "no benchmark database"),
+    (["report", "{root}", "--html", "{root}/r.pdf"], "unknown extension"),
+    (["report", "{root}", "--markdown", "{taken.txt}/r.md"], "is a file"),
+    (["solve", SMTT, "-m", "rule:edd", "--gantt", "{taken.txt}/g.png"], "is a file"),
+    (["generate", "smtt", "--out", "{taken.txt}"], "is a file"),
+    (["discover", "smtt", "--generations", "1", "--out", "{taken.txt}"], "is a file"),
+    (["datasets", "export", "orlib:wt40", "{taken.txt}"], "is a file"),
     (["generate", "smtt", "--count", "0"], "--count"),
     (["generate", "smtt", "--seed", "-1", "--out", "{root}/gen"], "--seed"),
     (["discover", "smtt", "--cpu-seconds", "-1", "--out", "{root}/d"], "cpu-seconds"),

@@ -207,13 +207,22 @@ def run_batch(
         finished = store.finished_keys()
         todo = [t for t in tasks if t.key not in finished]
         outcome.skipped = len(tasks) - len(todo)
+        messages = []
         if config.executor == "local" or config.scheduler is None:
             threads = solver_threads(config.methods, {i.problem for i in instances})
-            message = oversubscription(config.jobs, threads)
-            if message:
-                outcome.warnings.append(message)
-                if warn is not None:
-                    warn(message)
+            messages.append(oversubscription(config.jobs, threads))
+        for spec, table in zip(config.references, tables, strict=True):
+            # A table that matches nothing (a typo, the wrong file) would
+            # silently leave every gap measured against the best found.
+            if not any(table.lookup(i.name, i.source) for i in instances):
+                messages.append(
+                    f"--reference {spec}: no row matches any of the {len(instances)} instances "
+                    f"(e.g. {instances[0].name!r}); their gaps use other references"
+                )
+        for message in filter(None, messages):
+            outcome.warnings.append(message)
+            if warn is not None:
+                warn(message)
         if tables:
             # A reference table given now also applies to runs stored earlier.
             _restamp_references(store, tasks, refs)

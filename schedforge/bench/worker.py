@@ -86,9 +86,36 @@ def import_plugins(plugins: Iterable[str]) -> None:
                 raise SchedforgeError(f"plugin {plugin}: no such Python file")
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                del sys.modules[name]
+                raise _plugin_error(plugin, exc) from None
         else:
-            importlib.import_module(plugin)
+            try:
+                importlib.import_module(plugin)
+            except Exception as exc:
+                raise _plugin_error(plugin, exc) from None
+
+
+def _plugin_error(plugin: str, exc: Exception) -> Exception:
+    """One line saying why a plugin failed to import, and where (its code is the user's)."""
+    from schedforge.core.errors import SchedforgeError
+
+    if isinstance(exc, SchedforgeError):
+        return SchedforgeError(f"plugin {plugin}: {exc}")
+    if isinstance(exc, ModuleNotFoundError) and exc.name and plugin.startswith(exc.name):
+        return SchedforgeError(
+            f"plugin {plugin}: no module named {exc.name!r} (give a module or a .py file)"
+        )
+    if isinstance(exc, SyntaxError):
+        where = f"{exc.filename}:{exc.lineno}"
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else plugin
+    return SchedforgeError(
+        f"plugin {plugin} failed to import: {type(exc).__name__}: {exc} (at {where})"
+    )
 
 
 def _json_default(value: Any) -> Any:

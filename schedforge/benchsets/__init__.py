@@ -35,7 +35,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from schedforge.core.errors import SchedforgeError
+from schedforge.core.errors import SchedforgeError, UnknownFormat
 
 ARCHIVES = Path(__file__).resolve().parent
 # Reference tables recognised beside a user's own folder of instances.
@@ -101,7 +101,9 @@ class Dataset:
         for pattern in self.files:
             for path in root.glob(pattern):
                 hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
-                if path.is_file() and not hidden and path not in skip:
+                # A suite folder's manifest.json records how its files were made.
+                manifest = path.name == "manifest.json"
+                if path.is_file() and not hidden and not manifest and path not in skip:
                     found.add(path)
         return sorted(found, key=natural_key)
 
@@ -115,17 +117,27 @@ class Dataset:
     ) -> Iterator[tuple[Path, Any]]:
         """``(file, instance)`` for every instance of the set.
 
-        ``strict=False`` skips files no reader accepts (a user's folder may
-        hold notes and scripts beside the instances).
+        ``strict=False`` skips files whose extension or content no reader
+        recognises, and empty files (a user's folder may hold notes and
+        scripts beside the instances); a file a reader recognises but cannot
+        read is an error all the same, never silently left out of a benchmark.
         """
         from schedforge.core.io import read_file
+        from schedforge.core.registry import formats
 
+        known = {ext for f in formats(problem or self.problem or None) for ext in f.extensions}
         table = self._table()
         for path in self.paths():
+            if not strict and fmt is None and path.suffix.lower() not in known:
+                continue  # notes.md, run.sh: no reader takes this extension
             try:
                 instances = list(read_file(path, fmt=fmt, problem=problem or self.problem or None))
-            except SchedforgeError:
+            except UnknownFormat:
                 if strict:
+                    raise
+                continue
+            except SchedforgeError:
+                if strict or (path.stat().st_size > 0 and path.read_bytes().strip()):
                     raise
                 continue
             for instance in instances:

@@ -13,8 +13,13 @@ from pathlib import Path
 from schedforge.core.errors import InvalidOption
 
 
-def check_output_file(path: str | Path, option: str, suffixes: Iterable[str]) -> Path:
+def check_output_file(
+    path: str | Path, option: str, suffixes: Iterable[str], *, create: bool = False
+) -> Path:
     """``path`` as a file that can be written: known suffix, existing folder, not a folder.
+
+    With ``create=True`` a missing folder is fine (the writer creates it), as
+    long as no part of it is a file.
 
     Parameters
     ----------
@@ -40,7 +45,12 @@ def check_output_file(path: str | Path, option: str, suffixes: Iterable[str]) ->
     if path.is_dir():
         raise InvalidOption(f"{option} {path}: is a folder; give a file name")
     folder = path.parent
-    if not folder.is_dir():
+    if create:
+        check_output_folder(folder, option)
+    elif not folder.is_dir():
+        for part in (folder, *folder.parents):
+            if part.exists() and not part.is_dir():
+                raise InvalidOption(f"{option} {path}: {part} is a file, not a folder")
         raise InvalidOption(f"{option} {path}: the folder {folder} does not exist; create it first")
     return path
 

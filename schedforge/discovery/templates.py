@@ -133,10 +133,11 @@ class Template:
         For a variant of a problem's template (e.g. ``"smtt-aug"``); empty
         for the problem's own template.
     worst_group
-        When true and a set has ``groups``, a candidate's fitness on the set
-        is the largest of its per-group mean gaps (:func:`set_fitness`): a
-        rule must improve every group (e.g. every size) instead of trading
-        one for another; else the mean gap.
+        When true and the sets have ``groups``, the exported candidate is
+        the one with the smallest largest per-group mean gap over training
+        and validation pooled (:func:`set_fitness`): it must improve every
+        group (e.g. every size) instead of trading one for another. The
+        search ranks on the mean gap either way.
     """
 
     problem: str
@@ -600,7 +601,7 @@ SMTT = Template(
         ],
     },
     gp_terminals=_SMTT_TERMINALS,
-    # Beat MDDC at n = 100 and at n = 200, not on average over both.
+    # Export a rule that beats MDDC at n = 100 and at n = 200, not on average.
     worst_group=True,
 )
 

@@ -76,7 +76,8 @@ def _encode(instance: Any) -> dict[str, np.ndarray]:
         "requests": np.asarray(instance.requests, dtype=np.float64),
         "priority": np.asarray(instance.priority, dtype=np.int64),
         "tier": np.asarray(instance.tier_of, dtype=np.float64),
-        "current": np.asarray(instance.current_node, dtype=np.int64),
+        # A running pod a NoExecute taint evicts is pending again (its controller recreates it).
+        "current": np.where(instance.stay_ok, instance.current_node, -1).astype(np.int64),
         "eligible": np.asarray(instance.eligible, dtype=np.bool_),
         "max_pods": np.asarray(instance.max_pods, dtype=np.int64),
         "conflicts": conflicts,

@@ -71,7 +71,7 @@ from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.pods import PodsInstance, PodsSolution
 
-__all__ = ["balanced_score", "fit_score", "kube", "pick_node", "rule", "simulate"]
+__all__ = ["balanced_score", "fit_score", "kube", "pick_node", "rule", "simulate", "taint_score"]
 
 LEAST_ALLOCATED, MOST_ALLOCATED, FIRST_FIT, BEST_FIT = 0, 1, 2, 3
 STRATEGIES = {
@@ -99,6 +99,16 @@ def fit_score(requested, capacity, strategy):  # pragma: no cover - compiled
     if strategy == 0:
         return 0 if requested > capacity else ((capacity - requested) * 100) // capacity
     return 100 if requested > capacity else (requested * 100) // capacity
+
+
+@njit(cache=True)
+def taint_score(untolerated, most):  # pragma: no cover - compiled
+    """TaintToleration score, 0..100: untolerated ``PreferNoSchedule`` taints, reversed.
+
+    ``most`` is the largest count over the feasible nodes
+    (``DefaultNormalizeScore`` with ``reverse``).
+    """
+    return 100 if most == 0 else 100 - (untolerated * 100) // most
 
 
 @njit(cache=True)
@@ -267,7 +277,7 @@ def pick_node(
         n = order[k]
         if not feasible[n]:
             continue
-        taint = 100 if max_prefer == 0 else 100 - (prefer[n] * 100) // max_prefer
+        taint = taint_score(prefer[n], max_prefer)
         total = WEIGHT_TAINT * taint + WEIGHT_FIT * fit[n] + WEIGHT_BALANCED * balanced[n]
         if spread_on:
             if max_spread == 0:

@@ -3,26 +3,24 @@
 After Debels & Vanhoucke (2005, 2007): two populations, one of
 left-justified schedules (decoded forwards by the serial SGS) and one of
 right-justified schedules (decoded on the time-mirrored instance, i.e.
-backwards). In each generation every population pairs up its members at
-random and makes as many children. A child's activity list comes from its
-two parents either by the **peak crossover** (the child takes from the
-father the activities that start inside the father's busiest time window,
-of random length, at the father's times, and every other activity at the
-mother's time; the list is repeatedly the eligible activity of smallest
-time) or by Hartmann's two-point crossover on the start orders, then
-adjacent swaps mutate it. Each child is decoded in its parents' direction
-and improved by forward-backward improvement (justification): decoded in
-the other direction by its start order there, then back again. The last
-schedule of each direction competes for a place in that direction's
-population ((mu + lambda) ranking, distinct schedules before copies), so
-the two populations feed each other.
+backwards). Children alternate between them. A child's activity list comes
+from two parents of one population, either by the **peak crossover** (the
+child takes from the father the activities that start inside the father's
+busiest time window, of random length, at the father's times, and every
+other activity at the mother's time; the list is the eligible activity of
+smallest time, repeatedly) or by Hartmann's two-point crossover on the start
+orders. Each child is decoded in its parents' direction and then improved
+by forward-backward improvement (justification): the schedule is decoded in
+the other direction by its start order there, then back again. Both results
+enter their population (steady state: a child replaces the worst member
+when it is not worse and not a copy of a member).
 
 Schedules are counted honestly, one per SGS decoding, justification passes
 included; a run asked for ``schedules`` generates exactly that many (the
-last child may stop before its justification passes). Every side
-constraint of the instance holds: backward decoding works on the mirrored
-capacity profile, with releases and deadlines swapped, over the whole
-horizon, and only forward-decoded schedules become the result.
+last child may stop after its first decoding). Every side constraint of the
+instance holds: backward decoding works on the mirrored capacity profile,
+with releases and deadlines swapped, over the whole horizon, and only
+forward-decoded schedules become the result.
 
 References
 ----------
@@ -48,7 +46,8 @@ from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption
 from schedforge.core.result import Outcome, Status
 from schedforge.heuristics.rcpsp import priorities, seed_numba
-from schedforge.heuristics.rcpsp_ga import _FAILED, _crossover, _mutate
+from schedforge.heuristics.rcpsp_ga import _FAILED, _mutate
+from schedforge.heuristics.rcpsp_ga import _crossover as _two_point
 from schedforge.heuristics.sgs import REGRET_SAMPLING, SGSData, build_list, serial_decode
 from schedforge.problems.rcpsp import RCPSPInstance, RCPSPSolution
 
@@ -158,6 +157,32 @@ def _peak_key(mother, father, duration, demand, profile, rank, lo, hi, key):
 
 
 @njit(cache=True)
+def _insert(starts, fitness, cand, cand_fit):
+    """Steady-state replacement: ``cand`` replaces the worst member unless worse or a copy."""
+    worst = 0
+    for i in range(fitness.shape[0]):
+        if fitness[i] == cand_fit and np.array_equal(starts[i], cand):
+            return
+        if fitness[i] > fitness[worst]:
+            worst = i
+    if cand_fit <= fitness[worst]:
+        starts[worst] = cand
+        fitness[worst] = cand_fit
+
+
+@njit(cache=True)
+def _tournament(fitness):
+    """Binary tournament; the best member when both drawn are empty slots."""
+    size = fitness.shape[0]
+    a = np.random.randint(size)
+    b = np.random.randint(size)
+    pick = a if fitness[a] <= fitness[b] else b
+    if fitness[pick] >= _FAILED:
+        pick = np.argmin(fitness)
+    return pick
+
+
+@njit(cache=True)
 def _keep(span, start, best, best_start):
     if span >= 0 and (best[0] < 0 or span < best[0]):
         best[0] = span
@@ -167,12 +192,11 @@ def _keep(span, start, best, best_start):
 @njit(cache=True)
 def _improve(
     order, direction, passes, budget, forward, backward, duration, ranks, frame_len,
-    cand, cand_fit, filled, best, best_start, avail, work, other, scratch,
+    starts, fitness, best, best_start, avail, work, other, scratch,
 ):  # fmt: skip
     """Decode ``order`` in ``direction``, then justify ``passes`` times; returns the schedules used.
 
-    The last schedule of each direction becomes a candidate of that
-    direction's population (``cand[d, filled[d]]``); forward ones
+    Every schedule enters the population of its direction; forward ones
     (direction 0) are feasible in the instance and update ``best``.
     """
     if budget <= 0:
@@ -181,62 +205,26 @@ def _improve(
     used = 1
     if span < 0:
         return used
+    if passes == 0:  # otherwise the passes below improve on it
+        _insert(starts[direction], fitness[direction], work, span)
     if direction == 0:
         _keep(span, work, best, best_start)
-    for step in range(passes + 1):
-        if step > 0:
-            if used >= budget:
-                break
-            # The start order in the other frame: mirrored finish times.
-            direction = 1 - direction
-            for j in range(work.shape[0]):
-                other[j] = frame_len - work[j] - duration[j]
-            _start_order(other, ranks[direction], scratch)
-            span = _decode(scratch, direction, forward, backward, avail, work)
-            used += 1
-            if span < 0:  # cannot happen (decoding a feasible start order), kept safe
-                return used
-            if direction == 0:
-                _keep(span, work, best, best_start)
-        if step + 2 > passes:  # the last result in this direction
-            cand[direction, filled[direction]] = work
-            cand_fit[direction, filled[direction]] = span
-            filled[direction] += 1
+    for _ in range(passes):
+        if used >= budget:
+            break
+        # The start order in the other frame: mirrored finish times.
+        direction = 1 - direction
+        for j in range(work.shape[0]):
+            other[j] = frame_len - work[j] - duration[j]
+        _start_order(other, ranks[direction], scratch)
+        span = _decode(scratch, direction, forward, backward, avail, work)
+        used += 1
+        if span < 0:  # cannot happen (decoding a feasible start order), kept safe
+            return used
+        _insert(starts[direction], fitness[direction], work, span)
+        if direction == 0:
+            _keep(span, work, best, best_start)
     return used
-
-
-@njit(cache=True)
-def _survive(starts, fitness, cand, cand_fit, count):
-    """(mu + lambda) ranking over members and ``count`` candidates, candidates first among
-    equals; copies of a kept schedule wait until no distinct one is left."""
-    size = fitness.shape[0]
-    all_fit = np.concatenate((cand_fit[:count], fitness))
-    order = np.argsort(all_fit, kind="mergesort")
-    new_starts = np.empty_like(starts)
-    new_fit = np.empty_like(fitness)
-    chosen = np.zeros(order.shape[0], dtype=np.bool_)
-    filled = 0
-    for unique_only in (True, False):
-        for k in order:
-            if filled == size:
-                break
-            if chosen[k]:
-                continue
-            member = cand[k] if k < count else starts[k - count]
-            if unique_only:
-                copy = False
-                for i in range(filled):
-                    if new_fit[i] == all_fit[k] and np.array_equal(new_starts[i], member):
-                        copy = True
-                        break
-                if copy:
-                    continue
-            chosen[k] = True
-            new_starts[filled] = member
-            new_fit[filled] = all_fit[k]
-            filled += 1
-    starts[:] = new_starts
-    fitness[:] = new_fit
 
 
 @njit(cache=True)
@@ -244,16 +232,13 @@ def bpga_init(
     size, priority, budget, forward, backward, duration, ranks, frame_len, graph,
     starts, fitness, best, best_start,
 ):  # fmt: skip
-    """Fill both populations from regret-based LFT sampling, justified; returns the schedules used."""
+    """Fill both populations from regret-based LFT sampling; returns the schedules used."""
     n = duration.shape[0]
     avail = np.empty_like(forward[-1])
     work = np.empty(n, dtype=np.int64)
     other = np.empty(n, dtype=np.int64)
     scratch = np.empty(n, dtype=np.int64)
     order = np.empty(n, dtype=np.int64)
-    cand = np.zeros((2, size, n), dtype=np.int64)
-    cand_fit = np.full((2, size), _FAILED, dtype=np.int64)
-    filled = np.zeros(2, dtype=np.int64)
     fitness[:, :] = _FAILED
     used = 0
     for _ in range(size):
@@ -262,27 +247,23 @@ def bpga_init(
         build_list(priority, REGRET_SAMPLING, 1.0, 1.0, graph[0], graph[2], graph[3], order)
         used += _improve(
             order, 0, 2, budget - used, forward, backward, duration, ranks, frame_len,
-            cand, cand_fit, filled, best, best_start, avail, work, other, scratch,
+            starts, fitness, best, best_start, avail, work, other, scratch,
         )  # fmt: skip
-    for d in range(2):
-        _survive(starts[d], fitness[d], cand[d], cand_fit[d], filled[d])
     return used
 
 
 @njit(cache=True)
-def bpga_generation(
-    budget, peak, lo, hi, rate, passes, forward, backward, duration, demand, ranks,
-    frame_len, graph, starts, fitness, best, best_start,
+def bpga_children(
+    count, budget, peak, lo, hi, rate, passes, swap, forward, backward, duration, demand, ranks,
+    frame_len, graph, starts, fitness, best, best_start, turn,
 ):  # fmt: skip
-    """One generation: each population pairs up its members and makes as many children.
+    """Make up to ``count`` children within ``budget`` schedules; returns (schedules, children).
 
-    Children are decoded in their parents' direction and justified; the
-    results of both directions compete with the members of that
-    direction's population. Returns the schedules used (0 when nothing was
-    made). ``graph`` holds pred_ptr, pred_idx, succ_ptr, succ_idx; the
-    mirror frame swaps predecessors and successors.
+    ``graph`` holds pred_ptr, pred_idx, succ_ptr, succ_idx; the mirror frame
+    swaps predecessors and successors. ``turn[0]`` is the population of the
+    next child (alternating).
     """
-    size, n = starts.shape[1], starts.shape[2]
+    n = duration.shape[0]
     avail = np.empty_like(forward[-1])
     work = np.empty(n, dtype=np.int64)
     other = np.empty(n, dtype=np.int64)
@@ -292,48 +273,51 @@ def bpga_generation(
     mother_list = np.empty(n, dtype=np.int64)
     father_list = np.empty(n, dtype=np.int64)
     taken = np.empty(n, dtype=np.bool_)
-    cand = np.zeros((2, 2 * size, n), dtype=np.int64)
-    cand_fit = np.full((2, 2 * size), _FAILED, dtype=np.int64)
-    filled = np.zeros(2, dtype=np.int64)
-    used = 0
-    for d in range(2):
-        if d == 0:
+    mother = np.empty(n, dtype=np.int64)
+    father = np.empty(n, dtype=np.int64)
+    used = made = 0
+    for _ in range(count):
+        if used >= budget:
+            break
+        d = turn[0]
+        turn[0] = 1 - d
+        pop, fit = starts[d], fitness[d]
+        m = _tournament(fit)
+        f = _tournament(fit)
+        if fit[m] >= _FAILED or fit[f] >= _FAILED:
+            continue
+        # The child is built and decoded in frame e: its parents' (d), or with
+        # ``swap`` the mirror, where the parents' finish order is justification.
+        e = 1 - d if swap else d
+        for j in range(n):
+            if swap:
+                mother[j] = frame_len - pop[m, j] - duration[j]
+                father[j] = frame_len - pop[f, j] - duration[j]
+            else:
+                mother[j] = pop[m, j]
+                father[j] = pop[f, j]
+        if e == 0:
             pred_ptr, pred_idx, succ_ptr, succ_idx = graph[0], graph[1], graph[2], graph[3]
             profile = forward[-1]
         else:
             pred_ptr, pred_idx, succ_ptr, succ_idx = graph[2], graph[3], graph[0], graph[1]
             profile = backward[-1]
-        pop, fit = starts[d], fitness[d]
-        alive = 0
-        while alive < size and fit[alive] < _FAILED:  # sorted: feasible members first
-            alive += 1
-        if alive == 0:
-            continue
-        perm = np.random.permutation(alive)
-        for c in range(size):
-            if used >= budget:
-                break
-            m = perm[(c // 2) * 2 % alive]
-            f = perm[((c // 2) * 2 + 1) % alive]
-            if c % 2 == 1:
-                m, f = f, m
-            if np.random.random() < peak:
-                _peak_key(pop[m], pop[f], duration, demand, profile, ranks[d], lo, hi, key)
-                _list_by_key(key, pred_ptr, succ_ptr, succ_idx, child)
-            else:
-                _start_order(pop[m], ranks[d], mother_list)
-                _start_order(pop[f], ranks[d], father_list)
-                q1 = np.random.randint(0, n + 1)
-                q2 = np.random.randint(q1, n + 1)
-                _crossover(mother_list, father_list, q1, q2, child, taken)
-            _mutate(child, rate, pred_ptr, pred_idx)
-            used += _improve(
-                child, d, passes, budget - used, forward, backward, duration, ranks,
-                frame_len, cand, cand_fit, filled, best, best_start, avail, work, other, scratch,
-            )  # fmt: skip
-    for d in range(2):
-        _survive(starts[d], fitness[d], cand[d], cand_fit[d], filled[d])
-    return used
+        if np.random.random() < peak:
+            _peak_key(mother, father, duration, demand, profile, ranks[e], lo, hi, key)
+            _list_by_key(key, pred_ptr, succ_ptr, succ_idx, child)
+        else:
+            _start_order(mother, ranks[e], mother_list)
+            _start_order(father, ranks[e], father_list)
+            q1 = np.random.randint(0, n + 1)
+            q2 = np.random.randint(q1, n + 1)
+            _two_point(mother_list, father_list, q1, q2, child, taken)
+        _mutate(child, rate, pred_ptr, pred_idx)
+        used += _improve(
+            child, e, passes, budget - used, forward, backward, duration, ranks, frame_len,
+            starts, fitness, best, best_start, avail, work, other, scratch,
+        )  # fmt: skip
+        made += 1
+    return used, made
 
 
 def bpga(
@@ -341,11 +325,12 @@ def bpga(
     *,
     budget: Budget,
     schedules: int = 1000,
-    population: int = 30,
-    mutation: float = 0.05,
-    peak: float = 0.8,
-    window: tuple[float, float] = (0.2, 0.6),
+    population: int = 50,
+    mutation: float = 0.02,
+    peak: float = 0.5,
+    window: tuple[float, float] = (0.1, 0.5),
     passes: int = 2,
+    swap: bool = False,
     target: int | None = None,
     stall: int | None = None,
 ) -> Outcome:
@@ -365,6 +350,8 @@ def bpga(
         Length of the peak window as fractions (low, high) of the father's span.
     passes
         Justification passes after each child's decoding (0 to 2).
+    swap
+        Build and decode each child in the mirror frame of its parents.
     target
         Stop as soon as the best makespan is at most ``target``.
     stall
@@ -396,7 +383,8 @@ def bpga(
         population, priorities(instance, "lft"), schedules, forward, backward,
         data.duration, ranks, frame_len, graph, starts, fitness, best, best_start,
     )  # fmt: skip
-    generations, stopped_by_time = 0, False
+    turn = np.zeros(1, dtype=np.int64)
+    children, stopped_by_time = 0, False
     last_gain, stop = used, "schedules"
     while used < schedules:
         if target is not None and 0 <= best[0] <= target:
@@ -410,22 +398,22 @@ def bpga(
             stopped_by_time = True
             break
         previous = best[0]
-        spent = bpga_generation(
-            schedules - used, peak, lo, hi, mutation, passes, forward, backward,
+        spent, made = bpga_children(
+            64, schedules - used, peak, lo, hi, mutation, passes, swap, forward, backward,
             data.duration, data.demand, ranks, frame_len, graph, starts, fitness,
-            best, best_start,
+            best, best_start, turn,
         )  # fmt: skip
-        if spent == 0:  # no feasible parents anywhere: nothing left to do
-            break
         used += spent
-        generations += 1
+        children += made
         if best[0] != previous:
             last_gain = used
+        if spent == 0:  # no feasible parents anywhere: nothing left to do
+            break
     stats = {
         "algorithm": "bipop",
         "stop": stop,
         "schedules": used,
-        "generations": generations,
+        "children": children,
         "population": population,
         "nondeterministic": stopped_by_time,
     }

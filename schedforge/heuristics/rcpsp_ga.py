@@ -249,8 +249,8 @@ def ga(
         passes included, counts one; the count is exact).
     algorithm
         ``"bipop"`` (default): the bi-population GA with peak crossover of
-        :func:`schedforge.heuristics.rcpsp_bpga.bpga` (population 30 each,
-        mutation 0.05); ``"hartmann"``: Hartmann's (1998) activity-list GA
+        :func:`schedforge.heuristics.rcpsp_bpga.bpga` (population 50 each,
+        mutation 0.02); ``"hartmann"``: Hartmann's (1998) activity-list GA
         (population 40, mutation 0.05).
     population
         Population size (each of the two populations for ``bipop``).

@@ -12,6 +12,7 @@ import schedforge as sf
 from schedforge.bench.grid import MethodSpec, build_grid, expand_instances, parse_seeds
 from schedforge.bench.suites import build_suite, find_suite, list_suites, write_suite
 from schedforge.core.errors import InvalidOption
+from tests.conftest import DATA
 
 
 def test_method_spec_options_are_typed_and_canonical():
@@ -170,3 +171,19 @@ def test_threads_in_a_method_spec_is_the_budget_argument():
     for bad in ("0", "5000", "two"):
         with pytest.raises(InvalidOption, match="threads"):
             MethodSpec.parse(f"cp?threads={bad}").check("smtt")
+
+
+def test_a_broken_instance_in_a_directory_is_an_error_not_a_missing_row(tmp_path):
+    """Notes, scripts and empty files are skipped; a recognised file that fails to read is not."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    sf.write(sf.generate("smtt", jobs=5, seed=9), folder / "one.json")
+    (folder / "notes.txt").write_text("hello, these are my instances\n")
+    (folder / "run.sh").write_text("schedforge bench .\n")
+    (folder / "empty.sm").write_text("")
+    assert len(expand_instances([folder])) == 1
+    (folder / "bad.sm").write_bytes((DATA / "rcpsp" / "NegativeDuration.sm").read_bytes())
+    with pytest.raises(sf.SchedforgeError, match=r"bad\.sm:\d+: .*duration"):
+        expand_instances([folder])
+    # A suite folder given as a directory: its manifest is not an instance.
+    assert len(expand_instances([find_suite("smtt-demo").path])) == 15

@@ -91,3 +91,23 @@ def test_bad_reference_files_are_explained(tmp_path, content, spec_suffix, messa
 def test_missing_reference_file(tmp_path):
     with pytest.raises(sf.SchedforgeError, match="no such file"):
         load_reference(tmp_path / "none.csv")
+
+
+def test_a_reference_table_that_matches_no_instance_is_named_in_a_warning(tmp_path, instance_dir):
+    from schedforge.bench.batch import BenchConfig, run_batch
+    from schedforge.bench.grid import MethodSpec
+
+    table = tmp_path / "optima.csv"
+    table.write_text("instance,optimum\nsomething_else,5\n")
+    warnings: list[str] = []
+    config = BenchConfig(
+        instances=[str(instance_dir / "i0.json")],
+        methods=[MethodSpec.parse("rule:edd")],
+        time_limit=1.0,
+        out=tmp_path / "out",
+        references=[str(table)],
+        warmup=False,
+    )
+    outcome = run_batch(config, warn=warnings.append)
+    assert outcome.done == 1
+    assert any("no row matches" in w and str(table) in w for w in warnings), warnings

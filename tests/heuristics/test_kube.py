@@ -211,3 +211,55 @@ def test_balanced_allocation_scores_match_upstream(fractions, expected):
     from schedforge.heuristics.kube import balanced_score
 
     assert balanced_score(np.array(fractions), len(fractions)) == expected
+
+
+# TaintToleration score table (pkg/scheduler/framework/plugins/tainttoleration/
+# taint_toleration_test.go, TestTaintTolerationScore): the pod's tolerations,
+# each node's taints, the expected scores. Taints and tolerations are
+# (key, value, effect).
+PNS, NS = "PreferNoSchedule", "NoSchedule"
+TAINT_TABLE = [
+    # tolerated taints score higher than intolerable ones
+    ([("foo", "bar", PNS)], [[("foo", "bar", PNS)], [("foo", "blah", PNS)]], [100, 0]),
+    # every taint tolerated: the same score, however many
+    (
+        [("cpu-type", "arm64", PNS), ("disk-type", "ssd", PNS)],
+        [[], [("cpu-type", "arm64", PNS)], [("cpu-type", "arm64", PNS), ("disk-type", "ssd", PNS)]],
+        [100, 100, 100],
+    ),
+    # the more intolerable taints, the lower the score
+    (
+        [("foo", "bar", PNS)],
+        [[], [("cpu-type", "arm64", PNS)], [("cpu-type", "arm64", PNS), ("disk-type", "ssd", PNS)]],
+        [100, 50, 0],
+    ),
+    # only PreferNoSchedule counts
+    (
+        [("cpu-type", "arm64", NS), ("disk-type", "ssd", NS)],
+        [[], [("cpu-type", "arm64", NS)], [("cpu-type", "arm64", PNS), ("disk-type", "ssd", PNS)]],
+        [100, 100, 0],
+    ),
+    # no tolerations: the node without taints
+    ([], [[], [("cpu-type", "arm64", PNS)]], [100, 0]),
+]
+
+
+@pytest.mark.parametrize("tolerations, taints, expected", TAINT_TABLE)
+def test_taint_toleration_scores_match_upstream(tolerations, taints, expected):
+    from schedforge.heuristics.kube import taint_score
+    from schedforge.problems.pods import PodsInstance
+
+    inst = PodsInstance(
+        resources=("cpu",),
+        node_names=tuple(f"n{k}" for k in range(len(taints))),
+        allocatable=[[1000]] * len(taints),
+        pod_names=("ns/p",),
+        requests=[[100]],
+        priority=[0],
+        node_taints=[[{"key": k, "value": v, "effect": e} for k, v, e in node] for node in taints],
+        tolerations=[
+            [{"key": k, "operator": "Equal", "value": v, "effect": e} for k, v, e in tolerations]
+        ],
+    )
+    counts = inst.prefer_no_schedule[0]
+    assert [taint_score(c, counts.max()) for c in counts] == expected

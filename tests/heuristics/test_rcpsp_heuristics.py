@@ -180,7 +180,7 @@ def test_ga_kernels_compiled_and_valid_on_side_constraints():
         rcpsp_ga.ga_init,
         rcpsp_ga.ga_generation,
         rcpsp_bpga.bpga_init,
-        rcpsp_bpga.bpga_generation,
+        rcpsp_bpga.bpga_children,
     ):
         assert kernel.nopython_signatures
 
@@ -277,7 +277,7 @@ def test_ga_is_seeded_and_beats_single_pass():
     c = sf.solve(inst, "ga", schedules=1000, seed=5)
     d = sf.solve(inst, "ga", schedules=1000, seed=5)
     assert np.array_equal(c.solution.start, d.solution.start)
-    assert c.stats["schedules"] == 1000 and c.stats["generations"] > 0
+    assert c.stats["schedules"] == 1000 and c.stats["children"] > 0
     assert c.objective <= sf.solve(inst, "rule:lft").objective
     with pytest.raises(sf.InvalidOption, match="algorithm"):
         sf.solve(inst, "ga", algorithm="tabu")

@@ -31,7 +31,7 @@ BROKEN = {
     "terminating": "terminating",
     "preemption_never": "preemptionPolicy Never",
 }
-METHODS = ["kube", "rule:ffd", "rule:bfd", "rule:most-allocated", "cp", "mip:highs"]
+METHODS = ["kube", "rule:ffd", "rule:bfd", "rule:most-allocated", "cp", "mip:highs", "mip:cbc"]
 
 
 def load(name: str) -> PodsInstance:
@@ -421,3 +421,46 @@ def test_rules_survive_the_json_and_kubectl_writers(name, tmp_path):
             "managed",
         ):
             assert getattr(again, field).tolist() == getattr(inst, field).tolist(), field
+
+
+def test_pods_plan_refuses_an_unmodelled_rule_and_lists_it_when_ignored(
+    tmp_path, monkeypatch, capsys
+):
+    import sys
+
+    from typer.testing import CliRunner
+
+    from schedforge import cli
+    from schedforge.cli import app
+
+    snap = str(RULES_DIR / "refused_topology_spread.json")
+    argv = ["schedforge", "pods", "plan", snap, "-m", "kube", "-o", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as refused:
+        cli.main()
+    assert refused.value.code not in (0, None)
+    err = " ".join(capsys.readouterr().err.split())
+    assert "rule 'topology-spread'" in err and "Traceback" not in err
+    runner = CliRunner()
+    args = ["pods", "plan", snap, "-m", "kube", "-o", str(tmp_path), "--ignore", "topology-spread"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert "not modelled" in out.output and "(topology-spread)" in out.output
+    assert "(topology-spread)" in (tmp_path / "summary.txt").read_text()
+    check = ["pods", "check", snap, str(tmp_path), "--ignore", "topology-spread"]
+    assert runner.invoke(app, check).exit_code == 0
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_the_discovery_skeleton_keeps_every_rule(name):
+    # Discovered pods heuristics run in this skeleton: any score gives a valid plan.
+    from schedforge.discovery.templates_pods import PODS
+
+    inst = load(name)
+    arrays = PODS.encode(inst)
+
+    def least_allocated(cpu_free, mem_free, *rest):
+        return -(cpu_free + mem_free)
+
+    solution = PODS.decode(inst, PODS.run_python(least_allocated, arrays))
+    assert check_steps(inst, plan_steps(inst, solution)) == []

@@ -220,8 +220,12 @@ class _Reader:
             alloc.append(row)
             max_pods.append(self.quantity(allocatable.get("pods", 110), "pods", at))
             names.append(str(name))
-            labels.append(_string_map(meta.get("labels")))
-            spec = _map(node.get("spec"))
+            try:
+                labels.append(_string_map(meta.get("labels")))
+                spec = _map(node.get("spec"))
+                node_taints = _list(spec.get("taints"))
+            except ValueError as exc:
+                raise self.fail(f"{where} (node {name!r}): {exc}") from None
             taints.append(
                 [
                     {
@@ -229,7 +233,7 @@ class _Reader:
                         "value": t.get("value", ""),
                         "effect": t.get("effect"),
                     }
-                    for t in spec.get("taints") or []
+                    for t in node_taints
                 ]
             )
             cordoned.append(bool(spec.get("unschedulable", False)))
@@ -582,7 +586,8 @@ def _map(value: Any) -> Mapping:
 
 
 def _string_map(value: Any) -> dict[str, str]:
-    return {str(a): str(b) for a, b in (value or {}).items()} if isinstance(value, Mapping) else {}
+    """Labels or a selector: an object of text values; ``None`` is empty."""
+    return {str(a): str(b) for a, b in _map(value).items()}
 
 
 def _selector_requirements(selector: Any) -> list[dict]:
@@ -626,6 +631,8 @@ def _load(path: Path) -> list[Any]:
 
     try:
         return list(yaml.safe_load_all(text))
+    except RecursionError:
+        raise ParseError(path, None, "invalid YAML (nested too deeply)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

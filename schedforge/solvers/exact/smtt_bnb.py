@@ -148,14 +148,25 @@ def _spt_bound(jobs, spt, t, p, d):
 
 
 @njit(cache=True)
-def _edd_tardiness(jobs, t, p, d):
-    c = t
-    tard = 0
+def _closing_values(jobs, spt, t, p, d):
+    """(EDD tardiness, pairing bound, SPT tardiness) of (jobs, t) in one pass."""
+    edd_tard = 0
+    bound = 0
+    spt_tard = 0
+    c_edd = t
+    c_spt = t
     for i in range(jobs.shape[0]):
-        c += p[jobs[i]]
-        if c > d[jobs[i]]:
-            tard += c - d[jobs[i]]
-    return tard
+        j = jobs[i]
+        c_edd += p[j]
+        if c_edd > d[j]:
+            edd_tard += c_edd - d[j]
+        js = spt[i]
+        c_spt += p[js]
+        if c_spt > d[j]:
+            bound += c_spt - d[j]
+        if c_spt > d[js]:
+            spt_tard += c_spt - d[js]
+    return edd_tard, bound, spt_tard
 
 
 @njit(cache=True)
@@ -169,12 +180,15 @@ def _tick(state, work, deadline):
 
 
 @njit(cache=True)
-def _candidates(jobs, s, t, p, d):
-    """Positions of the longest job kept by rules 3 and 4 (see module docstring)."""
+def _candidates(jobs, s, t, p, d, tni, out):
+    """Positions of the longest job kept by rules 3 and 4 (see module docstring).
+
+    Writes them to ``out`` and returns how many; ``tni`` (``m - s`` long) is
+    scratch space.
+    """
     m = jobs.shape[0]
     k = jobs[s]
     # T(r): EDD sequence with k moved to position r, by successive swaps.
-    tni = np.empty(m - s, dtype=np.int64)
     tni[0] = 0
     c = t
     start_k = t
@@ -192,7 +206,6 @@ def _candidates(jobs, s, t, p, d):
         )
         tni[i] = tni[i - 1] - before_pair + after_pair
         start_k += p[after]
-    out = np.empty(m - s, dtype=np.int64)
     count = 0
     c_r = t
     for i in range(s + 1):
@@ -217,7 +230,7 @@ def _candidates(jobs, s, t, p, d):
             continue  # rule 4, a better next position
         out[count] = r
         count += 1
-    return out[:count]
+    return count
 
 
 @njit(cache=True)
@@ -273,24 +286,23 @@ def _hash(jobs, z1, z2):
 
 
 @njit(cache=True)
-def _split(jobs, spt, s, r):
+def _split(jobs, spt, s, r, buf):
     """Left (EDD jobs 0..r but s) and right (r+1..) parts, each in EDD and SPT order.
 
-    Jobs are numbered in global EDD order, so "EDD position <= r" is
-    "number <= jobs[r]": the SPT lists are filtered, never re-sorted.
+    ``buf`` is ``2 * (m - 1)`` long: its first half holds ``jobs`` without
+    ``s`` (filled by the caller, once for all candidates of a node), so the
+    left part in EDD order is a prefix of it and the right part a view of
+    ``jobs``; its second half receives the SPT lists. Jobs are numbered in
+    global EDD order, so "EDD position <= r" is "number <= jobs[r]": the SPT
+    lists are filtered, never re-sorted.
     """
     m = jobs.shape[0]
     k = jobs[s]
     cut = jobs[r]
-    left = np.empty(r, dtype=np.int64)
-    n_left = 0
-    for i in range(r + 1):
-        if i != s:
-            left[n_left] = jobs[i]
-            n_left += 1
-    right = jobs[r + 1 :].copy()
-    left_spt = np.empty(r, dtype=np.int64)
-    right_spt = np.empty(m - r - 1, dtype=np.int64)
+    left = buf[:r]
+    right = jobs[r + 1 :]
+    left_spt = buf[m - 1 : m - 1 + r]
+    right_spt = buf[m - 1 + r : 2 * m - 2]
     a = 0
     b = 0
     for i in range(m):
@@ -302,6 +314,16 @@ def _split(jobs, spt, s, r):
             left_spt[a] = j
             a += 1
     return left, left_spt, right, right_spt
+
+
+@njit(cache=True)
+def _fill_rest(jobs, s, buf):
+    """Write ``jobs`` without position ``s`` to the start of ``buf`` (for :func:`_split`)."""
+    n = 0
+    for i in range(jobs.shape[0]):
+        if i != s:
+            buf[n] = jobs[i]
+            n += 1
 
 
 @njit(cache=True)
@@ -318,10 +340,9 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
         return max(np.int64(0), t + p[jobs[0]] - d[jobs[0]]), True, EDD_ORDER
     state[NODES] += 1
     _tick(state, m, deadline)
-    edd_tard = _edd_tardiness(jobs, t, p, d)
+    edd_tard, bound, spt_tard = _closing_values(jobs, spt, t, p, d)
     if edd_tard == 0:
         return np.int64(0), True, EDD_ORDER
-    bound, spt_tard = _spt_bound(jobs, spt, t, p, d)
     if spt_tard <= bound:
         return spt_tard, True, SPT_ORDER
     if edd_tard <= bound:
@@ -341,7 +362,14 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
         if lrank[jobs[i]] > lrank[jobs[s]]:
             s = i
     k = jobs[s]
-    cands = _candidates(jobs, s, t, p, d)
+    # One allocation for the node's scratch: prefix work, the candidates'
+    # scratch and list, and the parts of the candidate being solved (reused
+    # from one candidate to the next: the children are done with them).
+    buf = np.empty(m + 2 * (m - s) + 2 * (m - 1), dtype=np.int64)
+    n_cands = _candidates(jobs, s, t, p, d, buf[m : 2 * m - s], buf[2 * m - s : 3 * m - 2 * s])
+    cands = buf[2 * m - s : 2 * m - s + n_cands]
+    split_buf = buf[3 * m - 2 * s :]
+    _fill_rest(jobs, s, split_buf)
     best = min(edd_tard, spt_tard)
     best_code = EDD_ORDER if edd_tard <= spt_tard else SPT_ORDER
     if root_ub < best:
@@ -349,12 +377,11 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
         best_code = HEURISTIC
     best_exact = True
     node_lb = BIG  # min over candidates of their value or bound
-    prefix = np.empty(m, dtype=np.int64)  # prefix[r]: work of EDD positions 0..r
+    prefix = buf[:m]  # prefix[r]: work of EDD positions 0..r
     acc = t
     for i in range(m):
         acc += p[jobs[i]]
         prefix[i] = acc
-    n_cands = cands.shape[0]
     for idx in range(n_cands):
         r = cands[idx]
         c_k = prefix[r]  # k completes after EDD jobs 0..r (itself included, s <= r)
@@ -366,22 +393,23 @@ def _solve(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
             best_exact = False
             cand_lb = late_k
             if root_ub < BIG and m * n_cands <= ROOT_BOUND_WORK:
-                left, left_spt, right, right_spt = _split(jobs, spt, s, r)
+                left, left_spt, right, right_spt = _split(jobs, spt, s, r, split_buf)
                 cand_lb += _spt_bound(left, left_spt, t, p, d)[0]
                 cand_lb += _spt_bound(right, right_spt, c_k, p, d)[0]
             node_lb = min(node_lb, cand_lb)
             continue
-        left, left_spt, right, right_spt = _split(jobs, spt, s, r)
         cand_lb = late_k
         if root_ub < BIG and m * n_cands <= ROOT_BOUND_WORK:
             # At the root the parts' bounds are worth their cost (unless the
             # instance is huge): they prune candidates against the heuristic.
+            left, left_spt, right, right_spt = _split(jobs, spt, s, r, split_buf)
             cand_lb += _spt_bound(left, left_spt, t, p, d)[0]
             cand_lb += _spt_bound(right, right_spt, c_k, p, d)[0]
         if cand_lb >= best:
             state[PRUNED] += 1
             node_lb = min(node_lb, cand_lb)
             continue
+        left, left_spt, right, right_spt = _split(jobs, spt, s, r, split_buf)
         v_left, e_left, _ = _solve(
             left, left_spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit, BIG
         )
@@ -430,7 +458,9 @@ def _build(jobs, spt, t, p, d, lrank, z1, z2, memo, state, deadline, memo_limit,
     for i in range(1, m):
         if lrank[jobs[i]] > lrank[jobs[s]]:
             s = i
-    left, left_spt, right, right_spt = _split(jobs, spt, s, code)
+    split_buf = np.empty(2 * (m - 1), dtype=np.int64)
+    _fill_rest(jobs, s, split_buf)
+    left, left_spt, right, right_spt = _split(jobs, spt, s, code, split_buf)
     c_k = t + p[jobs[s]]
     for i in range(left.shape[0]):
         c_k += p[left[i]]

@@ -35,11 +35,13 @@ DEFAULT_TIME_LIMIT = 60.0
 
 
 def build_model(
-    instance: RCPSPInstance, end: int
+    instance: RCPSPInstance, end: int, budget: Budget | None = None
 ) -> tuple[Any, dict[int, dict[int, Any]], Any] | None:
     r"""The time-indexed MIP of schedules ending by ``end``: ``(problem, x, C)``, or ``None``.
 
     ``None`` means some time window is empty, so no schedule ends by ``end``.
+    Building raises ``TimeoutError`` when ``budget`` expires first (one
+    binary per activity and period: seconds on j120).
 
     :math:`x_{jt} = 1` iff activity ``j`` starts at period
     :math:`t \in W_j = [ES_j, LS_j]` (windows from releases, lags, deadlines
@@ -59,6 +61,11 @@ def build_model(
         & C \ge \textstyle\sum_t t\,x_{jt} + d_j \quad \forall j, \qquad
           C \ge LB, \qquad x_{jt} \in \{0, 1\}
     """
+
+    def check() -> None:
+        if budget is not None and budget.expired():
+            raise TimeoutError("the time limit expired while the model was built")
+
     pulp = import_pulp()
     earliest, latest = time_windows(instance, end)
     if np.any(earliest > latest):
@@ -72,6 +79,7 @@ def build_model(
         j: {t: new_var(f"x_{j}_{t}", cat="Binary") for t in range(earliest[j], latest[j] + 1)}
         for j in range(n)
     }
+    check()
     makespan = new_var("C", lowBound=min(lower_bound(instance), end), upBound=end)
     prob += makespan
     start = {j: pulp.lpSum(t * v for t, v in x[j].items()) for j in range(n)}
@@ -87,10 +95,13 @@ def build_model(
         """The variables of starts that make ``j`` run in period ``tau``."""
         return [x[j][t] for t in range(tau - duration[j] + 1, tau + 1) if t in x[j]]
 
+    check()
     profile = capacity_profile(instance, end)
     for r in range(instance.num_resources):
         users = [j for j in range(n) if duration[j] > 0 and instance.demand[j, r] > 0]
         for tau in range(end):
+            if tau % 16 == 0:
+                check()
             terms = [
                 int(instance.demand[j, r]) * v
                 for j in users
@@ -107,6 +118,7 @@ def build_model(
     for k, (a, b) in enumerate(instance.disjunctive.tolist()):
         if duration[a] == 0 or duration[b] == 0:
             continue
+        check()
         low = max(earliest[a], earliest[b])
         high = min(latest[a] + duration[a], latest[b] + duration[b])
         for tau in range(low, high):
@@ -150,7 +162,20 @@ def mip(
     guess = heuristic_schedule(instance, budget=budget.share(0.25), schedules=100)
     end = int(np.max(guess + instance.duration)) if guess is not None else horizon(instance)
     stats: dict[str, Any] = {"backend": variant, "horizon": end}
-    built = build_model(instance, end)
+    try:
+        built = build_model(instance, end, budget)
+    except TimeoutError as out_of_time:
+        stats.update(reason=str(out_of_time), nondeterministic=True)
+        if guess is None:
+            return Outcome(status=Status.NO_SOLUTION, bound=lower_bound(instance), stats=stats)
+        stats["fallback"] = "heuristic"
+        return Outcome(
+            RCPSPSolution(guess.copy()),
+            status=Status.FEASIBLE,
+            bound=lower_bound(instance),
+            objective=end,
+            stats=stats,
+        )
     if built is None:
         stats["reason"] = "an activity's window [release/lags, deadline] is empty"
         return Outcome(status=Status.INFEASIBLE, stats=stats)
@@ -173,6 +198,16 @@ def mip(
         stats=stats,
     )
     stats["nondeterministic"] = status not in (Status.OPTIMAL, Status.INFEASIBLE)
+    if status is Status.NO_SOLUTION and guess is not None:
+        # Nothing from the solver in time: the heuristic schedule stands.
+        stats["fallback"] = "heuristic"
+        return Outcome(
+            RCPSPSolution(guess.copy()),
+            status=Status.FEASIBLE,
+            bound=max(lower_bound(instance), bound or 0),
+            objective=end,
+            stats=stats,
+        )
     if not status.has_solution:
         return Outcome(status=status, bound=bound, stats=stats)
     start = np.array(

@@ -110,6 +110,26 @@ def cp(
     first_open: tuple[int, int | None] | None = None  # (tier, CP-SAT bound) of the first unproven
     nondeterministic = threads > 1
 
+    shared: list[CountModel] = []
+
+    def stage_model(tier: int | None) -> CountModel:
+        """The model of a tier stage (``None``: the disruption stage) with the floors so far.
+
+        With limits every stage models every class: one model is built and
+        each stage adds the floors it inherits (building dominates short
+        windows on large clusters).
+        """
+        if limited or tier is None:
+            if not shared:
+                shared.append(CountModel(classes, list(range(classes.num_classes)), floors))
+            model = shared[0]
+            for t, floor in floors.items():
+                if t not in model.floored:
+                    model.add_floor(t, floor)
+            return model
+        members = [g for g in range(classes.num_classes) if classes.tier[g] <= tier]
+        return CountModel(classes, members, floors)
+
     for tier in range(num_tiers):
         new = [g for g in range(classes.num_classes) if classes.tier[g] == tier]
         hint_y = greedy_fill(classes, cut(best_y, tier - 1), new)
@@ -138,8 +158,7 @@ def cp(
             last = tier == num_tiers - 1
             tier_deadline = deadline - safety if last else time.perf_counter() + share
             reserve = remaining - share if last else 0.0
-            members = [g for g in range(classes.num_classes) if limited or classes.tier[g] <= tier]
-            model = CountModel(classes, members, floors)
+            model = stage_model(tier)
             # The pure tier objective: it proves optimality far more often than one
             # with a tie-break; the neighbourhood search then keeps pods in place.
             model.minimise_unplaced(tier)
@@ -188,7 +207,7 @@ def cp(
         # The global model rarely even loads its hint in a few tenths of a
         # second on large clusters: there, neighbourhoods only.
         if not lns or deadline - time.perf_counter() - safety > 0.3:
-            model = CountModel(classes, list(range(classes.num_classes)), floors)
+            model = stage_model(None)
             model.minimise_disruption()
             remaining = max(deadline - time.perf_counter() - safety, 0.005)
             run = run_cp_sat(

@@ -97,12 +97,19 @@ class CountModel:
                     model.add_bool_or([zg.Not(), zh.Not()])
         self._zone_constraints(chosen)
         self.tier_of = {g: int(classes.tier[g]) for g in groups}
+        self.floored: set[int] = set()
         for tier, floor in floors.items():
-            members = [self.placed[g] for g in groups if self.tier_of[g] == tier]
-            if floor > 0 and members:
-                model.add(lin.sum(members) >= floor)
+            self.add_floor(tier, floor)
         if classes.limits.active:
             self._limit()
+
+    def add_floor(self, tier: int, floor: int) -> None:
+        """At least ``floor`` placed members of ``tier`` (a tier already solved)."""
+        lin = import_cp_model().LinearExpr
+        self.floored.add(tier)
+        members = [self.placed[g] for g in self.groups if self.tier_of[g] == tier]
+        if floor > 0 and members:
+            self.model.add(lin.sum(members) >= floor)
 
     def _zone_constraints(self, chosen: set[int]) -> None:
         """Anti-affinity by topology key: conflicting classes never share a domain."""
