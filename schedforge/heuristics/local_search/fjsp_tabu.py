@@ -49,6 +49,7 @@ import numpy as np
 from numba import njit
 
 from schedforge.core.budget import Budget
+from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.heuristics.dispatch import best_rule_schedule
@@ -686,6 +687,10 @@ def tabu_method(
     Option ``restart_after``: iterations without improvement before a
     perturbed restart from the best schedule.
     """
+    if iterations is None and budget.time_limit is None:
+        raise InvalidOption("tabu: iterations=None needs a time limit (it would never stop)")
+    if iterations is not None and (not isinstance(iterations, int) or iterations < 0):
+        raise InvalidOption(f"tabu: iterations must be an integer >= 0 or None, got {iterations!r}")
     initial = best_rule_schedule(instance, budget=budget)
     solution, stats = tabu(
         instance, initial, budget=budget, iterations=iterations, restart_after=restart_after
