@@ -6,8 +6,8 @@ Side by side in one run, one thread each, the same seed and time limit:
   ``iterations=None`` so the time limit binds),
 * ``ls`` (the older tabu search with exact move evaluation, iteration limit
   lifted),
-* ``cp`` (CP-SAT with one worker, warm-started from ``tabu`` for half the
-  time: ``search_share=0.5``).
+* ``cp`` (CP-SAT with one worker, warm-started from ``tabu``; its default
+  ``search_share`` unless ``--cp-share`` is given).
 
 Instances (default ``--set hard``): the open instances of Hurink rdata with
 a gap between the bounds of 1 % or more (abz7-9, la21-25: 150-300
@@ -60,7 +60,7 @@ SETS = {
 METHODS = {
     "tabu": {"iterations": None},
     "ls": {"iterations": 10**9},
-    "cp": {"search_share": 0.5},
+    "cp": {},
 }
 
 
@@ -90,8 +90,11 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="fjsp_tabu.md")
+    parser.add_argument("--cp-share", type=float, default=None)
     args = parser.parse_args()
     names = SETS[args.set]
+    if args.cp_share is not None:
+        METHODS["cp"] = {"search_share": args.cp_share}
     tiny = sf.generate("fjsp", jobs=3, machines=2, seed=0)
     for spec in args.methods:
         sf.solve(tiny, spec, time_limit=5, seed=0, threads=1)  # compile outside the clock

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import schedforge as sf
 from schedforge.core.budget import Budget
+from schedforge.core.errors import InvalidOption
 from schedforge.heuristics.dispatch import dispatch
 from schedforge.heuristics.local_search.fjsp_tabu import tabu, tabu_kernel
 from schedforge.problems.fjsp import FJSPInstance, objective, validate
@@ -56,3 +57,12 @@ def test_tabu_beats_rules_on_brandimarte_and_is_reproducible():
     assert first.objective == again.objective and not first.stats["nondeterministic"]
     assert (first.solution.start == again.solution.start).all()
     assert first.stats["iterations"] == 20_000 or first.objective == first.bound
+
+
+def test_tabu_refuses_to_run_forever():
+    inst = sf.generate("fjsp", jobs=3, machines=2, seed=0)
+    with pytest.raises(InvalidOption, match="time limit"):
+        sf.solve(inst, "tabu", iterations=None)
+    with pytest.raises(InvalidOption, match="iterations"):
+        sf.solve(inst, "tabu", iterations=-1)
+    assert sf.solve(inst, "tabu", time_limit=0.5, iterations=None).status.has_solution

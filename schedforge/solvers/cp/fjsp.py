@@ -28,9 +28,12 @@ __all__ = ["FJSPModel", "build_model", "solve_window", "trivial_horizon"]
 # Without a time limit (registered as default_stop), and CP-SAT's workers.
 DEFAULT_TIME_LIMIT = 60.0
 DEFAULT_THREADS = 2
-# Tabu iterations without improvement after which the warm start hands over
-# to CP-SAT (about a second on 300 operations).
+# Tabu iterations without improvement, at least and per operation, after
+# which the warm start hands over to CP-SAT early (a fraction of a second on
+# the small instances CP-SAT proves at once, seconds on 300 operations, where
+# CP-SAT with few workers seldom improves a good tabu schedule).
 _SEARCH_STALL = 200_000
+_SEARCH_STALL_PER_OP = 5_000
 # Operations added to a model between two looks at the clock.
 _CHECK_EVERY = 16
 # Seconds kept back from CP-SAT's limit, fixed and per 1,000 operations:
@@ -237,7 +240,7 @@ def cp_method(
     *,
     budget: Budget,
     hint: bool = True,
-    search_share: float = 0.5,
+    search_share: float = 0.8,
 ) -> Outcome:
     """CP-SAT interval model (optional interval per eligible machine, no-overlap per machine).
 
@@ -246,7 +249,7 @@ def cp_method(
     (multi-threaded). Option ``hint``:
 
     - ``hint=True`` (default): warm start from the tabu search (``tabu``)
-      run for ``search_share`` of the budget (default 0.5; 0 means the best
+      run for ``search_share`` of the budget (default 0.8; 0 means the best
       of a few dispatching rules only), whose makespan also caps the
       horizon; when CP-SAT finds nothing better in time the warm start is
       returned (``stats["fallback"]``), so the result is never worse than
@@ -270,7 +273,10 @@ def cp_method(
             # Takes its share of what is left; the rules' time came out of it.
             # Stops early once stalled, when CP-SAT is the better use of the time.
             incumbent, _ = tabu(
-                instance, incumbent, budget=budget.share(search_share), stall=_SEARCH_STALL
+                instance,
+                incumbent,
+                budget=budget.share(search_share),
+                stall=max(_SEARCH_STALL, _SEARCH_STALL_PER_OP * instance.num_operations),
             )
             warm = "tabu"
         horizon = makespan(instance, incumbent.machine, incumbent.start)
