@@ -325,7 +325,7 @@ def bpga(
     *,
     budget: Budget,
     schedules: int = 1000,
-    population: int = 50,
+    population: int | None = None,
     mutation: float = 0.02,
     peak: float = 0.5,
     window: tuple[float, float] = (0.1, 0.5),
@@ -341,7 +341,9 @@ def bpga(
     schedules
         Schedules to generate (each SGS decoding counts one; exact).
     population
-        Size of each of the two populations.
+        Size of each of the two populations; by default 50, and 80 from
+        4,000 schedules on (larger budgets gain from more diversity; chosen
+        on PSPLIB j120 with seed 1 at 1,000 and 5,000 schedules).
     mutation
         Probability of swapping each pair of neighbours in a child's list.
     peak
@@ -357,6 +359,8 @@ def bpga(
     stall
         Stop after this many schedules without a better best makespan.
     """
+    if population is None:
+        population = 80 if schedules >= 4000 else 50
     if schedules < 1 or population < 2:
         raise InvalidOption(
             f"need schedules >= 1 and population >= 2, got {schedules}, {population}"

@@ -119,3 +119,16 @@ def test_registration_requires_contract():
         )
     with pytest.raises(TypeError, match="default_stop"):
         registry.method("smtt", "test-bad", default_stop="")(lambda instance, *, budget: None)
+
+
+def test_options_that_lengthen_every_run_do_not_lengthen_the_warm_up():
+    # The warm-up runs the method with the caller's options too (to reach the
+    # code they switch on), but under a short budget of its own: an option
+    # that makes even a tiny run long costs a fraction of a second there.
+    from schedforge.core.warmup import TINY_OPTIONS_RUN_LIMIT, TINY_RUN_LIMIT
+
+    instance = sf.generate("fjsp", jobs=3, machines=2, seed=0)
+    sf.solve(instance, "ls", time_limit=0.2)  # the defaults' warm-up, done before
+    result = sf.solve(instance, "ls", time_limit=0.2, iterations=10**9)
+    assert TINY_OPTIONS_RUN_LIMIT < TINY_RUN_LIMIT
+    assert result.stats["compile_s"] < 10 * TINY_OPTIONS_RUN_LIMIT + 5

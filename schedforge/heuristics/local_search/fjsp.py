@@ -39,7 +39,64 @@ from schedforge.core.result import Outcome
 from schedforge.heuristics.dispatch import best_rule_schedule
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound
 
-__all__ = ["evaluate", "tabu_search", "tabu_search_kernel"]
+__all__ = ["evaluate", "evaluate_linked", "tabu_search", "tabu_search_kernel"]
+
+
+@njit(cache=True)
+def evaluate_linked(dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg):
+    """Heads, tails (in place) and the makespan; -1 when the graph has a cycle.
+
+    The machine orders are given as links: ``mprev[o]``/``mnext[o]`` are the
+    operations before and after ``o`` on its machine (-1: none). ``indeg``
+    is scratch space of length n.
+    """
+    n = dur.shape[0]
+    count = 0
+    for o in range(n):
+        indeg[o] = (job_prev[o] >= 0) + (mprev[o] >= 0)
+        if indeg[o] == 0:
+            topo[count] = o
+            count += 1
+    k = 0
+    while k < count:
+        o = topo[k]
+        k += 1
+        h = release_of[o]
+        jp = job_prev[o]
+        if jp >= 0 and head[jp] + dur[jp] > h:
+            h = head[jp] + dur[jp]
+        mp = mprev[o]
+        if mp >= 0 and head[mp] + dur[mp] > h:
+            h = head[mp] + dur[mp]
+        head[o] = h
+        nxt = job_next[o]
+        if nxt >= 0:
+            indeg[nxt] -= 1
+            if indeg[nxt] == 0:
+                topo[count] = nxt
+                count += 1
+        nxt = mnext[o]
+        if nxt >= 0:
+            indeg[nxt] -= 1
+            if indeg[nxt] == 0:
+                topo[count] = nxt
+                count += 1
+    if count < n:
+        return -1
+    cmax = 0
+    for k in range(n - 1, -1, -1):
+        o = topo[k]
+        t = 0
+        nxt = job_next[o]
+        if nxt >= 0 and tail[nxt] + dur[nxt] > t:
+            t = tail[nxt] + dur[nxt]
+        nxt = mnext[o]
+        if nxt >= 0 and tail[nxt] + dur[nxt] > t:
+            t = tail[nxt] + dur[nxt]
+        tail[o] = t
+        if head[o] + dur[o] + t > cmax:
+            cmax = head[o] + dur[o] + t
+    return cmax
 
 
 @njit(cache=True)
@@ -59,44 +116,9 @@ def evaluate(dur, job_prev, job_next, release_of, mach, seq, seq_len, head, tail
             mprev[seq[m, k]] = seq[m, k - 1]
             mnext[seq[m, k - 1]] = seq[m, k]
     indeg = np.zeros(n, dtype=np.int64)
-    for o in range(n):
-        indeg[o] = (job_prev[o] >= 0) + (mprev[o] >= 0)
-    count = 0
-    for o in range(n):
-        if indeg[o] == 0:
-            topo[count] = o
-            count += 1
-    k = 0
-    while k < count:
-        o = topo[k]
-        k += 1
-        h = release_of[o]
-        jp = job_prev[o]
-        if jp >= 0 and head[jp] + dur[jp] > h:
-            h = head[jp] + dur[jp]
-        mp = mprev[o]
-        if mp >= 0 and head[mp] + dur[mp] > h:
-            h = head[mp] + dur[mp]
-        head[o] = h
-        for nxt in (job_next[o], mnext[o]):
-            if nxt >= 0:
-                indeg[nxt] -= 1
-                if indeg[nxt] == 0:
-                    topo[count] = nxt
-                    count += 1
-    if count < n:
-        return -1
-    cmax = 0
-    for k in range(n - 1, -1, -1):
-        o = topo[k]
-        t = 0
-        for nxt in (job_next[o], mnext[o]):
-            if nxt >= 0 and tail[nxt] + dur[nxt] > t:
-                t = tail[nxt] + dur[nxt]
-        tail[o] = t
-        if head[o] + dur[o] + t > cmax:
-            cmax = head[o] + dur[o] + t
-    return cmax
+    return evaluate_linked(
+        dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg
+    )
 
 
 @njit(cache=True)

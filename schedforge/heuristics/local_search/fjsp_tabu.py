@@ -53,6 +53,7 @@ from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.heuristics.dispatch import best_rule_schedule
+from schedforge.heuristics.local_search.fjsp import evaluate_linked
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound
 
 __all__ = ["TabuState", "tabu", "tabu_kernel"]
@@ -75,58 +76,6 @@ def _rand(state):
     x ^= x >> np.uint64(27)
     state[0] = x
     return np.int64((x * np.uint64(2685821657736338717)) >> np.uint64(2))
-
-
-@njit(cache=True)
-def _evaluate(dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg):
-    """Heads, tails (in place) and the makespan; -1 when the graph has a cycle."""
-    n = dur.shape[0]
-    count = 0
-    for o in range(n):
-        indeg[o] = (job_prev[o] >= 0) + (mprev[o] >= 0)
-        if indeg[o] == 0:
-            topo[count] = o
-            count += 1
-    k = 0
-    while k < count:
-        o = topo[k]
-        k += 1
-        h = release_of[o]
-        jp = job_prev[o]
-        if jp >= 0 and head[jp] + dur[jp] > h:
-            h = head[jp] + dur[jp]
-        mp = mprev[o]
-        if mp >= 0 and head[mp] + dur[mp] > h:
-            h = head[mp] + dur[mp]
-        head[o] = h
-        nxt = job_next[o]
-        if nxt >= 0:
-            indeg[nxt] -= 1
-            if indeg[nxt] == 0:
-                topo[count] = nxt
-                count += 1
-        nxt = mnext[o]
-        if nxt >= 0:
-            indeg[nxt] -= 1
-            if indeg[nxt] == 0:
-                topo[count] = nxt
-                count += 1
-    if count < n:
-        return -1
-    cmax = 0
-    for k in range(n - 1, -1, -1):
-        o = topo[k]
-        t = 0
-        nxt = job_next[o]
-        if nxt >= 0 and tail[nxt] + dur[nxt] > t:
-            t = tail[nxt] + dur[nxt]
-        nxt = mnext[o]
-        if nxt >= 0 and tail[nxt] + dur[nxt] > t:
-            t = tail[nxt] + dur[nxt]
-        tail[o] = t
-        if head[o] + dur[o] + t > cmax:
-            cmax = head[o] + dur[o] + t
-    return cmax
 
 
 @njit(cache=True)
@@ -280,7 +229,9 @@ def tabu_kernel(
     path = np.zeros(n, dtype=np.int64)
     order = np.zeros(n, dtype=np.int64)
     buf = np.zeros(n, dtype=np.int64)
-    cmax = _evaluate(dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg)
+    cmax = evaluate_linked(
+        dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg
+    )
     best = counters[2]
     done = 0
     while done < iterations and best > target and counters[0] - counters[3] < stall:
@@ -412,7 +363,7 @@ def tabu_kernel(
                 mv_kind, mv_op, mv_a, mv_b, machines, durations, alt, mach, dur,
                 mprev, mnext, mfirst, tabu_arc, tabu_machine, it + tenure,
             )  # fmt: skip
-            cmax = _evaluate(
+            cmax = evaluate_linked(
                 dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg
             )
         if mv_kind >= 0 and 0 <= cmax < best:
@@ -519,7 +470,9 @@ def _restart(
     for o in range(n):
         mach[o] = machines[alt[o]]
         dur[o] = durations[alt[o]]
-    cmax = _evaluate(dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg)
+    cmax = evaluate_linked(
+        dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg
+    )
     for _ in range(1 + n // 50):
         o = _rand(rng) % n
         lo, hi = op_offsets[o], op_offsets[o + 1]
@@ -539,7 +492,9 @@ def _restart(
         alt[o] = a
         mach[o] = m
         dur[o] = durations[a]
-        cmax = _evaluate(dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg)
+        cmax = evaluate_linked(
+            dur, job_prev, job_next, release_of, mprev, mnext, head, tail, topo, indeg
+        )
     return cmax
 
 
@@ -583,7 +538,7 @@ class TabuState:
         inst = self.instance
         n = inst.num_operations
         head = np.zeros(n, dtype=np.int64)
-        cmax = _evaluate(
+        cmax = evaluate_linked(
             inst.durations[self.alt].astype(np.int64),
             self.job_prev,
             self.job_next,
