@@ -39,7 +39,13 @@ from schedforge.core.result import Outcome
 from schedforge.heuristics.dispatch import best_rule_schedule
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound
 
-__all__ = ["evaluate", "evaluate_linked", "tabu_search", "tabu_search_kernel"]
+__all__ = [
+    "evaluate",
+    "evaluate_linked",
+    "tabu_search",
+    "tabu_search_kernel",
+    "trace_critical_path",
+]
 
 
 @njit(cache=True)
@@ -122,6 +128,31 @@ def evaluate(dur, job_prev, job_next, release_of, mach, seq, seq_len, head, tail
 
 
 @njit(cache=True)
+def trace_critical_path(o, dur, job_prev, mprev, head, path):
+    """The critical path that ends with ``o``, source to sink, into ``path``; its length.
+
+    Walking back, a machine predecessor that ends as ``o`` starts is
+    preferred to a job predecessor: it keeps blocks long and moves useful.
+    """
+    length = 0
+    while o >= 0:
+        path[length] = o
+        length += 1
+        nxt = -1
+        mp = mprev[o]
+        if mp >= 0 and head[mp] + dur[mp] == head[o]:
+            nxt = mp
+        else:
+            jp = job_prev[o]
+            if jp >= 0 and head[jp] + dur[jp] == head[o]:
+                nxt = jp
+        o = nxt
+    for i in range(length // 2):
+        path[i], path[length - 1 - i] = path[length - 1 - i], path[i]
+    return length
+
+
+@njit(cache=True)
 def _critical_path(dur, job_prev, mach, seq, seq_len, head, tail, cmax, path):
     """One critical path, source to sink, written into ``path``; returns its length."""
     n = dur.shape[0]
@@ -134,22 +165,7 @@ def _critical_path(dur, job_prev, mach, seq, seq_len, head, tail, cmax, path):
         if head[cand] + dur[cand] == cmax and tail[cand] == 0:
             o = cand
             break
-    length = 0
-    while o >= 0:
-        path[length] = o
-        length += 1
-        nxt = -1
-        # Prefer the machine predecessor: it keeps blocks long and moves useful.
-        mp = mprev[o]
-        if mp >= 0 and head[mp] + dur[mp] == head[o]:
-            nxt = mp
-        else:
-            jp = job_prev[o]
-            if jp >= 0 and head[jp] + dur[jp] == head[o]:
-                nxt = jp
-        o = nxt
-    path[:length] = path[:length][::-1].copy()
-    return length
+    return trace_critical_path(o, dur, job_prev, mprev, head, path)
 
 
 @njit(cache=True)

@@ -53,7 +53,7 @@ from schedforge.core.errors import InvalidOption
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.heuristics.dispatch import best_rule_schedule
-from schedforge.heuristics.local_search.fjsp import evaluate_linked
+from schedforge.heuristics.local_search.fjsp import evaluate_linked, trace_critical_path
 from schedforge.problems.fjsp import FJSPInstance, FJSPSolution, lower_bound
 
 __all__ = ["TabuState", "tabu", "tabu_kernel"]
@@ -83,7 +83,7 @@ def _critical_path(dur, job_prev, mprev, head, tail, cmax, path, state):
     """One critical path, source to sink, into ``path``; returns its length.
 
     Among the operations ending at the makespan one is drawn at random, and
-    walking back a machine predecessor is preferred (longer blocks, more moves).
+    the path is traced back from it.
     """
     n = dur.shape[0]
     ends = 0
@@ -98,22 +98,7 @@ def _critical_path(dur, job_prev, mprev, head, tail, cmax, path, state):
                 o = cand
                 break
             pick -= 1
-    length = 0
-    while o >= 0:
-        path[length] = o
-        length += 1
-        nxt = -1
-        mp = mprev[o]
-        if mp >= 0 and head[mp] + dur[mp] == head[o]:
-            nxt = mp
-        else:
-            jp = job_prev[o]
-            if jp >= 0 and head[jp] + dur[jp] == head[o]:
-                nxt = jp
-        o = nxt
-    for i in range(length // 2):
-        path[i], path[length - 1 - i] = path[length - 1 - i], path[i]
-    return length
+    return trace_critical_path(o, dur, job_prev, mprev, head, path)
 
 
 @njit(cache=True)
