@@ -58,7 +58,8 @@ def test_failing_methods_cost_one_row_each(instance_dir, plugin, tmp_path):
     for label in ("bench-ok", "bench-ok?reverse=true"):
         for row in by_method[label]:
             assert row["status"] in ("OPTIMAL", "FEASIBLE")
-            data = Store(tmp_path).instance_data(row["instance"])
+            with Store(tmp_path) as store:
+                data = store.instance_data(row["instance"])
             inst = sf.get_problem("smtt").instance_type.from_dict(data)
             solution = sf.get_problem("smtt").solution_type.from_dict(json.loads(row["solution"]))
             assert sf.get_problem("smtt").validate(inst, solution) == []
@@ -140,8 +141,13 @@ def test_ctrl_c_in_the_terminal_leaves_a_consistent_database(instance_dir, plugi
     db = tmp_path / "results.sqlite"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if db.exists() and Store(db).count() >= 2:
-            break
+        if db.exists():
+            # Closed at once: an SQLite connection left to the garbage
+            # collector would close the file later, while other connections
+            # of this process have it open.
+            with Store(db) as store:
+                if store.count() >= 2:
+                    break
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
