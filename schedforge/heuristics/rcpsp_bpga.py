@@ -44,12 +44,12 @@ from numba import njit
 
 from schedforge.core.budget import Budget
 from schedforge.core.errors import InvalidOption
-from schedforge.core.result import Outcome, Status
+from schedforge.core.result import Outcome
 from schedforge.heuristics.rcpsp import priorities, seed_numba
-from schedforge.heuristics.rcpsp_ga import _FAILED, _mutate
+from schedforge.heuristics.rcpsp_ga import _FAILED, _mutate, ga_outcome, stop_reason
 from schedforge.heuristics.rcpsp_ga import _crossover as _two_point
 from schedforge.heuristics.sgs import REGRET_SAMPLING, SGSData, build_list, serial_decode
-from schedforge.problems.rcpsp import RCPSPInstance, RCPSPSolution
+from schedforge.problems.rcpsp import RCPSPInstance
 
 __all__ = ["bpga"]
 
@@ -391,15 +391,9 @@ def bpga(
     children, stopped_by_time = 0, False
     last_gain, stop = used, "schedules"
     while used < schedules:
-        if target is not None and 0 <= best[0] <= target:
-            stop = "target"
-            break
-        if stall is not None and used - last_gain >= stall:
-            stop = "stall"
-            break
-        if budget.expired():
-            stop = "time"
-            stopped_by_time = True
+        reason = stop_reason(best, target, stall, used - last_gain, budget)
+        if reason is not None:
+            stop, stopped_by_time = reason, reason == "time"
             break
         previous = best[0]
         spent, made = bpga_children(
@@ -421,7 +415,4 @@ def bpga(
         "population": population,
         "nondeterministic": stopped_by_time,
     }
-    if best[0] < 0:
-        stats["reason"] = "no decoded activity list met every deadline"
-        return Outcome(status=Status.NO_SOLUTION, stats=stats)
-    return Outcome(RCPSPSolution(best_start), objective=int(best[0]), stats=stats)
+    return ga_outcome(best, best_start, stats)

@@ -310,15 +310,9 @@ def ga(
     generations, stopped_by_time = 0, False
     last_gain, stop = used, "schedules"
     while used < schedules:
-        if target is not None and 0 <= best[0] <= target:
-            stop = "target"
-            break
-        if stall is not None and used - last_gain >= stall:
-            stop = "stall"
-            break
-        if budget.expired():
-            stop = "time"
-            stopped_by_time = True
+        reason = stop_reason(best, target, stall, used - last_gain, budget)
+        if reason is not None:
+            stop, stopped_by_time = reason, reason == "time"
             break
         spent = ga_generation(
             pop, fitness, starts, schedules - used, mutation, justify, decode_args, tail
@@ -339,6 +333,26 @@ def ga(
         "population": size,
         "nondeterministic": stopped_by_time,
     }
+    return ga_outcome(best, best_start, stats)
+
+
+def stop_reason(best, target, stall, since_gain: int, budget: Budget) -> str | None:
+    """Why a GA stops before its schedule count (``target``, ``stall``, ``time``), or ``None``.
+
+    ``best[0]`` is the best makespan so far (-1: none yet); ``since_gain``
+    the schedules generated since it last improved.
+    """
+    if target is not None and 0 <= best[0] <= target:
+        return "target"
+    if stall is not None and since_gain >= stall:
+        return "stall"
+    if budget.expired():
+        return "time"
+    return None
+
+
+def ga_outcome(best, best_start, stats: dict) -> Outcome:
+    """The GA's result: its best schedule, or NO_SOLUTION when no list was feasible."""
     if best[0] < 0:
         stats["reason"] = "no decoded activity list met every deadline"
         return Outcome(status=Status.NO_SOLUTION, stats=stats)
