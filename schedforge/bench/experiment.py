@@ -68,6 +68,9 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ParseError(path, None, f"invalid TOML ({exc})") from None
+    except ValueError as exc:
+        # tomllib itself refuses integers of more than 4300 digits this way.
+        raise ParseError(path, None, f"a value TOML cannot hold ({exc})") from None
     unknown = sorted(set(data) - KNOWN_KEYS)
     if unknown:
         raise SchedforgeError(

@@ -10,7 +10,7 @@ import pytest
 from schedforge import cli
 from schedforge.bench.experiment import load_experiment
 from schedforge.bench.storage import Store
-from schedforge.core.errors import SchedforgeError
+from schedforge.core.errors import ParseError, SchedforgeError
 
 
 @pytest.fixture
@@ -93,6 +93,9 @@ def test_experiment_file_errors(tmp_path):
         load_experiment(bad)
     bad.write_text('instancs = ["x"]\n')
     with pytest.raises(SchedforgeError, match="unknown key"):
+        load_experiment(bad)
+    bad.write_text(f"jobs = {'9' * 5000}\n")
+    with pytest.raises(ParseError, match="a value TOML cannot hold"):
         load_experiment(bad)
 
 
