@@ -175,8 +175,11 @@ def _signature():
 
 def _decode(instance: Any, raw: Any) -> Any:
     from schedforge.problems.pods import PodsSolution
+    from schedforge.problems.pods.topology import topology_repair
 
-    return PodsSolution(node=np.asarray(raw, dtype=np.int64))
+    # The skeleton ignores pod affinity and topology spread: drop what breaks them.
+    node, _ = topology_repair(instance, np.asarray(raw, dtype=np.int64))
+    return PodsSolution(node=node)
 
 
 def _running(instance: Any, solution: Any) -> float:

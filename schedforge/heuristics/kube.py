@@ -10,8 +10,12 @@ does with the pending pods of a snapshot; running pods stay where they are:
   required affinity), TaintToleration (``NoSchedule``/``NoExecute``),
   NodeResourcesFit (every resource the pod requests, and the pod count),
   NodePorts (host ports), InterPodAffinity (required anti-affinity, every
-  term, with its namespaces, by topology key, both directions); pods with
-  ``schedulingGates`` or another ``schedulerName`` are never placed.
+  term, with its namespaces, by topology key, both directions; required
+  affinity: a pod matching all the terms in the node's domain of every
+  term, or none anywhere for a pod matching its own terms),
+  PodTopologySpread (``DoNotSchedule`` constraints: skew within
+  ``maxSkew`` over the eligible nodes, :mod:`schedforge.problems.pods.topology`);
+  pods with ``schedulingGates`` or another ``schedulerName`` are never placed.
 * **Scores** (0..100 each, default weights): TaintToleration ×3 (untolerated
   ``PreferNoSchedule`` taints, normalised and reversed), NodeResourcesFit ×1
   (``LeastAllocated`` over cpu and memory with the non-zero request
@@ -38,6 +42,12 @@ does with the pending pods of a snapshot; running pods stay where they are:
   victims directly). A pod with ``preemptionPolicy: Never`` does not preempt,
   is not placed on a node that preemption or a ``NoExecute`` taint emptied,
   and a node where such a pod was just placed is not preempted on.
+  Preemption runs the affinity and spread filters with the victims gone.
+  A pod bound next to a partner that preemption later evicts keeps
+  running in the real cluster (``IgnoredDuringExecution``) but not in a
+  plan, whose evictions come first: such pods are left pending at the end
+  (:func:`schedforge.problems.pods.topology.topology_repair`,
+  ``stats["topology_dropped"]``).
 * **NoExecute**: running pods on a node with a ``NoExecute`` taint they do
   not tolerate without ``tolerationSeconds`` are evicted first; their
   controller recreates them (they queue again).
@@ -70,6 +80,7 @@ from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.pods import PodsInstance, PodsSolution
+from schedforge.problems.pods.topology import topology_repair
 
 __all__ = ["balanced_score", "fit_score", "kube", "pick_node", "rule", "simulate", "taint_score"]
 
@@ -377,6 +388,8 @@ class _Cluster:
         """The node the scheduler picks for ``p``, or -1 if none passes the filters."""
         inst = self.instance
         ok = inst.eligible[p] & ~self.blocked(p)
+        if self._ruled(p):
+            ok &= inst.topology.admits(p, self.node)  # InterPodAffinity, PodTopologySpread
         if inst.preempt_never[p]:
             ok &= ~self.emptied  # it may not take room an eviction freed
         owner = self.owner[p]
@@ -402,6 +415,11 @@ class _Cluster:
             )
         )
 
+    def _ruled(self, p: int) -> bool:
+        """Whether ``p`` has required pod affinity or a hard spread constraint."""
+        topo = self.instance.topology
+        return topo.active and (p in topo.affinity or p in topo.constraints)
+
     def _fits(self, p: int, n: int, present: set[int]) -> bool:
         """Does ``p`` fit on ``n`` if exactly the pods ``present`` run there?"""
         inst = self.instance
@@ -413,7 +431,13 @@ class _Cluster:
         if len(members) + 1 > inst.max_pods[n]:
             return False
         domain = inst.domain
-        return not any(q in present and (k < 0 or domain[k, n] >= 0) for q, k in inst.partners[p])
+        if any(q in present and (k < 0 or domain[k, n] >= 0) for q, k in inst.partners[p]):
+            return False
+        if self._ruled(p):
+            trial = self.node.copy()
+            trial[[q for q in self.on_node[n] if q not in present]] = -1
+            return inst.topology.refusal(p, n, trial) is None
+        return True
 
     def _evictable(self, q: int) -> bool:
         inst = self.instance
@@ -513,8 +537,17 @@ def simulate(
     -------
     node, stats
         The node of each pod (``-1`` = not running) and counters
-        (``scheduled``, ``preemptions``, ``victims``, ``truncated``).
+        (``scheduled``, ``preemptions``, ``victims``, ``truncated``,
+        ``topology_dropped``).
     """
+    node, stats = _simulate(instance, preemption, strategy, deadline)
+    node, stats["topology_dropped"] = topology_repair(instance, node)
+    return node, stats
+
+
+def _simulate(
+    instance: PodsInstance, preemption: bool, strategy: str, deadline: float | None
+) -> tuple[np.ndarray, dict]:
     code = STRATEGIES[strategy]
     state = _Cluster(instance, code)
     inst = instance

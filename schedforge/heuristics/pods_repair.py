@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from schedforge.problems.pods import PodsInstance, PodsSolution, objective_vector, validate
+from schedforge.problems.pods.topology import bind_order
 
 __all__ = ["drop_never", "limit_disruption", "reduce_moves", "repair_plan"]
 
@@ -71,7 +72,8 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
     adds an eviction or a move, so the result is never lexicographically
     worse; each step lowers evictions plus moves, so it terminates. The
     checks use the problem's own structures (``allowed``, ``allocatable``,
-    ``max_pods``, ``clashes``) and the result is checked by
+    ``max_pods``, ``clashes``, and the bind order of pod affinity and
+    topology spread) and the result is checked by
     :func:`schedforge.problems.pods.validate`.
 
     Parameters
@@ -127,6 +129,13 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
             count[n] += 1
         node[p] = n
 
+    # Pod affinity and topology spread depend on the whole plan: every change
+    # must leave an order that binds the newly placed pods.
+    ruled = inst.topology.active
+
+    def settled() -> bool:
+        return not ruled or not bind_order(inst, node)[1]
+
     def make_room(p: int, home: int) -> bool:
         """Send ``p`` home by relocating one pod that is on ``home`` but not home there."""
         away = int(node[p])
@@ -143,7 +152,9 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
                 for m in targets:
                     if m >= 0 and m != home and fits(q, m):
                         shift(q, m)
-                        return True
+                        if settled():
+                            return True
+                        shift(q, -1)
             shift(p, away)
             shift(q, home)
         return False
@@ -157,9 +168,12 @@ def reduce_moves(instance: PodsInstance, node_of_pod: np.ndarray) -> np.ndarray:
             if node[p] == home:
                 continue  # sent home by an earlier step of this sweep
             if fits(p, home):
+                away = int(node[p])
                 shift(p, home)
-                changed = True
-                continue
+                if settled():
+                    changed = True
+                    continue
+                shift(p, away)
             if make_room(p, home):
                 changed = True
     problems = validate(inst, PodsSolution(node))

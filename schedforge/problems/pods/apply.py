@@ -4,7 +4,8 @@ A solution says where every pod ends up; a cluster operator needs the
 order in which to get there. :func:`plan_steps` orders the changes as
 evictions first (every pod that leaves its node, through the Eviction API,
 so PodDisruptionBudgets are enforced by the API server), then bindings,
-highest priority first. Every intermediate placement is a subset of the
+highest priority first (pods under pod affinity or topology spread in the
+order that binds them: :func:`.topology.bind_order`). Every intermediate placement is a subset of the
 current placement minus the leavers, or of the final placement, on each
 node, so no node is ever over its allocatable amounts or ``max_pods`` and
 no anti-affinity or host-port pair ever meets. :func:`check_steps` replays
@@ -23,6 +24,7 @@ import numpy as np
 
 from schedforge.problems.pods.model import PodsInstance, PodsSolution
 from schedforge.problems.pods.oracle import objective_vector, validate
+from schedforge.problems.pods.topology import bind_order
 
 __all__ = ["check_steps", "kubectl_script", "plan_steps", "replay", "steps_json"]
 
@@ -36,7 +38,9 @@ def plan_steps(instance: PodsInstance, solution: PodsSolution) -> dict[str, Any]
     running pod that leaves its node (``"then": node`` when it moves), then
     ``{"action": "bind", "pod", "node"}`` for every pod that starts on a
     node (a moved pod's binding is for the replacement its controller
-    creates), highest priority first, then creation order.
+    creates), highest priority first, then creation order; pods under
+    required pod affinity or topology spread in the order
+    :func:`.topology.bind_order` finds.
     """
     node = np.asarray(solution.node)
     current = instance.current_node
@@ -49,8 +53,8 @@ def plan_steps(instance: PodsInstance, solution: PodsSolution) -> dict[str, Any]
         if not instance.stay_ok[p]:
             step["reason"] = "NoExecute taint"
         steps.append(step)
-    binds = [p for p in range(instance.num_pods) if node[p] >= 0 and node[p] != current[p]]
-    binds.sort(key=lambda p: (-int(instance.priority[p]), p))
+    binds, stuck = bind_order(instance, node)
+    binds += stuck  # an invalid plan: `check_steps` names the rule they break
     for p in binds:
         step = {"action": "bind", "pod": names[p], "node": nodes[node[p]]}
         if current[p] >= 0:
@@ -76,7 +80,8 @@ def check_steps(instance: PodsInstance, plan: Mapping[str, Any]) -> list[str]:
     (cordon, node selection, taints, gates), has room (every resource,
     ``max_pods``), holds no pod it conflicts with (host ports; anti-affinity on
     the node or in its topology domain), and, for a ``preemptionPolicy: Never`` pod, no room freed by an
-    eviction. The final placement must pass :func:`validate`.
+    eviction; the pods already bound must satisfy its required pod affinity and
+    hard topology spread constraints. The final placement must pass :func:`validate`.
     """
     steps = plan.get("steps") if isinstance(plan, Mapping) else None
     if not isinstance(steps, list):
@@ -142,6 +147,10 @@ def check_steps(instance: PodsInstance, plan: Mapping[str, Any]) -> list[str]:
             if q >= 0:
                 rule = "hostPort" if (min(p, q), max(p, q)) in ports else "pod anti-affinity"
                 return [f"{where}: {rule} conflict with {instance.pod_names[q]!r}"]
+            if instance.topology.active:
+                why = instance.topology.refusal(p, n, node)
+                if why:
+                    return [f"{where}: {why}"]
             usage[n] += instance.requests[p]
             count[n] += 1
             node[p] = n

@@ -20,10 +20,12 @@ What is taken from the objects, following the kube-scheduler's view:
   built-in ``system-cluster-critical``/``system-node-critical``), else the
   ``globalDefault`` class, else 0. ``nodeSelector``, required node affinity
   (``matchExpressions``; ``matchFields`` on ``metadata.name``), tolerations
-  and required pod anti-affinity (every term, ``matchLabels`` and
-  ``matchExpressions``, ``namespaces`` and ``namespaceSelector``, by
-  ``topologyKey``) are kept; the other rules of :data:`RULES` are refused
-  by name, or listed in ``metadata["ignored"]`` when ignored.
+  required pod anti-affinity and pod affinity (every term, ``matchLabels``
+  and ``matchExpressions``, ``namespaces`` and ``namespaceSelector``, by
+  ``topologyKey``) and ``topologySpreadConstraints`` (both
+  ``whenUnsatisfiable`` values; :mod:`.kubectl_rules`) are kept; the other
+  rules of :data:`RULES` are refused by name, or listed in
+  ``metadata["ignored"]`` when ignored.
 * **Protected** pods (must not move): namespace ``kube-system``, owned by a
   DaemonSet or a Node (static pods), or without a controller (nobody would
   recreate them); the annotation ``schedforge.io/protected: "true"|"false"``
@@ -50,8 +52,15 @@ import numpy as np
 from schedforge.core.errors import InvalidInstance, InvalidOption, ParseError
 from schedforge.core.registry import Format, register_format
 from schedforge.core.text import loads_json, read_text
+from schedforge.problems.pods.kubectl_rules import (
+    REQUIRED,
+    anti_objects,
+    pod_terms,
+    rule_objects,
+    spread_constraints,
+)
 from schedforge.problems.pods.model import MAX_AMOUNT, PodsInstance
-from schedforge.problems.pods.rules import HOSTNAME, NODE_NAME_FIELD, requirement_matches
+from schedforge.problems.pods.rules import NODE_NAME_FIELD, requirement_matches
 
 __all__ = ["RULES", "parse_quantity", "read_kubectl", "to_kubectl"]
 
@@ -121,8 +130,6 @@ def _amount(resource: str, value: Any) -> int:
 
 # Scheduling rules the reader refuses (named), unless the caller ignores them.
 RULES = {
-    "pod-affinity": "required podAffinity",
-    "topology-spread": "topologySpreadConstraints",
     "preferred-node-affinity": "preferred node affinity (a soft score)",
     "preferred-pod-affinity": "preferred pod affinity or anti-affinity (a soft score)",
     "namespace-selector": "a namespaceSelector without the Namespace objects "
@@ -335,8 +342,8 @@ class _Reader:
         defaults = [c for c in self.classes.values() if c.get("globalDefault")]
         return int(defaults[0].get("value", 0)) if defaults else 0
 
-    def affinity_rules(self, spec: Mapping, namespace: str, where: str) -> list[dict]:
-        """Required anti-affinity terms; every other affinity rule is refused."""
+    def affinity_rules(self, spec: Mapping, namespace: str, where: str) -> tuple[list, list]:
+        """Required anti-affinity and affinity terms; preferred terms are refused."""
         affinity = _map(spec.get("affinity"))
         at = f"{where}.affinity"
         if _map(affinity.get("nodeAffinity")).get(
@@ -346,52 +353,18 @@ class _Reader:
         for kind in ("podAffinity", "podAntiAffinity"):
             if _map(affinity.get(kind)).get("preferredDuringSchedulingIgnoredDuringExecution"):
                 self.rule("preferred-pod-affinity", f"{at}.{kind}")
-        if _map(affinity.get("podAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution"):
-            self.rule("pod-affinity", f"{at}.podAffinity")
-        terms = []
-        required = _map(affinity.get("podAntiAffinity")).get(
-            "requiredDuringSchedulingIgnoredDuringExecution"
-        )
-        for k, term in enumerate(_list(required)):
-            here = f"{at}.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[{k}]"
-            if not isinstance(term, Mapping):
-                raise self.fail(f"{here}: expected an object")
-            topology = term.get("topologyKey")
-            if not isinstance(topology, str) or not topology:
-                raise self.fail(f"{here}.topologyKey: a required term needs a topology key")
-            selector = term.get("labelSelector")
-            if selector is None:
-                continue  # a nil selector matches no pod
-            spaces = term.get("namespaces") or []
-            if not isinstance(spaces, list) or not all(isinstance(n, str) for n in spaces):
-                raise self.fail(f"{here}.namespaces: expected a list of names")
-            ns_selector = term.get("namespaceSelector")
-            if ns_selector is not None:
-                if not ns_selector:
-                    spaces = ["*"]  # an empty namespaceSelector selects every namespace
-                elif self.namespaces is None:
-                    self.rule("namespace-selector", f"{here}.namespaceSelector")
-                    continue
-                else:
-                    reqs = _selector_requirements(ns_selector)
-                    spaces += [
-                        ns
-                        for ns, labels in self.namespaces.items()
-                        if all(requirement_matches(r, labels, "") for r in reqs)
-                    ]
-                    if not spaces:
-                        continue  # selects no namespace: matches no pod
-            terms.append(
-                {
-                    "selector": _selector_requirements(selector),
-                    "namespaces": spaces or [namespace],
-                    "topology": topology,
-                }
-            )
-        for key in ("topologySpreadConstraints",):
-            if spec.get(key):
-                self.rule("topology-spread", f"{where}.{key}")
-        return terms
+        found = {}
+        for kind in ("podAntiAffinity", "podAffinity"):
+            here = f"{at}.{kind}.{REQUIRED}"
+            found[kind] = pod_terms(self, _map(affinity.get(kind)).get(REQUIRED), namespace, here)
+        anti = [t for t in found["podAntiAffinity"] if t["selector"] is not None]
+        # A term that matches no pod is never satisfied: the pod can not be placed.
+        never = [{"key": "", "operator": "In", "values": ["\0never"]}]
+        near = [
+            t if t["selector"] is not None else {**t, "selector": never}
+            for t in found["podAffinity"]
+        ]
+        return anti, near
 
     def node_affinity(self, spec: Mapping) -> list:
         affinity = _map(_map(spec.get("affinity")).get("nodeAffinity"))
@@ -511,7 +484,8 @@ class _Reader:
             selector=_string_map(spec.get("nodeSelector")),
             affinity=self.node_affinity(spec),
             tolerations=[dict(t) for t in _list(spec.get("tolerations"))],
-            anti=self.affinity_rules(spec, namespace, at),
+            rules=self.affinity_rules(spec, namespace, at),
+            spread=spread_constraints(self, spec, _string_map(meta.get("labels")), at),
             ports=self.host_ports(spec, at),
             managed=managed,
             never=spec.get("preemptionPolicy") == "Never",
@@ -552,7 +526,9 @@ class _Reader:
                 node_selector=tuple(p["selector"] for p in pods),
                 node_affinity=tuple(p["affinity"] for p in pods),
                 tolerations=tuple(p["tolerations"] for p in pods),
-                anti_affinity_terms=tuple(p["anti"] for p in pods),
+                anti_affinity_terms=tuple(p["rules"][0] for p in pods),
+                affinity_terms=tuple(p["rules"][1] for p in pods),
+                spread=tuple(p["spread"] for p in pods),
                 host_ports=tuple(p["ports"] for p in pods),
                 managed=[p["managed"] for p in pods],
                 preempt_never=[p["never"] for p in pods],
@@ -754,29 +730,14 @@ def to_kubectl(instance: PodsInstance) -> dict[str, Any]:
             affinity["nodeAffinity"] = {
                 "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}
             }
-        anti = []
-        if instance.anti_affinity[p] is not None:
-            anti.append(
-                {
-                    "labelSelector": {"matchLabels": dict(instance.anti_affinity[p])},
-                    "topologyKey": HOSTNAME,
-                }
-            )
-        for term in instance.anti_affinity_terms[p]:
-            exprs = [
-                {"key": r["key"], "operator": r["operator"], "values": list(r["values"])}
-                for r in term["selector"]
-            ]
-            spaces = list(term["namespaces"])
-            anti.append(
-                {
-                    "labelSelector": {"matchExpressions": exprs},
-                    "topologyKey": term.get("topology", HOSTNAME),
-                    **({"namespaceSelector": {}} if "*" in spaces else {"namespaces": spaces}),
-                }
-            )
+        anti = anti_objects(instance, p)
         if anti:
-            affinity["podAntiAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": anti}
+            affinity["podAntiAffinity"] = {REQUIRED: anti}
+        near, spread = rule_objects(instance, p)
+        if near:
+            affinity["podAffinity"] = {REQUIRED: near}
+        if spread:
+            spec["topologySpreadConstraints"] = spread
         if affinity:
             spec["affinity"] = affinity
         if instance.host_ports[p]:

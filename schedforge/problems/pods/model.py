@@ -23,6 +23,7 @@ from schedforge.problems.pods.rules import (
     selector_matches,
     tolerates,
 )
+from schedforge.problems.pods.topology import Topology, affinity_term, spread_constraint
 
 # The largest amount of a resource (base units, millicores for cpu): sums over
 # a cluster stay far inside 64-bit integers.
@@ -238,6 +239,13 @@ class PodsInstance(Instance):
         that node label) as a pod that one of its terms matches, and
         symmetrically (InterPodAffinity); a node without the label is in no
         domain.
+    affinity_terms
+        Per pod: required pod affinity terms ``{selector, namespaces,
+        topology}`` (:func:`.topology.affinity_term`).
+    spread
+        Per pod: topology spread constraints (:func:`.topology.spread_constraint`);
+        ``DoNotSchedule`` ones are enforced (:mod:`.topology`), ``ScheduleAnyway``
+        ones are kept for scoring.
     host_ports
         Per pod: host ports ``protocol/hostIP/port`` (hostIP empty or
         ``0.0.0.0`` = every address); two pods with overlapping host ports
@@ -287,6 +295,8 @@ class PodsInstance(Instance):
     anti_affinity: tuple[Mapping[str, str] | None, ...] | None = None
     anti_affinity_terms: tuple[tuple[Mapping[str, Any], ...], ...] | None = None
     host_ports: tuple[tuple[str, ...], ...] | None = None
+    affinity_terms: tuple[tuple[Mapping[str, Any], ...], ...] | None = None
+    spread: tuple[tuple[Mapping[str, Any], ...], ...] | None = None
     managed: np.ndarray | None = None
     preempt_never: np.ndarray | None = None
     pdb: np.ndarray | None = None
@@ -436,6 +446,9 @@ class PodsInstance(Instance):
             "host_ports",
             _per_item(self.host_ports, num_pods, "host_ports", _list_of(_port), tuple),
         )
+        for name, convert in (("affinity_terms", affinity_term), ("spread", spread_constraint)):
+            value = getattr(self, name)
+            setter(self, name, _per_item(value, num_pods, name, _list_of(convert), tuple))
         managed = np.ones(num_pods, dtype=bool) if self.managed is None else self.managed
         setter(self, "managed", _flags(managed, num_pods, "managed"))
         setter(self, "preempt_never", _flags(self.preempt_never, num_pods, "preempt_never"))
@@ -623,6 +636,11 @@ class PodsInstance(Instance):
         out = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
         out.setflags(write=False)
         return out
+
+    @cached_property
+    def topology(self) -> Topology:
+        """Required pod affinity and hard topology spread rules (:class:`.topology.Topology`)."""
+        return Topology(self)
 
     @cached_property
     def topology_keys(self) -> tuple[str, ...]:

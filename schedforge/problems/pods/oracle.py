@@ -8,6 +8,7 @@ from functools import total_ordering
 import numpy as np
 
 from schedforge.problems.pods.model import PodsInstance, PodsSolution
+from schedforge.problems.pods.topology import topology_problems
 
 # --------------------------------------------------------------------------
 # Oracle: validation, objective, bound. Plain NumPy, independent of methods.
@@ -111,7 +112,10 @@ def validate(instance: PodsInstance, solution: PodsSolution) -> list[str]:
     cordons, node selection, taints, gates and scheduler names), allocatable
     amounts and ``max_pods`` respected, no anti-affinity or host-port pair on
     one node, PodDisruptionBudgets and ``preemptionPolicy: Never``
-    (:func:`disruption_problems`). Each message names the rule.
+    (:func:`disruption_problems`), and that the newly placed pods can be
+    bound one by one under their required pod affinity and hard topology
+    spread constraints (:func:`.topology.topology_problems`). Each message
+    names the rule.
     """
     node = np.asarray(solution.node)
     if node.ndim != 1 or len(node) != instance.num_pods:
@@ -131,7 +135,8 @@ def validate(instance: PodsInstance, solution: PodsSolution) -> list[str]:
             "or not ours to move)"
         )
     out += placement_problems(instance, node, allowed=instance.allowed)
-    return out + disruption_problems(instance, node)
+    out += disruption_problems(instance, node)
+    return out + topology_problems(instance, node)
 
 
 @total_ordering

@@ -27,7 +27,9 @@ from schedforge.problems.pods import (
     digit_weights,
     lower_bound,
 )
+from schedforge.problems.pods.topology import topology_repair
 from schedforge.solvers.cp.pods import PodClasses, disaggregate, pod_classes
+from schedforge.solvers.cp.pods.rules import domain_sum
 from schedforge.solvers.mip.backend import import_pulp, solve_model
 
 __all__ = ["build_model", "mip"]
@@ -55,6 +57,10 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
         & e_g \ge R_g - \textstyle\sum_n y_{gn}, \quad s_{gn} \le y_{gn}, \quad
           s_{gn} \le C_{gn} \\
         & y_{gn} \in \{0..U_{gn}\},\ z_{gn} \in \{0, 1\},\ e_g, s_{gn} \ge 0
+
+    Required pod affinity and hard topology spread are the linear forms of
+    :mod:`schedforge.solvers.cp.pods.rules`, with big-M terms in place of
+    the implications.
 
     :math:`n_t` counts the tier's pods that are not fixed (pods that can
     never run are a constant). Minimisation drives :math:`e_g` to
@@ -132,6 +138,8 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
                     in_domain(g, k, d, nodes) + in_domain(h, k, d, nodes) <= 1,
                     f"zone_{g}_{h}_{k}_{d}",
                 )
+    if classes.rules is not None and classes.rules.active:
+        _add_rules(prob, y, used, classes)
     evictions, moves = [], []
     lim = classes.limits
     stays_of: dict[int, list] = {}
@@ -195,6 +203,65 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
     return prob, y, offset
 
 
+def _add_rules(prob: Any, y: dict, used, classes: PodClasses) -> None:
+    """Affinity and spread of newly placed class members (:mod:`.cp.pods.rules`), big-M form."""
+    pulp = import_pulp()
+    rules = classes.rules
+
+    made: dict[tuple[int, int], Any] = {}
+
+    def new_member(g: int, n: int):
+        upper, current = int(classes.upper[g, n]), int(classes.current[g, n])
+        if (g, n) not in y or upper <= current:
+            return None
+        if current == 0:
+            return used(g, n)
+        if (g, n) not in made:
+            made[g, n] = b = prob.add_variable(f"new_{g}_{n}", 0, 1, cat="Integer")
+            prob.addConstraint(y[g, n] <= current + (upper - current) * b, f"newlink_{g}_{n}")
+        return made[g, n]
+
+    for k, rule in enumerate(rules.affinity):
+        keyed = np.zeros(len(rule.fixed), dtype=bool)
+        for dom in rule.keys:
+            keyed |= dom >= 0
+        terms, const = domain_sum(y, rule.partners, np.flatnonzero(keyed), rule.fixed)
+        alone = 0
+        if rule.self_match:
+            alone = prob.add_variable(f"alone_{k}", 0, 1, cat="Integer")
+            big = sum(int(classes.size[h]) for h in rule.partners) + const
+            prob += pulp.lpSum(terms) + const <= 1 + big * (1 - alone), f"alonelink_{k}"
+        need = 1 + int(rule.self_match)
+        for n in range(len(rule.fixed)):
+            b = new_member(rule.g, n)
+            if b is None:
+                continue
+            for t, dom in enumerate(rule.keys):
+                terms, const = domain_sum(
+                    y, rule.partners, np.flatnonzero(dom == dom[n]), rule.fixed
+                )
+                prob += pulp.lpSum(terms) + const >= need * (b - alone), f"aff_{k}_{n}_{t}"
+    for k, rule in enumerate(rules.spread):
+        domains = sorted(set(rule.domain.tolist()) - {-1})
+        big = sum(int(classes.size[h]) for h in rule.partners) + int(rule.fixed.sum())
+        least = prob.add_variable(f"least_{k}", 0, big)
+        count = {}
+        for d in domains:
+            terms, const = domain_sum(
+                y, rule.partners, np.flatnonzero(rule.domain == d), rule.fixed
+            )
+            count[d] = pulp.lpSum(terms) + const
+            prob += least <= count[d], f"least_{k}_{d}"
+        few = len(domains) < rule.min_domains
+        for n in range(len(rule.fixed)):
+            b = new_member(rule.g, n)
+            d = int(rule.key[n])
+            if b is None or d not in count:
+                continue
+            skew = count[d] if few else count[d] - least
+            prob += skew <= rule.max_skew + big * (1 - b), f"spread_{k}_{n}"
+
+
 @method(
     "pods",
     "mip",
@@ -254,7 +321,8 @@ def mip(
         counts[g, n] = round(var.varValue or 0)
     node = disaggregate(classes, instance, counts)
     node, stats["never_dropped"] = drop_never(instance, node)
-    gain_never = stats["never_dropped"] > 0
+    node, stats["topology_dropped"] = topology_repair(instance, node)
+    gain_never = stats["never_dropped"] > 0 or stats["topology_dropped"] > 0
     # Send needlessly moved pods home (never lexicographically worse).
     node, gain = repair_plan(instance, node, stats)
     if status is Status.OPTIMAL and (gain or gain_never):

@@ -20,6 +20,7 @@ from schedforge.core.errors import InvalidOption
 from schedforge.problems.pods import (
     PodsInstance,
 )
+from schedforge.solvers.cp.pods.rules import ClassRules, class_rules, keyless
 
 
 @dataclass
@@ -110,6 +111,9 @@ class PodClasses:
         ``(N,)`` pod slots left by the fixed pods.
     limits
         Disruption limits (:class:`Limits`).
+    rules
+        Required pod affinity and hard topology spread of the classes
+        (:class:`.rules.ClassRules`); ``None`` in a neighbourhood.
     """
 
     members: list[list[int]]
@@ -126,6 +130,7 @@ class PodClasses:
     free: np.ndarray
     slots: np.ndarray
     limits: Limits
+    rules: ClassRules | None = None
 
     @property
     def num_classes(self) -> int:
@@ -174,7 +179,18 @@ def pod_classes(
                 tuple(sorted(inst.pod_labels[p].items())),
                 tuple(sorted(inst.host_ports[p])),
             )
+        rule = None
+        if inst.topology.active and inst.topology.relevant[p]:
+            # Affinity and spread see namespace, labels, terms, constraints and node policies.
+            rule = (
+                inst.namespace[p],
+                tuple(sorted(inst.pod_labels[p].items())),
+                repr(inst.affinity_terms[p]),
+                repr(inst.spread[p]),
+                repr((inst.node_selector[p], inst.node_affinity[p], inst.tolerations[p])),
+            )
         key = (
+            rule,
             int(inst.priority[p]),
             inst.requests[p].tobytes(),
             inst.eligible[p].tobytes(),
@@ -249,6 +265,8 @@ def pod_classes(
     for g, pods in enumerate(members):
         size = len(pods)
         eligible = inst.eligible[pods[0]]
+        if inst.topology.active:
+            eligible = eligible & ~keyless(inst, pods[0])  # a rule's key is missing there
         for n in range(inst.num_nodes):
             if blocked[g, n] or (limits.never[g] and taint_emptied[n]):
                 continue
@@ -276,6 +294,7 @@ def pod_classes(
         free=free,
         slots=slots,
         limits=limits,
+        rules=class_rules(inst, members, group_of),
     )
 
 
@@ -485,6 +504,7 @@ def relabel(classes: PodClasses, y: np.ndarray) -> np.ndarray:
             + classes.free[n].tobytes()
             + classes.slots[n : n + 1].tobytes()
             + classes.domain[:, n].tobytes()  # a swap across domains could break anti-affinity
+            + (b"" if classes.rules is None else classes.rules.domains[:, n].tobytes())
         )
         groups.setdefault(key, []).append(n)
     out = y.copy()

@@ -19,6 +19,7 @@ from schedforge.problems.pods import (
     objective,
     tier_upper_bounds,
 )
+from schedforge.problems.pods.topology import topology_repair
 from schedforge.solvers.cp.pods.classes import (
     PodClasses,
     aggregate,
@@ -70,7 +71,10 @@ def cp(
     per pod the plan adds (hard constraints in every stage, like the
     PodDisruptionBudgets); pods with
     ``preemptionPolicy: Never`` that end up on a node other pods leave are
-    left pending (``stats["never_dropped"]``).
+    left pending (``stats["never_dropped"]``). Required pod affinity and hard
+    topology spread are constraints of every stage (:mod:`.rules`; no
+    neighbourhood search then), and pods the bind order can not bind are
+    left pending (``stats["topology_dropped"]``).
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
     window, deadline, seed = budget.time_limit, budget.deadline, budget.seed
@@ -82,7 +86,11 @@ def cp(
     classes = pod_classes(
         inst, max_moves=max_moves, max_evictions=max_evictions, moves_per_pod=moves_per_pod
     )
-    limited = classes.limits.active
+    # Pod affinity and spread tie classes of every tier together: every stage
+    # models every class, and the neighbourhoods (which see only some nodes) are off.
+    ruled = classes.rules is not None and classes.rules.active
+    limited = classes.limits.active or ruled
+    lns = lns and not ruled
 
     def cut(y: np.ndarray, tier: int) -> np.ndarray:
         # With limits every stage keeps the lower tiers' pods: dropping them could break a limit.
@@ -133,7 +141,7 @@ def cp(
     for tier in range(num_tiers):
         new = [g for g in range(classes.num_classes) if classes.tier[g] == tier]
         hint_y = greedy_fill(classes, cut(best_y, tier - 1), new)
-        if not within_limits(classes, hint_y):
+        if ruled or not within_limits(classes, hint_y):  # the fill ignores affinity and spread
             hint_y = best_y
         if all(start_counts[t] >= floors[t] for t in range(tier)):
             kube_y = cut(start_y, tier)
@@ -233,6 +241,7 @@ def cp(
     nondeterministic = nondeterministic or not done
     node = disaggregate(classes, inst, best_y)
     node, stats["never_dropped"] = drop_never(inst, node)
+    node, stats["topology_dropped"] = topology_repair(inst, node)
     value = objective(inst, PodsSolution(node))
     # Never worse than the warm start, whatever ran out of time.
     if objective(inst, PodsSolution(start_node)) < value:
@@ -242,7 +251,8 @@ def cp(
     stats["nondeterministic"] = nondeterministic
     stats["tiers_proven"] = first_open is None
     # A plan the repair improves was not optimal: claim OPTIMAL only when it changed nothing.
-    if first_open is None and done and not gain and not stats["never_dropped"]:
+    dropped = stats["never_dropped"] or stats["topology_dropped"]
+    if first_open is None and done and not gain and not dropped:
         return Outcome(PodsSolution(node), Status.OPTIMAL, stats=stats)
     bound = tiers.bound(floors, first_open)
     return Outcome(PodsSolution(node), Status.FEASIBLE, bound=bound, stats=stats)

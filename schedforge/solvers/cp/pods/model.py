@@ -9,6 +9,7 @@ import numpy as np
 from schedforge.solvers.cp.pods.classes import (
     PodClasses,
 )
+from schedforge.solvers.cp.pods.rules import add_cp_rules
 from schedforge.solvers.cp.runner import import_cp_model
 
 
@@ -33,6 +34,9 @@ class CountModel:
           \quad \text{for classes in conflict by a topology key, per domain } d \\
         & \textstyle\sum_{g \in T_k} \text{placed}_g \ge b_k
           \quad \text{for every tier } k \text{ already solved}
+
+    Required pod affinity and hard topology spread constrain the newly
+    placed members (:mod:`.rules`).
 
     Tier stage :math:`t` minimises :math:`\sum_{g \in T_t} (|g| -
     \text{placed}_g)` over the classes of tiers :math:`\le t`. The last
@@ -96,6 +100,8 @@ class CountModel:
                     zg, zh = self._used(g, n), self._used(h, n)
                     model.add_bool_or([zg.Not(), zh.Not()])
         self._zone_constraints(chosen)
+        if classes.rules is not None and classes.rules.active:
+            add_cp_rules(self, lin)
         self.tier_of = {g: int(classes.tier[g]) for g in groups}
         self.floored: set[int] = set()
         for tier, floor in floors.items():
