@@ -370,3 +370,43 @@ def test_cp_and_mip_are_close_to_brute_force(seed):
         assert res.objective >= best
         if res.status is sf.Status.OPTIMAL:
             assert res.objective == best, (method, res.stats)
+
+
+@pytest.mark.parametrize(
+    "name, rule", [("pod_affinity", "pod affinity"), ("topology_spread", "topology spread")]
+)
+def test_pods_check_names_the_rule_of_a_bad_plan(name, rule, tmp_path):
+    from typer.testing import CliRunner
+
+    from schedforge.cli import app
+
+    runner = CliRunner()
+    snap = str(RULES_DIR / f"{name}.json")
+    bad = runner.invoke(app, ["pods", "check", snap, str(RULES_DIR / f"{name}.bad.json")])
+    assert bad.exit_code != 0 and rule in str(bad.exception)  # the CLI prints it as error:
+    out = runner.invoke(app, ["pods", "plan", snap, "-m", "cp", "-t", "1", "-o", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert runner.invoke(app, ["pods", "check", snap, str(tmp_path)]).exit_code == 0
+
+
+def test_rules_on_a_generated_cluster():
+    # Every ReplicaSet spread over three zones (maxSkew 1), every fifth pod near its own group.
+    base = sf.generate("pods", nodes=16, pods_per_node=6, priorities=3, utilisation=0.9, seed=1)
+    zone = "topology.kubernetes.io/zone"
+    labels = [
+        dict(lab, owner=o.replace("/", "-"))
+        for lab, o in zip(base.pod_labels, base.owner, strict=True)
+    ]
+    mine = [selector("owner", lab["owner"]) for lab in labels]
+    inst = base.replace(
+        node_labels=[dict(lab, **{zone: f"z{n % 3}"}) for n, lab in enumerate(base.node_labels)],
+        pod_labels=labels,
+        spread=[(spread(1, zone, sel),) for sel in mine],
+        affinity_terms=[(affinity(sel, zone),) if p % 5 == 0 else () for p, sel in enumerate(mine)],
+    )
+    assert inst.topology.active
+    kube = sf.solve(inst, "kube")
+    for method in ("kube", "cp"):
+        res = kube if method == "kube" else sf.solve(inst, "cp", time_limit=2)
+        assert check_steps(inst, plan_steps(inst, res.solution)) == []
+    assert res.objective <= kube.objective

@@ -133,6 +133,8 @@ class Topology:
             if any(c["when"] == "DoNotSchedule" for c in inst.spread[p])
         ]
         self.active = bool(self.affine or self.spread)
+        self._domains: dict[tuple[int, int], np.ndarray] = {}  # eligible domains per constraint
+        self._match_cache: dict[str, np.ndarray] = {}
 
     @cached_property
     def keys(self) -> tuple[str, ...]:
@@ -156,6 +158,14 @@ class Topology:
     def _matches(self, p: int, selector, namespaces) -> np.ndarray:
         inst = self.instance
         spaces = namespaces or (inst.namespace[p],)
+        # Replicas share their selectors: match each distinct one once.
+        key = repr((selector, spaces))
+        if key not in self._match_cache:
+            self._match_cache[key] = self._match_all(selector, spaces)
+        return self._match_cache[key].copy()
+
+    def _match_all(self, selector, spaces) -> np.ndarray:
+        inst = self.instance
         out = np.array(
             [
                 ("*" in spaces or inst.namespace[q] in spaces)
@@ -260,9 +270,11 @@ class Topology:
         """Per hard constraint of ``p``: the constraint, the skew on each node, and the nodes
         with the key (the skew elsewhere is meaningless)."""
         out = []
-        for c, match, self_match, eligible in self.constraints[p]:
+        for k, (c, match, self_match, eligible) in enumerate(self.constraints[p]):
             dom = self.domain[c["topology"]]
-            domains = np.unique(dom[eligible])
+            if (p, k) not in self._domains:
+                self._domains[p, k] = np.unique(dom[eligible])
+            domains = self._domains[p, k]
             # One slot more: index -1 (no label) reads an empty count.
             counts = np.zeros(int(dom.max(initial=-1)) + 2, dtype=np.int64)
             others = np.flatnonzero(match & (node >= 0))
@@ -343,20 +355,25 @@ def bind_order(instance: PodsInstance, node: np.ndarray) -> tuple[list[int], lis
     order = [p for p in new if not topo.relevant[p]]
     state[order] = node[order]
     left = [p for p in new if topo.relevant[p]]
+    # Pods that may start a group; binding only adds pods, so one that can not
+    # (a matching pod runs) never can again.
+    seeds = {p for p in left if p in topo.affinity and topo.affinity[p][1]}
     while left:
-        ready = [
-            p
-            for p in left
-            if topo.starts_group(p, state) and topo.refusal(p, int(node[p]), state) is None
-        ][:1]
-        if not ready:
-            ready = [p for p in left if topo.refusal(p, int(node[p]), state) is None][:1]
-        if not ready:
+        pick = None
+        for p in [q for q in left if q in seeds]:
+            if not topo.starts_group(p, state):
+                seeds.discard(p)
+            elif topo.refusal(p, int(node[p]), state) is None:
+                pick = p
+                break
+        if pick is None:
+            pick = next((p for p in left if topo.refusal(p, int(node[p]), state) is None), None)
+        if pick is None:
             return order, left
-        p = ready[0]
-        state[p] = node[p]
-        order.append(p)
-        left.remove(p)
+        state[pick] = node[pick]
+        order.append(pick)
+        left.remove(pick)
+        seeds.discard(pick)
     return order, []
 
 
