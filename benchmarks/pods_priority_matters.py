@@ -35,7 +35,9 @@ different zones (required anti-affinity by ``topology.kubernetes.io/zone``;
 the nodes are spread over three zones), and half of the ReplicaSets with several replicas get a
 PodDisruptionBudget ``maxUnavailable: 1`` on the kube snapshot. ``cp`` then
 runs once per disruption mode (``--modes``: ``none``, ``max_moves=K``,
-``moves_per_pod=R``, or several joined by commas), side by side; a run *fails* when it returns no plan
+``moves_per_pod=R``, or several joined by commas; ``max_moves=K`` alone
+implies ``moves_per_pod=1``, ``max_moves=K,moves_per_pod=off`` is the bare
+cap), side by side; a run *fails* when it returns no plan
 or takes longer than the window + 0.2 s (the first call, with its compile
 and import time, included). Per mode: share improved, share certified
 (kube's placement proven optimal), failures, mean wall, and moves and
@@ -56,6 +58,7 @@ The table is printed and written to ``benchmarks/results/pods_priority_matters.m
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -130,13 +133,16 @@ def with_budgets(snapshot, seed: int):
 
 
 def parse_mode(text: str) -> dict:
-    """``none``, or ``max_moves=K``, ``max_evictions=K``, ``moves_per_pod=R`` joined by commas."""
+    """``none``, or ``max_moves=K``, ``max_evictions=K``, ``moves_per_pod=R|off`` joined by commas."""
     if text == "none":
         return {}
-    out = {}
+    out: dict = {}
     for part in text.split(","):
         key, _, value = part.partition("=")
-        out[key] = float(value) if key == "moves_per_pod" else int(value)
+        if key == "moves_per_pod":
+            out[key] = False if value == "off" else float(value)
+        else:
+            out[key] = int(value)
     return out
 
 
@@ -452,6 +458,7 @@ def main() -> None:
 def rules_main(args) -> None:
     """The grid with rules on, one table with the disruption modes side by side."""
     command = "python benchmarks/pods_priority_matters.py " + shlex.join(sys.argv[1:])
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.perf_counter()
     window = args.windows[0]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
@@ -475,6 +482,9 @@ def rules_main(args) -> None:
         f"plan or takes longer than the window + {GRACE} s, the first call of the process "
         "included. moves/pod and evict/pod: moves and evictions per extra pod placed, over "
         "the improved scenarios.",
+        "",
+        f"Machine: {os.cpu_count()} cores shared with other jobs; load average at the start "
+        f"(1, 5, 15 min): {load}.",
         "",
     ]
     lines += rules_table(cells, args.modes, window)

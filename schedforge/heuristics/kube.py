@@ -614,21 +614,30 @@ def kube(
     preemption: bool = True,
     max_moves: int | None = None,
     max_evictions: int | None = None,
+    moves_per_pod: float | bool | None = None,
 ) -> Outcome:
     """Default kube-scheduler simulation (filters, default scores, DefaultPreemption).
 
     Deterministic (ties by node name), so the seed is unused;
     single-threaded. Without a time limit it runs to the end; otherwise pods
     not reached by the budget's deadline stay pending. ``preemption=False``
-    switches DefaultPreemption off. ``max_moves`` and ``max_evictions`` cap
-    the plan's disruption afterwards
-    (:func:`schedforge.heuristics.pods_repair.limit_disruption`).
+    switches DefaultPreemption off. ``max_moves``, ``max_evictions`` and
+    ``moves_per_pod`` (1 by default with ``max_moves``; see
+    :mod:`schedforge.problems.pods.limits`) limit the plan's disruption
+    afterwards (:func:`schedforge.heuristics.pods_repair.limit_disruption`).
     """
     node, stats = simulate(instance, preemption=preemption, deadline=budget.deadline)
-    if max_moves is not None or max_evictions is not None:
+    limited = moves_per_pod is not None and moves_per_pod is not False
+    if max_moves is not None or max_evictions is not None or limited:
         from schedforge.heuristics.pods_repair import limit_disruption
 
-        node = limit_disruption(instance, node, max_moves=max_moves, max_evictions=max_evictions)
+        node = limit_disruption(
+            instance,
+            node,
+            max_moves=max_moves,
+            max_evictions=max_evictions,
+            moves_per_pod=moves_per_pod,
+        )
     return Outcome(PodsSolution(node), stats=stats)
 
 

@@ -13,6 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from schedforge.problems.pods import PodsInstance, PodsSolution, objective_vector, validate
+from schedforge.problems.pods.limits import (
+    added_pods,
+    forced_off,
+    moves_within_ratio,
+    ratio,
+    resolve_moves_per_pod,
+)
 from schedforge.problems.pods.topology import bind_order
 
 __all__ = ["drop_never", "limit_disruption", "reduce_moves", "repair_plan"]
@@ -188,8 +195,9 @@ def limit_disruption(
     *,
     max_moves: int | None = None,
     max_evictions: int | None = None,
+    moves_per_pod: float | bool | None = None,
 ) -> np.ndarray:
-    """A feasible plan within ``max_moves`` and ``max_evictions``, close to ``node_of_pod``.
+    """A feasible plan within the disruption limits, close to ``node_of_pod``.
 
     After :func:`reduce_moves`, while a cap is exceeded, the lowest-priority
     running pod that leaves its node (an evicted one first when evictions
@@ -199,21 +207,27 @@ def limit_disruption(
     go home this way is skipped. If the caps still do not hold, the plan
     that changes nothing (only what a ``NoExecute`` taint evicts leaves) is
     returned; the caps count those forced pods, so they are at least their
-    number.
+    number. ``moves_per_pod`` (1 by default when ``max_moves`` is set,
+    ``False`` for none; :mod:`schedforge.problems.pods.limits`) bounds the
+    moves per pod the plan adds: while it is exceeded, moved pods go home
+    the same way.
     """
     inst = instance
     current = inst.current_node
     node = reduce_moves(inst, node_of_pod)
-    forced = int(np.sum((current >= 0) & ~inst.stay_ok))
+    forced = forced_off(inst)
     cap_moves = None if max_moves is None else max(int(max_moves), forced)
     cap_evictions = None if max_evictions is None else max(int(max_evictions), forced)
+    per_pod = resolve_moves_per_pod(max_moves, moves_per_pod)
+    per_pod = None if per_pod is None else ratio(per_pod)
 
     def over() -> tuple[bool, bool]:
         value = objective_vector(inst, PodsSolution(node))
-        return (
-            cap_evictions is not None and value.evictions > cap_evictions,
-            cap_moves is not None and value.moves > cap_moves,
-        )
+        moves_over = cap_moves is not None and value.moves > cap_moves
+        if per_pod is not None:
+            added = added_pods(inst, node)
+            moves_over |= not moves_within_ratio(value.moves, added, forced, per_pod)
+        return (cap_evictions is not None and value.evictions > cap_evictions, moves_over)
 
     tried: set[int] = set()
     while any(over()):

@@ -12,6 +12,7 @@ from schedforge.core.result import Status
 from schedforge.heuristics.kube import simulate
 from schedforge.heuristics.pods_repair import limit_disruption, reduce_moves
 from schedforge.problems.pods import PodsInstance, PodsSolution, objective_vector, validate
+from schedforge.problems.pods.limits import added_pods, resolve_moves_per_pod
 
 
 def two_nodes(current, plan_requests, *, anti=None, labels=None) -> PodsInstance:
@@ -158,3 +159,31 @@ def test_limit_disruption_cuts_a_plan_that_moves_too_much(seed, cap):
     after = objective_vector(snapshot, PodsSolution(limited))
     assert after.moves <= cap
     assert after.evictions <= before.evictions
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("limits", [{"max_moves": 4}, {"moves_per_pod": 0.5}])
+def test_limit_disruption_keeps_moves_per_added_pod(seed, limits):
+    inst = sf.generate("pods", nodes=4, pods_per_node=4, priorities=3, utilisation=1.05, seed=seed)
+    snapshot = inst.with_placement(simulate(inst, preemption=False)[0])
+    plan = sf.solve(snapshot, "cp", time_limit=2, moves_per_pod=False).solution.node
+    limited = limit_disruption(snapshot, plan, **limits)
+    assert not validate(snapshot, PodsSolution(limited))
+    # max_moves alone implies at most one move per added pod.
+    ratio = limits.get("moves_per_pod", 1.0)
+    after = objective_vector(snapshot, PodsSolution(limited))
+    assert after.moves <= ratio * added_pods(snapshot, limited)
+    for method in ("kube", "cp", "mip:highs"):
+        res = sf.solve(snapshot, method, time_limit=2, **limits)
+        value = objective_vector(snapshot, res.solution)
+        assert value.moves <= ratio * added_pods(snapshot, res.solution.node), method
+
+
+def test_moves_per_pod_defaults_to_one_with_max_moves_and_can_be_switched_off():
+    assert resolve_moves_per_pod(None, None) is None
+    assert resolve_moves_per_pod(3, None) == 1.0
+    assert resolve_moves_per_pod(3, False) is None
+    assert resolve_moves_per_pod(3, 0.5) == 0.5
+    assert resolve_moves_per_pod(None, 2) == 2.0
+    with pytest.raises(sf.InvalidOption):
+        resolve_moves_per_pod(None, -1)

@@ -15,6 +15,7 @@ from schedforge.core.errors import ParseError
 from schedforge.problems.pods import PodsInstance, PodsSolution, objective, validate
 from schedforge.problems.pods.apply import check_steps, kubectl_script, plan_steps, replay
 from schedforge.problems.pods.kubectl import RULES, read_kubectl
+from schedforge.problems.pods.limits import resolve_moves_per_pod
 
 RULES_DIR = Path(__file__).parents[1] / "data" / "pods" / "rules"
 
@@ -262,13 +263,23 @@ def test_kube_does_not_preempt_against_zone_anti_affinity_elsewhere():
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize(
     "limits",
-    [{}, {"max_moves": 0}, {"max_evictions": 0, "max_moves": 1}, {"moves_per_pod": 0.5}],
+    [
+        {},
+        {"max_moves": 0},
+        {"max_evictions": 0, "max_moves": 1},
+        {"max_moves": 1, "moves_per_pod": False},
+        {"moves_per_pod": 0.5},
+    ],
 )
 def test_cp_and_mip_match_brute_force_with_rules(seed, limits):
     inst = tiny_ruled(seed)
     forced = int(np.sum((inst.current_node >= 0) & ~inst.stay_ok))
     # The caps never go below what a NoExecute taint forces.
-    caps = {k: v if k == "moves_per_pod" else max(v, forced) for k, v in limits.items()}
+    caps = {k: max(v, forced) for k, v in limits.items() if k != "moves_per_pod"}
+    # max_moves implies one move per added pod unless moves_per_pod says otherwise.
+    per_pod = resolve_moves_per_pod(limits.get("max_moves"), limits.get("moves_per_pod"))
+    if per_pod is not None:
+        caps["moves_per_pod"] = per_pod
     best = brute_force(inst, **caps)
     for method in ("cp", "mip:highs"):
         res = sf.solve(inst, method, time_limit=5, **limits)

@@ -276,7 +276,7 @@ def mip(
     budget: Budget,
     max_moves: int | None = None,
     max_evictions: int | None = None,
-    moves_per_pod: float | None = None,
+    moves_per_pod: float | bool | None = None,
 ) -> Outcome:
     """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
 
@@ -287,7 +287,8 @@ def mip(
     FEASIBLE with the solver's bound (HiGHS) or ``NO_SOLUTION``.
 
     PodDisruptionBudgets, ``max_moves``, ``max_evictions`` and
-    ``moves_per_pod`` (at most that many moves per pod the plan adds) are
+    ``moves_per_pod`` (at most that many moves per pod the plan adds; 1 by
+    default when ``max_moves`` is set, ``False`` for none) are
     constraints; ``preemptionPolicy: Never`` pods placed where other pods
     leave are left pending afterwards (``stats["never_dropped"]``).
     """

@@ -12,14 +12,13 @@ and offers the count operations the ``cp`` and ``mip`` methods share.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
-from schedforge.core.errors import InvalidOption
 from schedforge.problems.pods import (
     PodsInstance,
 )
+from schedforge.problems.pods.limits import ratio, resolve_moves_per_pod
 from schedforge.solvers.cp.pods.rules import ClassRules, class_rules, keyless
 
 
@@ -143,7 +142,7 @@ def pod_classes(
     *,
     max_moves: int | None = None,
     max_evictions: int | None = None,
-    moves_per_pod: float | None = None,
+    moves_per_pod: float | bool | None = None,
 ) -> PodClasses:
     """Group the movable pods of ``instance`` into interchangeable classes.
 
@@ -152,8 +151,11 @@ def pod_classes(
     out (they can never run). ``max_moves`` and ``max_evictions`` cap the
     plan's moves and evictions; the pods a ``NoExecute`` taint forces off
     their node count, so each cap is at least their number.
-    ``moves_per_pod`` allows at most that many moves per pod the plan adds.
+    ``moves_per_pod`` allows at most that many moves per pod the plan adds;
+    not given, it is 1 when ``max_moves`` is set, and ``False`` switches it
+    off (:func:`schedforge.problems.pods.limits.resolve_moves_per_pod`).
     """
+    per_pod = resolve_moves_per_pod(max_moves, moves_per_pod)
     inst = instance
     fixed = inst.fixed
     free = inst.allocatable - _node_sums(inst, fixed)
@@ -224,7 +226,7 @@ def pod_classes(
         pdb_room=np.array(inst.pdb_allowed, dtype=np.int64),
         evictions=None if max_evictions is None else max(int(max_evictions), forced),
         moves=None if max_moves is None else max(int(max_moves), forced),
-        per_pod=None if moves_per_pod is None else _ratio(moves_per_pod),
+        per_pod=None if per_pod is None else ratio(per_pod),
         forced=forced,
         never=np.array(
             [bool(inst.preempt_never[m[0]] and inst.current_node[m[0]] < 0) for m in members],
@@ -296,13 +298,6 @@ def pod_classes(
         limits=limits,
         rules=class_rules(inst, members, group_of),
     )
-
-
-def _ratio(value: float) -> tuple[int, int]:
-    ratio = Fraction(value).limit_denominator(100)
-    if ratio < 0:
-        raise InvalidOption(f"moves_per_pod must be >= 0, got {value}")
-    return ratio.numerator, ratio.denominator
 
 
 def within_limits(classes: PodClasses, y: np.ndarray) -> bool:

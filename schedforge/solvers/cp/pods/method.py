@@ -52,7 +52,7 @@ def cp(
     lns: bool = True,
     max_moves: int | None = None,
     max_evictions: int | None = None,
-    moves_per_pod: float | None = None,
+    moves_per_pod: float | bool | None = None,
 ) -> Outcome:
     """Lexicographic CP-SAT: one model per tier, then evictions and moves.
 
@@ -69,7 +69,9 @@ def cp(
     ``max_moves`` and ``max_evictions`` cap the plan's disruption, and
     ``moves_per_pod`` is the disruption-aware mode: at most that many moves
     per pod the plan adds (hard constraints in every stage, like the
-    PodDisruptionBudgets); pods with
+    PodDisruptionBudgets); with ``max_moves`` set it defaults to 1
+    (``moves_per_pod=False`` switches it off,
+    :mod:`schedforge.problems.pods.limits`); pods with
     ``preemptionPolicy: Never`` that end up on a node other pods leave are
     left pending (``stats["never_dropped"]``). Required pod affinity and hard
     topology spread are constraints of every stage (:mod:`.rules`; no
