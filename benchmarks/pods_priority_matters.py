@@ -37,7 +37,7 @@ PodDisruptionBudget ``maxUnavailable: 1`` on the kube snapshot. ``cp`` then
 runs once per disruption mode (``--modes``: ``none``, ``max_moves=K``,
 ``moves_per_pod=R``, or several joined by commas; ``max_moves=K`` alone
 implies ``moves_per_pod=1``, ``max_moves=K,moves_per_pod=off`` is the bare
-cap), side by side; a run *fails* when it returns no plan
+cap; ``move_cost=C,eviction_cost=C`` the weighted mode), side by side; a run *fails* when it returns no plan
 or takes longer than the window + 0.2 s (the first call, with its compile
 and import time, included). Per mode: share improved, share certified
 (kube's placement proven optimal), failures, mean wall, and moves and
@@ -133,7 +133,8 @@ def with_budgets(snapshot, seed: int):
 
 
 def parse_mode(text: str) -> dict:
-    """``none``, or ``max_moves=K``, ``max_evictions=K``, ``moves_per_pod=R|off`` joined by commas."""
+    """``none``, or ``max_moves=K``, ``max_evictions=K``, ``moves_per_pod=R|off``,
+    ``move_cost=C``, ``eviction_cost=C`` joined by commas."""
     if text == "none":
         return {}
     out: dict = {}
@@ -141,6 +142,8 @@ def parse_mode(text: str) -> dict:
         key, _, value = part.partition("=")
         if key == "moves_per_pod":
             out[key] = False if value == "off" else float(value)
+        elif key in ("move_cost", "eviction_cost"):
+            out[key] = float(value)
         else:
             out[key] = int(value)
     return out

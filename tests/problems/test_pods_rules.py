@@ -15,7 +15,12 @@ from schedforge.core.errors import ParseError
 from schedforge.problems.pods import PodsInstance, PodsSolution, objective, validate
 from schedforge.problems.pods.apply import check_steps, kubectl_script, plan_steps, replay
 from schedforge.problems.pods.kubectl import RULES, read_kubectl
-from schedforge.problems.pods.limits import resolve_moves_per_pod
+from schedforge.problems.pods.limits import (
+    disruption_costs,
+    disruption_tier,
+    resolve_moves_per_pod,
+    weighted_value,
+)
 
 RULES_DIR = Path(__file__).parents[1] / "data" / "pods" / "rules"
 
@@ -498,3 +503,26 @@ def test_the_discovery_skeleton_keeps_every_rule(name):
 
     solution = PODS.decode(inst, PODS.run_python(least_allocated, arrays))
     assert check_steps(inst, plan_steps(inst, solution)) == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("costs", [(0.5, 0.0), (2.0, 3.0), (0.0, 1.5)])
+def test_weighted_disruption_mode_matches_brute_force(seed, costs):
+    inst = tiny_ruled(seed)
+    fractions = disruption_costs(*costs)
+    best = None
+    for node in itertools.product(range(-1, inst.num_nodes), repeat=inst.num_pods):
+        node = np.array(node)
+        if not validate(inst, PodsSolution(node)):
+            value = weighted_value(inst, node, fractions)
+            best = value if best is None else min(best, value)
+    for method in ("cp", "mip:highs"):
+        res = sf.solve(inst, method, time_limit=5, move_cost=costs[0], eviction_cost=costs[1])
+        assert not validate(inst, res.solution)
+        assert res.status is not sf.Status.OPTIMAL  # the lexicographic optimum is not the aim
+        got = weighted_value(inst, res.solution.node, fractions)
+        # Equal up to the charged tier (ties in evictions and moves may differ).
+        last = disruption_tier(inst)
+        assert got[: last + 1] == best[: last + 1], (method, res.stats)
+        if not inst.preempt_never.any():
+            assert res.stats["weighted_proven"] or method == "mip:highs"

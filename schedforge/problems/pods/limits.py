@@ -12,6 +12,12 @@ repair), ``cp`` and ``mip``:
   is 1: a fixed cap alone lets one extra pod cost two moves, which is
   rarely what a cap is meant for. ``moves_per_pod=False`` (``off`` on the
   command line) switches it off.
+- ``move_cost=a``, ``eviction_cost=b`` (``cp`` and ``mip``): the weighted
+  disruption mode. In the lowest tier with pods that may move
+  (:func:`disruption_tier`) a move costs ``a`` pods of that tier and an
+  eviction ``b``: a pod there is placed only when it pays for the
+  disruption it takes; higher tiers stay strictly first
+  (:func:`weighted_value`).
 """
 
 from __future__ import annotations
@@ -75,3 +81,52 @@ def moves_within_ratio(moves: int, added: int, forced: int, per_pod: tuple[int, 
     """Whether ``moves`` keep at most ``num/den`` moves per added pod (forced pods exempt)."""
     num, den = per_pod
     return den * moves <= num * added + den * forced
+
+
+def disruption_tier(instance: PodsInstance) -> int:
+    """The tier a weighted disruption cost is charged in: the lowest with a pod that may move.
+
+    Pods of higher tiers keep their strict priority over any disruption;
+    only within this tier does a placement have to pay for the moves and
+    evictions it takes.
+    """
+    movable = ~instance.fixed
+    tiers = instance.tier_of[movable]
+    return int(tiers.max()) if tiers.size else len(instance.tiers) - 1
+
+
+def disruption_costs(
+    move_cost: float | None, eviction_cost: float | None
+) -> tuple[Fraction, Fraction] | None:
+    """The weighted mode's costs as exact fractions, or ``None`` when it is off (both unset)."""
+    if move_cost is None and eviction_cost is None:
+        return None
+    costs = []
+    for name, value in (("move_cost", move_cost), ("eviction_cost", eviction_cost)):
+        value = 0.0 if value is None else float(value)
+        if not value >= 0:
+            raise InvalidOption(f"{name} must be >= 0, got {value}")
+        costs.append(Fraction(value).limit_denominator(100))
+    return costs[0], costs[1]
+
+
+def weighted_value(
+    instance: PodsInstance, node_of_pod: np.ndarray, costs: tuple[Fraction, Fraction]
+) -> tuple:
+    """The weighted mode's value of a plan, smaller is better (compare tuples).
+
+    Unplaced pods per tier above :func:`disruption_tier` (highest first,
+    strictly lexicographic), then, in that tier, unplaced pods plus
+    ``move_cost`` per move and ``eviction_cost`` per eviction, then
+    evictions and moves.
+    """
+    node = np.asarray(node_of_pod)
+    running = instance.current_node >= 0
+    evictions = int(np.sum(running & (node < 0)))
+    moves = int(np.sum(running & (node >= 0) & (node != instance.current_node)))
+    sizes = np.bincount(instance.tier_of, minlength=len(instance.tiers))
+    placed = np.bincount(instance.tier_of[node >= 0], minlength=len(instance.tiers))
+    last = disruption_tier(instance)
+    unplaced = [int(s) - int(p) for s, p in zip(sizes, placed, strict=True)]
+    charged = unplaced[last] + costs[0] * moves + costs[1] * evictions
+    return (*unplaced[:last], charged, *unplaced[last + 1 :], evictions, moves)

@@ -27,6 +27,7 @@ from schedforge.problems.pods import (
     digit_weights,
     lower_bound,
 )
+from schedforge.problems.pods.limits import disruption_costs, disruption_tier, weighted_value
 from schedforge.problems.pods.topology import topology_repair
 from schedforge.solvers.cp.pods import PodClasses, disaggregate, pod_classes
 from schedforge.solvers.cp.pods.rules import domain_sum
@@ -37,7 +38,9 @@ __all__ = ["build_model", "mip"]
 DEFAULT_TIME_LIMIT = 60.0
 
 
-def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict, int]:
+def build_model(
+    instance: PodsInstance, classes: PodClasses, costs: tuple | None = None
+) -> tuple[Any, dict, int]:
     r"""The weighted MIP over pod classes.
 
     With the notation of :class:`schedforge.solvers.cp.pods.CountModel`, tier
@@ -67,6 +70,12 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
     :math:`\max(0, R_g - \text{placed}_g)` since :math:`w_e > 1`; the
     objective then equals the scalar encoding of the disaggregated plan
     minus a constant, which is returned.
+
+    ``costs`` (``(move_cost, eviction_cost)``, the weighted disruption mode)
+    adds :math:`w_d (c_m \sum_g m_g + c_e \sum_g e_g)` with :math:`w_d` the
+    weight of :func:`~schedforge.problems.pods.limits.disruption_tier`: a pod
+    of that tier is then placed only when it pays for its disruption (the
+    objective is then no longer the scalar encoding).
 
     Returns
     -------
@@ -150,8 +159,10 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
             continue
         evict = prob.add_variable(f"e_{g}", 0, running)
         prob += evict >= running - placed[g], f"evict_{g}"
-        if lim.evictions is not None or lim.moves is not None or lim.per_pod is not None:
-            # Exact e = max(0, running - placed): a cap must not be met by overcounting.
+        exact = lim.evictions is not None or lim.moves is not None or lim.per_pod is not None
+        if exact or costs is not None:
+            # Exact e = max(0, running - placed): a cap must not be met by overcounting, and
+            # a move cost above the eviction weight must not be dodged by counting evictions.
             some = prob.add_variable(f"w_{g}", 0, 1, cat="Integer")
             prob += evict <= running * some, f"evict_hi_{g}"
             prob += evict <= running - placed[g] + 2 * running * (1 - some), f"evict_eq_{g}"
@@ -199,7 +210,13 @@ def build_model(instance: PodsInstance, classes: PodClasses) -> tuple[Any, dict,
         fixed = int(np.sum(instance.fixed & (instance.tier_of == t)))
         offset += weight * (int(sizes[t]) - fixed - movable)  # pods that never run
         unplaced.append(weight * (movable - pulp.lpSum(placed[g] for g in members)))
-    prob += pulp.lpSum(unplaced) + evict_w * pulp.lpSum(evictions) + pulp.lpSum(moves)
+    charge = 0
+    if costs is not None:
+        weight = tier_w[disruption_tier(instance)]
+        charge = weight * (
+            float(costs[0]) * pulp.lpSum(moves) + float(costs[1]) * pulp.lpSum(evictions)
+        )
+    prob += pulp.lpSum(unplaced) + evict_w * pulp.lpSum(evictions) + pulp.lpSum(moves) + charge
     return prob, y, offset
 
 
@@ -277,6 +294,8 @@ def mip(
     max_moves: int | None = None,
     max_evictions: int | None = None,
     moves_per_pod: float | bool | None = None,
+    move_cost: float | None = None,
+    eviction_cost: float | None = None,
 ) -> Outcome:
     """Weighted single-objective MIP of the lexicographic pod packing (HiGHS or CBC).
 
@@ -291,12 +310,16 @@ def mip(
     default when ``max_moves`` is set, ``False`` for none) are
     constraints; ``preemptionPolicy: Never`` pods placed where other pods
     leave are left pending afterwards (``stats["never_dropped"]``).
+    ``move_cost``, ``eviction_cost``: the weighted disruption mode, as in
+    ``cp`` (never OPTIMAL then, the bound is the static one;
+    ``stats["weighted"]`` gives the plan's weighted value).
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
     classes = pod_classes(
         instance, max_moves=max_moves, max_evictions=max_evictions, moves_per_pod=moves_per_pod
     )
-    prob, y, offset = build_model(instance, classes)
+    costs = disruption_costs(move_cost, eviction_cost)
+    prob, y, offset = build_model(instance, classes, costs)
     stats: dict[str, Any] = {
         "backend": variant,
         "variables": len(prob.variables()),
@@ -329,6 +352,11 @@ def mip(
     if status is Status.OPTIMAL and (gain or gain_never):
         # The solver's "optimum" was within its tolerances only: not proven; the
         # problem's own bound stays valid whatever the solver's tolerances.
+        status, bound = Status.FEASIBLE, lower_bound(instance)
+    if costs is not None:
+        # The solver optimised the weighted value, not the lexicographic scalar.
+        stats["weighted"] = [float(v) for v in weighted_value(instance, node, costs)]
+        stats["weighted_proven"] = status is Status.OPTIMAL
         status, bound = Status.FEASIBLE, lower_bound(instance)
     if status is Status.OPTIMAL:
         bound = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from schedforge.problems.pods import (
     objective,
     tier_upper_bounds,
 )
+from schedforge.problems.pods.limits import disruption_costs, disruption_tier, weighted_value
 from schedforge.problems.pods.topology import topology_repair
 from schedforge.solvers.cp.pods.classes import (
     PodClasses,
@@ -53,6 +55,8 @@ def cp(
     max_moves: int | None = None,
     max_evictions: int | None = None,
     moves_per_pod: float | bool | None = None,
+    move_cost: float | None = None,
+    eviction_cost: float | None = None,
 ) -> Outcome:
     """Lexicographic CP-SAT: one model per tier, then evictions and moves.
 
@@ -77,6 +81,17 @@ def cp(
     topology spread are constraints of every stage (:mod:`.rules`; no
     neighbourhood search then), and pods the bind order can not bind are
     left pending (``stats["topology_dropped"]``).
+
+    ``move_cost`` and ``eviction_cost`` switch on the weighted disruption
+    mode: in the lowest tier with pods that may move
+    (:func:`schedforge.problems.pods.limits.disruption_tier`), a move costs
+    ``move_cost`` pods of that tier and an eviction ``eviction_cost``, so a
+    pod is placed there only when it pays for the disruption it takes
+    (higher tiers stay strictly first). The plan then optimises
+    :func:`schedforge.problems.pods.limits.weighted_value`
+    (``stats["weighted"]``), not the lexicographic scalar, so it is never
+    claimed OPTIMAL; ``stats["weighted_proven"]`` says whether that stage
+    was proven.
     """
     budget = budget.or_default(DEFAULT_TIME_LIMIT)
     window, deadline, seed = budget.time_limit, budget.deadline, budget.seed
@@ -93,6 +108,20 @@ def cp(
     ruled = classes.rules is not None and classes.rules.active
     limited = classes.limits.active or ruled
     lns = lns and not ruled
+    costs = disruption_costs(move_cost, eviction_cost)
+    weighted_tier = disruption_tier(inst) if costs is not None else -1
+    running_total = int(classes.running.sum())
+
+    def not_dearer(y: np.ndarray, than: np.ndarray) -> bool:
+        # Fewer evictions may take more moves: the weighted mode keeps its charge.
+        return costs is None or charged(y, weighted_tier) <= charged(than, weighted_tier)
+
+    def charged(y: np.ndarray, tier: int) -> Fraction:
+        # The weighted stage's value of class counts y (smaller is better).
+        evictions, minus_stays = disruption(classes, y)
+        moves = running_total - evictions + minus_stays
+        unplaced = int(tiers.movable[tier]) - int(tier_counts(classes, y, num_tiers)[tier])
+        return unplaced + costs[0] * moves + costs[1] * evictions
 
     def cut(y: np.ndarray, tier: int) -> np.ndarray:
         # With limits every stage keeps the lower tiers' pods: dropping them could break a limit.
@@ -156,7 +185,25 @@ def cp(
         target = tiers.movable_upper[tier]
         remaining = deadline - time.perf_counter() - safety
         stage: dict[str, Any] = {"tier": tier}
-        if have >= target:
+        if tier == weighted_tier:
+            # Placing every pod of the tier may still cost more than it is worth here.
+            hint_y = _weighted_stage(
+                stage,
+                stage_model(tier),
+                hint_y,
+                tier,
+                costs,
+                charged,
+                remaining,
+                seed,
+                threads,
+                params,
+            )
+            have = int(tier_counts(classes, hint_y, num_tiers)[tier])
+            stats["weighted_proven"] = stage["status"] == "OPTIMAL"
+            # The tier's floor is not its lexicographic optimum: the bound stays static from here.
+            first_open = first_open or (tier, None)
+        elif have >= target:
             stage["status"] = "bound"
         elif remaining <= 0.005:
             stage["status"] = "no time"
@@ -231,13 +278,14 @@ def cp(
             stage.update(status=str(run.status), time=round(run.stats["wall_time"], 4))
             if run.status.has_solution:
                 y = relabel(classes, model.values(run))
-                if disruption(classes, y) <= disruption(classes, best_y):
+                if disruption(classes, y) <= disruption(classes, best_y) and not_dearer(y, best_y):
                     best_y = y
             done = run.status is Status.OPTIMAL
         if not done and lns:
-            best_y, stage["lns_rounds"] = lns_search(
+            found, stage["lns_rounds"] = lns_search(
                 classes, best_y, None, floors, 0, deadline - safety, rng, threads
             )
+            best_y = found if not_dearer(found, best_y) else best_y
             done = disruption(classes, best_y) == (0, -int(classes.running.sum()))
         stats["stages"].append(stage)
     nondeterministic = nondeterministic or not done
@@ -246,10 +294,16 @@ def cp(
     node, stats["topology_dropped"] = topology_repair(inst, node)
     value = objective(inst, PodsSolution(node))
     # Never worse than the warm start, whatever ran out of time.
-    if objective(inst, PodsSolution(start_node)) < value:
+    if costs is None and objective(inst, PodsSolution(start_node)) < value:
+        node = start_node
+    if costs is not None and weighted_value(inst, start_node, costs) < weighted_value(
+        inst, node, costs
+    ):
         node = start_node
     # Send needlessly moved pods home (never lexicographically worse).
     node, gain = repair_plan(inst, node, stats)
+    if costs is not None:
+        stats["weighted"] = [float(v) for v in weighted_value(inst, node, costs)]
     stats["nondeterministic"] = nondeterministic
     stats["tiers_proven"] = first_open is None
     # A plan the repair improves was not optimal: claim OPTIMAL only when it changed nothing.
@@ -258,6 +312,35 @@ def cp(
         return Outcome(PodsSolution(node), Status.OPTIMAL, stats=stats)
     bound = tiers.bound(floors, first_open)
     return Outcome(PodsSolution(node), Status.FEASIBLE, bound=bound, stats=stats)
+
+
+def _weighted_stage(
+    stage, model, hint_y, tier, costs, charged, remaining, seed, threads, params
+) -> np.ndarray:
+    """The weighted mode's stage: unplaced pods of ``tier`` plus the disruption's cost.
+
+    Returns the better of ``hint_y`` and CP-SAT's plan by
+    ``charged``; the neighbourhood search is not used here (it counts
+    placed pods only).
+    """
+    if remaining <= 0.005:
+        stage["status"] = "no time"
+        return hint_y
+    model.minimise_weighted(tier, *costs)
+    run = run_cp_sat(
+        model.model,
+        time_limit=max(remaining / 1.5, 0.005),
+        seed=seed,
+        threads=threads,
+        hint=model.hint(hint_y),
+        params=params,
+    )
+    stage.update(status=str(run.status), time=round(run.stats["wall_time"], 4), weighted=True)
+    if run.status.has_solution:
+        y = model.values(run)
+        if charged(y, tier) < charged(hint_y, tier):
+            return y
+    return hint_y
 
 
 class _TierFacts:

@@ -217,6 +217,28 @@ class CountModel:
         self.keep_weight = int(self.classes.current.sum()) + 1
         self.model.minimize(self.keep_weight * unplaced - lin.sum(stays))
 
+    def minimise_weighted(self, tier: int, move_cost, eviction_cost) -> None:
+        """Objective of the weighted mode's stage: unplaced pods of ``tier`` plus disruption costs.
+
+        Minimises ``D·unplaced + D·c_m·moves + D·c_e·evictions`` with ``D``
+        the common denominator of the two fractions, so a pod of the tier
+        is placed only when it pays for the moves and evictions it takes.
+        """
+        lin = import_cp_model().LinearExpr
+        members = [g for g in self.groups if self.tier_of[g] == tier]
+        unplaced = int(self.classes.size[members].sum()) - lin.sum(
+            [self.placed[g] for g in members]
+        )
+        stays = self._stay_vars()
+        self._eviction_vars()
+        evictions = lin.sum(list(self.evictions.values()))
+        running = int(self.classes.running[self.groups].sum())
+        moves = running - evictions - lin.sum(stays)
+        den = move_cost.denominator * eviction_cost.denominator
+        self.model.minimize(
+            den * unplaced + int(move_cost * den) * moves + int(eviction_cost * den) * evictions
+        )
+
     def minimise_disruption(self) -> None:
         """Objective of the last stage: evictions, then moves (exact weights).
 
