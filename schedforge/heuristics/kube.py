@@ -24,9 +24,12 @@ does with the pending pods of a snapshot; running pods stay where they are:
   PodTopologySpread ×2 (system-default constraints for pods with an owner:
   hostname ``maxSkew`` 3 and zone ``maxSkew`` 5, ``ScheduleAnyway``; the
   zone counts take the nodes the pod is admitted to as a stand-in for the
-  ``nodeAffinityPolicy: Honor`` inclusion rule). The
-  plugins without input here (NodeAffinity preferred terms, InterPodAffinity
-  preferred terms, ImageLocality, VolumeBinding) score every node alike and
+  ``nodeAffinityPolicy: Honor`` inclusion rule), NodeAffinity ×2 (weights of
+  the matched preferred node terms, ``100·raw // max``) and InterPodAffinity
+  ×2 (preferred pod affinity minus anti-affinity weights, of the pod's terms
+  and of the running pods' terms toward it, per topology domain, min-max
+  normalised; :mod:`schedforge.problems.pods.soft`). The plugins without
+  input here (ImageLocality, VolumeBinding) score every node alike and
   are left out. Ties go to the first node by name (kube-scheduler draws one
   at random) so that runs are reproducible.
 * **DefaultPreemption** (switchable): when no node passes the filters, on
@@ -80,6 +83,14 @@ from schedforge.core.budget import Budget
 from schedforge.core.registry import method
 from schedforge.core.result import Outcome
 from schedforge.problems.pods import PodsInstance, PodsSolution
+from schedforge.problems.pods.soft import (
+    WEIGHT_INTER_POD_AFFINITY,
+    WEIGHT_NODE_AFFINITY,
+    has_preferences,
+    inter_pod_raw,
+    node_affinity_raw,
+    soft_score,
+)
 from schedforge.problems.pods.topology import topology_repair
 
 __all__ = ["balanced_score", "fit_score", "kube", "pick_node", "rule", "simulate", "taint_score"]
@@ -159,6 +170,8 @@ def pick_node(
     cpu,
     mem,
     order,
+    node_pref,
+    pod_pref,
 ):  # pragma: no cover - compiled
     """The node kube-scheduler (or a packing rule) picks for one pod, or -1.
 
@@ -192,6 +205,10 @@ def pick_node(
         Indices of cpu and memory among the resources (-1 when absent).
     order
         ``(N,)`` node indices in name order: the tie-break.
+    node_pref, pod_pref
+        ``(N,)`` raw NodeAffinity (summed preferred weights) and
+        InterPodAffinity (signed preferred weights) scores of the pod;
+        normalised here over the feasible nodes, weight 2 each.
     """
     num_nodes, num_res = alloc.shape
     feasible = np.zeros(num_nodes, dtype=np.bool_)
@@ -279,10 +296,15 @@ def pick_node(
                 raw += zone_total[zone[n] + 1] * w_zone + (MAX_SKEW_ZONE - 1)
             spread[n] = int(np.round(raw))
     min_spread, max_spread = 1 << 62, 0
+    max_node_pref = 0
+    min_pod_pref, max_pod_pref = 1 << 62, -(1 << 62)
     for n in range(num_nodes):
         if feasible[n]:
             min_spread = min(min_spread, spread[n])
             max_spread = max(max_spread, spread[n])
+            max_node_pref = max(max_node_pref, node_pref[n])
+            min_pod_pref = min(min_pod_pref, pod_pref[n])
+            max_pod_pref = max(max_pod_pref, pod_pref[n])
     best, best_score = -1, -1
     for k in range(num_nodes):
         n = order[k]
@@ -295,6 +317,12 @@ def pick_node(
                 total += WEIGHT_SPREAD * 100
             else:
                 total += WEIGHT_SPREAD * (100 * (max_spread + min_spread - spread[n]) // max_spread)
+        # NodeAffinity: 100·raw // max (DefaultNormalizeScore); InterPodAffinity: min-max.
+        if max_node_pref > 0:
+            total += WEIGHT_NODE_AFFINITY * (100 * node_pref[n] // max_node_pref)
+        if max_pod_pref > min_pod_pref:
+            share = (pod_pref[n] - min_pod_pref) / (max_pod_pref - min_pod_pref)
+            total += WEIGHT_INTER_POD_AFFINITY * int(100.0 * share)
         if total > best_score:
             best, best_score = n, total
     return best
@@ -328,6 +356,10 @@ class _Cluster:
             [zones.index(lab[ZONE_LABEL]) if ZONE_LABEL in lab else -1 for lab in inst.node_labels],
             dtype=np.int64,
         )
+        # Soft rules (preferred affinities): raw scores, normalised per pick.
+        self.soft = has_preferences(inst)
+        self.no_pref = np.zeros(inst.num_nodes, dtype=np.int64)
+        self.node_pref = node_affinity_raw(inst) if self.soft else None
         self.order = np.array(
             sorted(range(inst.num_nodes), key=lambda n: inst.node_names[n]), dtype=np.int64
         )
@@ -412,6 +444,8 @@ class _Cluster:
                 self.cpu,
                 self.mem,
                 self.order,
+                self.node_pref[p] if self.soft else self.no_pref,
+                inter_pod_raw(inst, p, self.node) if self.soft else self.no_pref,
             )
         )
 
@@ -638,6 +672,8 @@ def kube(
             max_evictions=max_evictions,
             moves_per_pod=moves_per_pod,
         )
+    if has_preferences(instance):
+        stats["soft_score"] = soft_score(instance, node)
     return Outcome(PodsSolution(node), stats=stats)
 
 

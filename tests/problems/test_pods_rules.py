@@ -103,8 +103,6 @@ def test_what_the_methods_do_with_the_rules():
 @pytest.mark.parametrize(
     "name, rule",
     [
-        ("refused_preferred_node_affinity", "preferred-node-affinity"),
-        ("refused_preferred_pod_affinity", "preferred-pod-affinity"),
         ("refused_namespace_selector", "namespace-selector"),
     ],
 )

@@ -55,10 +55,10 @@ from schedforge.core.text import loads_json, read_text
 from schedforge.problems.pods.kubectl_rules import (
     REQUIRED,
     anti_objects,
-    pod_terms,
     rule_objects,
     spread_constraints,
 )
+from schedforge.problems.pods.kubectl_soft import read_preferences, write_preferences
 from schedforge.problems.pods.model import MAX_AMOUNT, PodsInstance
 from schedforge.problems.pods.rules import NODE_NAME_FIELD, requirement_matches
 
@@ -130,8 +130,6 @@ def _amount(resource: str, value: Any) -> int:
 
 # Scheduling rules the reader refuses (named), unless the caller ignores them.
 RULES = {
-    "preferred-node-affinity": "preferred node affinity (a soft score)",
-    "preferred-pod-affinity": "preferred pod affinity or anti-affinity (a soft score)",
     "namespace-selector": "a namespaceSelector without the Namespace objects "
     "(add `kubectl get namespaces -o json`)",
 }
@@ -342,29 +340,10 @@ class _Reader:
         defaults = [c for c in self.classes.values() if c.get("globalDefault")]
         return int(defaults[0].get("value", 0)) if defaults else 0
 
-    def affinity_rules(self, spec: Mapping, namespace: str, where: str) -> tuple[list, list]:
-        """Required anti-affinity and affinity terms; preferred terms are refused."""
-        affinity = _map(spec.get("affinity"))
-        at = f"{where}.affinity"
-        if _map(affinity.get("nodeAffinity")).get(
-            "preferredDuringSchedulingIgnoredDuringExecution"
-        ):
-            self.rule("preferred-node-affinity", f"{at}.nodeAffinity")
-        for kind in ("podAffinity", "podAntiAffinity"):
-            if _map(affinity.get(kind)).get("preferredDuringSchedulingIgnoredDuringExecution"):
-                self.rule("preferred-pod-affinity", f"{at}.{kind}")
-        found = {}
-        for kind in ("podAntiAffinity", "podAffinity"):
-            here = f"{at}.{kind}.{REQUIRED}"
-            found[kind] = pod_terms(self, _map(affinity.get(kind)).get(REQUIRED), namespace, here)
-        anti = [t for t in found["podAntiAffinity"] if t["selector"] is not None]
-        # A term that matches no pod is never satisfied: the pod can not be placed.
-        never = [{"key": "", "operator": "In", "values": ["\0never"]}]
-        near = [
-            t if t["selector"] is not None else {**t, "selector": never}
-            for t in found["podAffinity"]
-        ]
-        return anti, near
+
+    def preferences(self, spec: Mapping, namespace: str, where: str) -> list[dict]:
+        """Preferred node and pod (anti-)affinity terms with their weights (soft rules)."""
+        return read_preferences(self, spec, namespace, where)
 
     def node_affinity(self, spec: Mapping) -> list:
         affinity = _map(_map(spec.get("affinity")).get("nodeAffinity"))
@@ -486,6 +465,7 @@ class _Reader:
             tolerations=[dict(t) for t in _list(spec.get("tolerations"))],
             rules=self.affinity_rules(spec, namespace, at),
             spread=spread_constraints(self, spec, _string_map(meta.get("labels")), at),
+            prefs=self.preferences(spec, namespace, at),
             ports=self.host_ports(spec, at),
             managed=managed,
             never=spec.get("preemptionPolicy") == "Never",
@@ -529,6 +509,7 @@ class _Reader:
                 anti_affinity_terms=tuple(p["rules"][0] for p in pods),
                 affinity_terms=tuple(p["rules"][1] for p in pods),
                 spread=tuple(p["spread"] for p in pods),
+                preferences=tuple(p["prefs"] for p in pods),
                 host_ports=tuple(p["ports"] for p in pods),
                 managed=[p["managed"] for p in pods],
                 preempt_never=[p["never"] for p in pods],
@@ -738,6 +719,7 @@ def to_kubectl(instance: PodsInstance) -> dict[str, Any]:
             affinity["podAffinity"] = {REQUIRED: near}
         if spread:
             spec["topologySpreadConstraints"] = spread
+        write_preferences(instance.preferences[p], affinity)
         if affinity:
             spec["affinity"] = affinity
         if instance.host_ports[p]:

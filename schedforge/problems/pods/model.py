@@ -262,6 +262,9 @@ class PodsInstance(Instance):
         budgets' names and the disruptions each allows: at most
         ``pdb_allowed[b]`` running pods of budget ``b`` may be evicted or
         moved (both go through the Eviction API).
+    preferences
+        Per pod: preferred (soft) terms, node or pod (anti-)affinity with
+        weights, scored but never enforced (:mod:`schedforge.problems.pods.soft`).
     name, metadata
         Instance name and free-form facts.
 
@@ -302,6 +305,7 @@ class PodsInstance(Instance):
     pdb: np.ndarray | None = None
     pdb_names: tuple[str, ...] | None = None
     pdb_allowed: np.ndarray | None = None
+    preferences: tuple[tuple[Mapping[str, Any], ...], ...] | None = None
     name: str = "pods"
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
@@ -463,6 +467,12 @@ class PodsInstance(Instance):
         setter(self, "pdb_names", pdb_names)
         setter(self, "pdb", pdb)
         setter(self, "pdb_allowed", allowed)
+        from schedforge.problems.pods.soft import preference_term
+
+        prefs = _per_item(
+            self.preferences, num_pods, "preferences", _list_of(preference_term), tuple
+        )
+        setter(self, "preferences", prefs)
         setter(self, "metadata", frozen_mapping(self.metadata))
         from schedforge.problems.pods.oracle import placement_problems
 

@@ -12,6 +12,7 @@ sizes, and a solver's tolerances then decide what "optimal" means: prefer
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,10 @@ from schedforge.problems.pods import (
     lower_bound,
 )
 from schedforge.problems.pods.limits import disruption_costs, disruption_tier, weighted_value
+from schedforge.problems.pods.soft import has_preferences, soft_score
 from schedforge.problems.pods.topology import topology_repair
 from schedforge.solvers.cp.pods import PodClasses, disaggregate, pod_classes
+from schedforge.solvers.cp.pods.classes import soft_weights
 from schedforge.solvers.cp.pods.rules import domain_sum
 from schedforge.solvers.mip.backend import import_pulp, solve_model
 
@@ -39,7 +42,10 @@ DEFAULT_TIME_LIMIT = 60.0
 
 
 def build_model(
-    instance: PodsInstance, classes: PodClasses, costs: tuple | None = None
+    instance: PodsInstance,
+    classes: PodClasses,
+    costs: tuple | None = None,
+    soft: tuple[np.ndarray, int] | None = None,
 ) -> tuple[Any, dict, int]:
     r"""The weighted MIP over pod classes.
 
@@ -76,6 +82,11 @@ def build_model(
     weight of :func:`~schedforge.problems.pods.limits.disruption_tier`: a pod
     of that tier is then placed only when it pays for its disruption (the
     objective is then no longer the scalar encoding).
+
+    ``soft`` (``(weights, K)``: the preferred node weight per class and node,
+    and ``K`` above the most weight a plan can earn) makes the objective
+    ``K·(the above) − Σ weights·y``: the soft score breaks ties only (the
+    caller divides the solver's bound by ``K``).
 
     Returns
     -------
@@ -216,7 +227,12 @@ def build_model(
         charge = weight * (
             float(costs[0]) * pulp.lpSum(moves) + float(costs[1]) * pulp.lpSum(evictions)
         )
-    prob += pulp.lpSum(unplaced) + evict_w * pulp.lpSum(evictions) + pulp.lpSum(moves) + charge
+    main = pulp.lpSum(unplaced) + evict_w * pulp.lpSum(evictions) + pulp.lpSum(moves) + charge
+    if soft is not None:
+        weights, scale = soft
+        earned = pulp.lpSum(int(weights[g, n]) * var for (g, n), var in y.items() if weights[g, n])
+        main = scale * main - earned
+    prob += main
     return prob, y, offset
 
 
@@ -319,7 +335,13 @@ def mip(
         instance, max_moves=max_moves, max_evictions=max_evictions, moves_per_pod=moves_per_pod
     )
     costs = disruption_costs(move_cost, eviction_cost)
-    prob, y, offset = build_model(instance, classes, costs)
+    weights = soft_weights(classes, instance)
+    scale = 1
+    if weights is not None:
+        # Above the most weight a plan can earn: each class member on its best node.
+        scale = int((weights.max(axis=1) * classes.size).sum()) + 1
+    soft = None if weights is None else (weights, scale)
+    prob, y, offset = build_model(instance, classes, costs, soft)
     stats: dict[str, Any] = {
         "backend": variant,
         "variables": len(prob.variables()),
@@ -335,7 +357,8 @@ def mip(
         stats=stats,
     )
     if bound is not None:
-        bound += offset
+        # The soft term is at most scale - 1: bound / scale still bounds the scalar.
+        bound = math.floor(bound / scale) + offset if scale > 1 else bound + offset
     if status is Status.INFEASIBLE:
         raise SolverError("the MIP is infeasible, but leaving every pod pending is feasible")
     if not status.has_solution:
@@ -353,6 +376,8 @@ def mip(
         # The solver's "optimum" was within its tolerances only: not proven; the
         # problem's own bound stays valid whatever the solver's tolerances.
         status, bound = Status.FEASIBLE, lower_bound(instance)
+    if has_preferences(instance):
+        stats["soft_score"] = soft_score(instance, node)
     if costs is not None:
         # The solver optimised the weighted value, not the lexicographic scalar.
         stats["weighted"] = [float(v) for v in weighted_value(instance, node, costs)]

@@ -200,6 +200,7 @@ def pod_classes(
             int(inst.pdb[p]),
             bool(inst.stay_ok[p]),
             bool(inst.preempt_never[p] and inst.current_node[p] < 0),
+            repr(inst.preferences[p]) if inst.preferences[p] else None,  # soft terms differ
         )
         if key not in keys:
             keys[key] = len(members)
@@ -540,3 +541,19 @@ def upto(y: np.ndarray, classes: PodClasses, tier: int) -> np.ndarray:
     out = y.copy()
     out[classes.tier > tier] = 0
     return out
+
+
+def soft_weights(classes: PodClasses, instance: PodsInstance) -> np.ndarray | None:
+    """``(G, N)`` preferred node weight a member of each class earns on each node, or None.
+
+    The NodeAffinity raw score (:func:`schedforge.problems.pods.soft.node_affinity_raw`)
+    of the class's members, alike within a class; ``None`` when no pod has a
+    preferred node term. Preferred pod (anti-)affinity is scored by ``kube``
+    and reported, but not optimised by the class models.
+    """
+    from schedforge.problems.pods.soft import node_affinity_raw
+
+    if not any(t["kind"] == "node" for terms in instance.preferences for t in terms):
+        return None
+    raw = node_affinity_raw(instance)
+    return raw[[m[0] for m in classes.members]].reshape(classes.num_classes, instance.num_nodes)

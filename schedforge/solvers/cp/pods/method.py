@@ -21,6 +21,7 @@ from schedforge.problems.pods import (
     tier_upper_bounds,
 )
 from schedforge.problems.pods.limits import disruption_costs, disruption_tier, weighted_value
+from schedforge.problems.pods.soft import has_preferences, soft_score
 from schedforge.problems.pods.topology import topology_repair
 from schedforge.solvers.cp.pods.classes import (
     PodClasses,
@@ -30,6 +31,7 @@ from schedforge.solvers.cp.pods.classes import (
     greedy_fill,
     pod_classes,
     relabel,
+    soft_weights,
     tier_counts,
     upto,
     within_limits,
@@ -289,6 +291,12 @@ def cp(
             done = disruption(classes, best_y) == (0, -int(classes.running.sum()))
         stats["stages"].append(stage)
     nondeterministic = nondeterministic or not done
+    weights = soft_weights(classes, inst)
+    if weights is not None and deadline - time.perf_counter() - safety > 0.02:
+        # Preferred node terms, below the tiers, evictions and moves (never traded for them).
+        best_y = _soft_stage(
+            stats, stage_model(None), classes, best_y, weights, deadline - safety, seed, threads
+        )
     node = disaggregate(classes, inst, best_y)
     node, stats["never_dropped"] = drop_never(inst, node)
     node, stats["topology_dropped"] = topology_repair(inst, node)
@@ -304,6 +312,8 @@ def cp(
     node, gain = repair_plan(inst, node, stats)
     if costs is not None:
         stats["weighted"] = [float(v) for v in weighted_value(inst, node, costs)]
+    if has_preferences(inst):
+        stats["soft_score"] = soft_score(inst, node)
     stats["nondeterministic"] = nondeterministic
     stats["tiers_proven"] = first_open is None
     # A plan the repair improves was not optimal: claim OPTIMAL only when it changed nothing.
@@ -341,6 +351,34 @@ def _weighted_stage(
         if charged(y, tier) < charged(hint_y, tier):
             return y
     return hint_y
+
+
+def _soft_stage(stats, model, classes, best_y, weights, deadline, seed, threads) -> np.ndarray:
+    """The soft stage: the most preferred node weight with the tiers' floors, no more disruption.
+
+    Returns CP-SAT's plan when it earns more weight and disrupts no more
+    than ``best_y``, else ``best_y``; ``stats["soft_proven"]`` says whether
+    the weight is proven the most possible.
+    """
+    evictions, minus_stays = disruption(classes, best_y)
+    moves = int(classes.running.sum()) - evictions + minus_stays
+    model.maximise_soft(weights, evictions, moves)
+    run = run_cp_sat(
+        model.model,
+        time_limit=max(deadline - time.perf_counter(), 0.005),
+        seed=seed,
+        threads=threads,
+        hint=model.hint(best_y),
+        params={"symmetry_level": 0},
+    )
+    stats["stages"].append({"stage": "soft", "status": str(run.status)})
+    stats["soft_proven"] = run.status is Status.OPTIMAL
+    if run.status.has_solution:
+        y = model.values(run)
+        gain = int((weights * y).sum()) > int((weights * best_y).sum())
+        if gain and disruption(classes, y) <= disruption(classes, best_y):
+            return y
+    return best_y
 
 
 class _TierFacts:

@@ -239,6 +239,23 @@ class CountModel:
             den * unplaced + int(move_cost * den) * moves + int(eviction_cost * den) * evictions
         )
 
+    def maximise_soft(self, weights: np.ndarray, evictions: int, moves: int) -> None:
+        """Objective of the soft stage: the most preferred weight, disruption kept.
+
+        ``weights[g, n]`` is what one member of class ``g`` earns on node
+        ``n`` (its matched preferred node terms); evictions and moves may
+        not exceed the plan's (the tiers keep their floors).
+        """
+        lin = import_cp_model().LinearExpr
+        stays = self._stay_vars()
+        self._eviction_vars()
+        evicted = lin.sum(list(self.evictions.values()))
+        running = int(self.classes.running[self.groups].sum())
+        self.model.add(evicted <= evictions)
+        self.model.add(running - evicted - lin.sum(stays) <= moves)
+        terms = [(var, int(weights[g, n])) for (g, n), var in self.y.items() if weights[g, n]]
+        self.model.maximize(lin.weighted_sum([v for v, _ in terms], [w for _, w in terms]))
+
     def minimise_disruption(self) -> None:
         """Objective of the last stage: evictions, then moves (exact weights).
 

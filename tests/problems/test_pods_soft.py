@@ -1,0 +1,147 @@
+"""Soft rules: preferred node affinity and preferred pod (anti-)affinity, scored like kube-scheduler.
+
+The expected normalised scores are those of the upstream scheduler's own
+plugin tests (facts, ported as numbers, not code): kubernetes/kubernetes
+``pkg/scheduler/framework/plugins/nodeaffinity/node_affinity_test.go``
+(``TestNodeAffinityPriority``) and
+``pkg/scheduler/framework/plugins/interpodaffinity/scoring_test.go``
+(``TestPreferredAffinity``). Each case is a kubectl snapshot in
+``tests/data/pods/rules/preferred_*.json`` with the same nodes, labels and
+running pods; the pod to score is the pending ``default/incoming`` (in
+``subteam1.team1`` for the namespace-selector cases).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import schedforge as sf
+from schedforge.problems.pods import PodsSolution, validate
+from schedforge.problems.pods.kubectl import read_kubectl
+from schedforge.problems.pods.soft import (
+    inter_pod_raw,
+    node_affinity_raw,
+    normalise_inter_pod,
+    normalise_node_affinity,
+    soft_score,
+)
+
+RULES_DIR = Path(__file__).parents[1] / "data" / "pods" / "rules"
+
+# TestNodeAffinityPriority: fixture -> scores in the fixture's node order.
+NODE_AFFINITY = {
+    # "all nodes matches the preferred scheduling requirements of pod but with different priorities"
+    "preferred_node_affinity": [18, 100, 36],
+    # "only node1 matches the preferred scheduling requirements of pod"
+    "preferred_node_affinity_one": [100, 0, 0],
+    # "no node matches preferred scheduling requirements in NodeAffinity of pod ..."
+    "preferred_node_affinity_none": [0, 0, 0],
+}
+
+# TestPreferredAffinity: fixture suffix -> scores in the fixture's node order.
+INTER_POD = {
+    "match": [100, 0, 0],  # "Affinity: pod that matches topology key & pods in nodes ..."
+    "same_domain": [100, 100, 0],  # "All the nodes that have the same topology key & label value ..."
+    "more_matches": [100, 0, 100, 100, 0],  # "... the region which has more matches ..."
+    "operators": [20, 100, 0],  # "Affinity: different Label operators and values ..."
+    "symmetry": [0, 100, 0],  # "Affinity symmetry: considered only the preferred... "
+    "symmetry_namespace_selector": [100, 0, 0],  # "Affinity symmetry with namespace selector"
+    "anti_symmetry_namespace_selector": [0, 100, 100],  # "AntiAffinity symmetry with ..."
+    "anti": [0, 100],  # "Anti Affinity: pod that does not match existing pods in node ..."
+    "anti_no_key": [0, 100],  # "Anti Affinity: pod that does not match topology key ..."
+    "anti_more": [0, 100],  # "Anti Affinity: one node has more matching pods ..."
+    "anti_symmetry": [0, 100],  # "Anti Affinity symmetry: the existing pods in node ..."
+    "both": [100, 0],  # "Affinity and Anti Affinity: considered only preferred... "
+    "both_same_labels": [100, 0, 100, 100, 0],  # "... the pod to schedule and existing pods have the same labels"
+    "all_with_symmetry": [100, 0, 100, 0],  # "Affinity and Anti Affinity and symmetry ..."
+    "partial_domain": [0, 0],  # "Avoid panic when partial nodes in a topology don't have pods with affinity"
+}
+
+
+def incoming(inst) -> int:
+    return next(p for p, name in enumerate(inst.pod_names) if name.endswith("/incoming"))
+
+
+@pytest.mark.parametrize("name", sorted(NODE_AFFINITY))
+def test_node_affinity_scores_match_the_upstream_plugin_table(name):
+    inst = read_kubectl(RULES_DIR / f"{name}.json")
+    p = incoming(inst)
+    feasible = np.ones(inst.num_nodes, dtype=bool)
+    scores = normalise_node_affinity(node_affinity_raw(inst)[p], feasible)
+    assert scores.tolist() == NODE_AFFINITY[name]
+
+
+@pytest.mark.parametrize("case", sorted(INTER_POD))
+def test_inter_pod_affinity_scores_match_the_upstream_plugin_table(case):
+    inst = read_kubectl(RULES_DIR / f"preferred_pod_affinity_{case}.json")
+    p = incoming(inst)
+    feasible = np.ones(inst.num_nodes, dtype=bool)
+    scores = normalise_inter_pod(inter_pod_raw(inst, p, inst.current_node), feasible)
+    assert scores.tolist() == INTER_POD[case]
+
+
+def test_kube_places_the_pod_on_the_preferred_node():
+    # The nodes are alike but for their labels: NodeAffinity decides (node5 scores 100).
+    inst = read_kubectl(RULES_DIR / "preferred_node_affinity.json")
+    node = sf.solve(inst, "kube").solution.node
+    assert inst.node_names[node[incoming(inst)]] == "node5"
+
+
+@pytest.mark.parametrize("case", ["match", "anti", "all_with_symmetry"])
+def test_kube_follows_the_inter_pod_affinity_score(case):
+    inst = read_kubectl(RULES_DIR / f"preferred_pod_affinity_{case}.json")
+    p = incoming(inst)
+    node = sf.solve(inst, "kube").solution.node
+    assert INTER_POD[case][node[p]] == 100
+
+
+@pytest.mark.parametrize("method", ["cp", "mip:highs"])
+def test_cp_and_mip_follow_the_soft_rules_below_the_tiers(method):
+    inst = read_kubectl(RULES_DIR / "preferred_node_affinity.json")
+    res = sf.solve(inst, method, time_limit=5)
+    assert not validate(inst, res.solution)
+    assert inst.node_names[res.solution.node[incoming(inst)]] == "node5"
+    assert res.stats["soft_score"] == soft_score(inst, res.solution.node) == 11
+
+
+def test_validate_accepts_a_plan_whatever_its_soft_score():
+    inst = read_kubectl(RULES_DIR / "preferred_node_affinity.json")
+    p = incoming(inst)
+    for n in range(inst.num_nodes):
+        node = inst.current_node.copy()
+        node[p] = n
+        assert not validate(inst, PodsSolution(node))
+    assert soft_score(inst, np.array([0])) == 2  # node1 matches the weight-2 term only
+
+
+def test_preferences_round_trip_through_the_project_json():
+    inst = read_kubectl(RULES_DIR / "preferred_pod_affinity_symmetry_namespace_selector.json")
+    again = type(inst).from_dict(inst.to_dict())
+    assert again.preferences == inst.preferences
+    terms = [t for terms in inst.preferences for t in terms]
+    assert {t["kind"] for t in terms} == {"affinity"}
+    # namespaces plus the namespaceSelector resolved through the Namespace objects.
+    spaces = {s for t in terms for s in t["namespaces"]}
+    assert {"subteam2.team2", "subteam1.team1", "subteam2.team1"} <= spaces
+
+
+def test_a_weight_outside_1_to_100_is_an_error_with_its_place(tmp_path):
+    text = (RULES_DIR / "preferred_node_affinity_one.json").read_text()
+    bad = tmp_path / "bad.json"
+    bad.write_text(text.replace('"weight": 2', '"weight": 0'))
+    with pytest.raises(sf.ParseError, match=r"preferredDuringSchedulingIgnoredDuringExecution\[0\]"):
+        read_kubectl(bad)
+
+
+@pytest.mark.parametrize(
+    "name", ["preferred_node_affinity", "preferred_pod_affinity_all_with_symmetry"]
+)
+def test_preferences_round_trip_through_kubectl_json(tmp_path, name):
+    inst = read_kubectl(RULES_DIR / f"{name}.json")
+    out = tmp_path / "again.json"
+    sf.write(inst, out, fmt="kubectl")
+    again = read_kubectl(out)
+    assert again.preferences == inst.preferences
