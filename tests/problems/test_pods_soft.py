@@ -44,7 +44,11 @@ NODE_AFFINITY = {
 # TestPreferredAffinity: fixture suffix -> scores in the fixture's node order.
 INTER_POD = {
     "match": [100, 0, 0],  # "Affinity: pod that matches topology key & pods in nodes ..."
-    "same_domain": [100, 100, 0],  # "All the nodes that have the same topology key & label value ..."
+    "same_domain": [
+        100,
+        100,
+        0,
+    ],  # "All the nodes that have the same topology key & label value ..."
     "more_matches": [100, 0, 100, 100, 0],  # "... the region which has more matches ..."
     "operators": [20, 100, 0],  # "Affinity: different Label operators and values ..."
     "symmetry": [0, 100, 0],  # "Affinity symmetry: considered only the preferred... "
@@ -55,9 +59,18 @@ INTER_POD = {
     "anti_more": [0, 100],  # "Anti Affinity: one node has more matching pods ..."
     "anti_symmetry": [0, 100],  # "Anti Affinity symmetry: the existing pods in node ..."
     "both": [100, 0],  # "Affinity and Anti Affinity: considered only preferred... "
-    "both_same_labels": [100, 0, 100, 100, 0],  # "... the pod to schedule and existing pods have the same labels"
+    "both_same_labels": [
+        100,
+        0,
+        100,
+        100,
+        0,
+    ],  # "... the pod to schedule and existing pods have the same labels"
     "all_with_symmetry": [100, 0, 100, 0],  # "Affinity and Anti Affinity and symmetry ..."
-    "partial_domain": [0, 0],  # "Avoid panic when partial nodes in a topology don't have pods with affinity"
+    "partial_domain": [
+        0,
+        0,
+    ],  # "Avoid panic when partial nodes in a topology don't have pods with affinity"
 }
 
 
@@ -132,7 +145,9 @@ def test_a_weight_outside_1_to_100_is_an_error_with_its_place(tmp_path):
     text = (RULES_DIR / "preferred_node_affinity_one.json").read_text()
     bad = tmp_path / "bad.json"
     bad.write_text(text.replace('"weight": 2', '"weight": 0'))
-    with pytest.raises(sf.ParseError, match=r"preferredDuringSchedulingIgnoredDuringExecution\[0\]"):
+    with pytest.raises(
+        sf.ParseError, match=r"preferredDuringSchedulingIgnoredDuringExecution\[0\]"
+    ):
         read_kubectl(bad)
 
 

@@ -55,6 +55,7 @@ from schedforge.core.text import loads_json, read_text
 from schedforge.problems.pods.kubectl_rules import (
     REQUIRED,
     anti_objects,
+    pod_terms,
     rule_objects,
     spread_constraints,
 )
@@ -340,6 +341,22 @@ class _Reader:
         defaults = [c for c in self.classes.values() if c.get("globalDefault")]
         return int(defaults[0].get("value", 0)) if defaults else 0
 
+    def affinity_rules(self, spec: Mapping, namespace: str, where: str) -> tuple[list, list]:
+        """Required anti-affinity and affinity terms (the preferred ones: :meth:`preferences`)."""
+        affinity = _map(spec.get("affinity"))
+        at = f"{where}.affinity"
+        found = {}
+        for kind in ("podAntiAffinity", "podAffinity"):
+            here = f"{at}.{kind}.{REQUIRED}"
+            found[kind] = pod_terms(self, _map(affinity.get(kind)).get(REQUIRED), namespace, here)
+        anti = [t for t in found["podAntiAffinity"] if t["selector"] is not None]
+        # A term that matches no pod is never satisfied: the pod can not be placed.
+        never = [{"key": "", "operator": "In", "values": ["\0never"]}]
+        near = [
+            t if t["selector"] is not None else {**t, "selector": never}
+            for t in found["podAffinity"]
+        ]
+        return anti, near
 
     def preferences(self, spec: Mapping, namespace: str, where: str) -> list[dict]:
         """Preferred node and pod (anti-)affinity terms with their weights (soft rules)."""
