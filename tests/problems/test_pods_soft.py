@@ -43,34 +43,39 @@ NODE_AFFINITY = {
 
 # TestPreferredAffinity: fixture suffix -> scores in the fixture's node order.
 INTER_POD = {
-    "match": [100, 0, 0],  # "Affinity: pod that matches topology key & pods in nodes ..."
-    "same_domain": [
-        100,
-        100,
-        0,
-    ],  # "All the nodes that have the same topology key & label value ..."
-    "more_matches": [100, 0, 100, 100, 0],  # "... the region which has more matches ..."
-    "operators": [20, 100, 0],  # "Affinity: different Label operators and values ..."
-    "symmetry": [0, 100, 0],  # "Affinity symmetry: considered only the preferred... "
-    "symmetry_namespace_selector": [100, 0, 0],  # "Affinity symmetry with namespace selector"
-    "anti_symmetry_namespace_selector": [0, 100, 100],  # "AntiAffinity symmetry with ..."
-    "anti": [0, 100],  # "Anti Affinity: pod that does not match existing pods in node ..."
-    "anti_no_key": [0, 100],  # "Anti Affinity: pod that does not match topology key ..."
-    "anti_more": [0, 100],  # "Anti Affinity: one node has more matching pods ..."
-    "anti_symmetry": [0, 100],  # "Anti Affinity symmetry: the existing pods in node ..."
-    "both": [100, 0],  # "Affinity and Anti Affinity: considered only preferred... "
-    "both_same_labels": [
-        100,
-        0,
-        100,
-        100,
-        0,
-    ],  # "... the pod to schedule and existing pods have the same labels"
-    "all_with_symmetry": [100, 0, 100, 0],  # "Affinity and Anti Affinity and symmetry ..."
-    "partial_domain": [
-        0,
-        0,
-    ],  # "Avoid panic when partial nodes in a topology don't have pods with affinity"
+    # "Affinity: pod that matches topology key & pods in nodes will get high score ..."
+    "match": [100, 0, 0],
+    # "All the nodes that have the same topology key & label value with one of them ..."
+    "same_domain": [100, 100, 0],
+    # "Affinity: nodes in one region has more matching pods comparing to other region ..."
+    "more_matches": [100, 0, 100, 100, 0],
+    # "Affinity: different Label operators and values for pod affinity scheduling preference ..."
+    "operators": [20, 100, 0],
+    # "Affinity symmetry: considered only the preferredDuringSchedulingIgnoredDuringExecution ..."
+    "symmetry": [0, 100, 0],
+    # "Affinity symmetry with namespace selector"
+    "symmetry_namespace_selector": [100, 0, 0],
+    # "AntiAffinity symmetry with namespace selector"
+    "anti_symmetry_namespace_selector": [0, 100, 100],
+    # "Anti Affinity: pod that does not match existing pods in node will get high score"
+    "anti": [0, 100],
+    # "Anti Affinity: pod that does not match topology key & match the pods in nodes ..."
+    "anti_no_key": [0, 100],
+    # "Anti Affinity: one node has more matching pods comparing to other node ..."
+    "anti_more": [0, 100],
+    # "Anti Affinity symmetry: the existing pods in node which has anti affinity match ..."
+    "anti_symmetry": [0, 100],
+    # "Affinity and Anti Affinity: considered only preferredDuringScheduling... in both"
+    "both": [100, 0],
+    # "Affinity and Anti Affinity: ... the pod to schedule and existing pods have the same labels"
+    "both_same_labels": [100, 0, 100, 100, 0],
+    # "Affinity and Anti Affinity and symmetry: ..."
+    "all_with_symmetry": [100, 0, 100, 0],
+    # "Avoid panic when partial nodes in a topology don't have pods with affinity"
+    "partial_domain": [0, 0],
+    # "Affinity symmetry: considered RequiredDuringSchedulingIgnoredDuringExecution in pod
+    # affinity symmetry" (hardPodAffinityWeight 1)
+    "required_symmetry": [100, 100, 0],
 }
 
 

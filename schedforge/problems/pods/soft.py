@@ -37,6 +37,9 @@ from schedforge.problems.pods.rules import HOSTNAME, requirement_matches
 # Default kube-scheduler profile weights of the two Score plugins.
 WEIGHT_NODE_AFFINITY = 2
 WEIGHT_INTER_POD_AFFINITY = 2
+# InterPodAffinity's hardPodAffinityWeight: what a running pod's *required*
+# affinity term that the incoming pod matches adds to the score (default 1).
+HARD_POD_AFFINITY_WEIGHT = 1
 MAX_NODE_SCORE = 100
 KINDS = ("node", "affinity", "anti-affinity")
 
@@ -103,9 +106,10 @@ def inter_pod_raw(instance, p: int, node_of_pod: np.ndarray) -> np.ndarray:
     For every running pod ``q`` on node ``m``: each preferred term of ``p``
     that ``q`` matches adds (affinity) or subtracts (anti-affinity) its
     weight on the nodes sharing ``m``'s value of the term's topology key,
-    and so does each preferred term of ``q`` that ``p`` matches. A node
-    without the key's label gets nothing from the term. (Existing pods'
-    *required* affinity terms, weighted 1 upstream, are not counted.)
+    and so does each preferred term of ``q`` that ``p`` matches, and each
+    *required* affinity term of ``q`` that ``p`` matches with
+    :data:`HARD_POD_AFFINITY_WEIGHT`. A node without the key's label gets
+    nothing from the term.
     """
     out = np.zeros(instance.num_nodes, dtype=np.int64)
     labels = instance.node_labels
@@ -116,10 +120,14 @@ def inter_pod_raw(instance, p: int, node_of_pod: np.ndarray) -> np.ndarray:
         m = int(node_of_pod[q])
         pairs = [(t, p, q) for t in own]
         pairs += [(t, q, p) for t in instance.preferences[q] if t["kind"] != "node"]
+        pairs += [
+            ({**t, "kind": "affinity", "weight": HARD_POD_AFFINITY_WEIGHT}, q, p)
+            for t in instance.affinity_terms[q]
+        ]
         for term, owner, other in pairs:
             if not _pod_matches(instance, term, owner, other):
                 continue
-            key = term["topology"]
+            key = term.get("topology", HOSTNAME)
             value = labels[m].get(key)
             if value is None:
                 continue
