@@ -117,3 +117,35 @@ def test_rcpsp_large_sets_never_touch_the_holdout():
     assert held.isdisjoint(i.name for i in sets["validation"].instances)
     sizes = {len(i.duration) for i in sets["train"].instances}
     assert sizes == {len(i.duration) for i in sets["holdout"].instances}
+
+
+def test_smtt_large_sets_grouped_by_size_with_the_rule_as_reference():
+    from schedforge.heuristics.smtt import rule_sequence
+
+    for name, rule in (("smtt", "mddc"), ("smtt-aug", "aug-mddc")):
+        sets = get_template(name).sets("large")
+        train, validation = sets["train"], sets["validation"]
+        for part in (train, validation):
+            counts = {g: part.groups.count(g) for g in set(part.groups)}
+            # Several per class and size: selection noise stays small at n = 200.
+            assert set(counts) == {"n100", "n200"} and min(counts.values()) >= 90, counts
+            inst, ref = part.instances[-1], part.references[-1]
+            seq = rule_sequence(inst, rule)
+            late = np.maximum(0, np.cumsum(inst.processing[seq]) - inst.due[seq])
+            assert float(np.dot(inst.weight[seq], late)) == ref > 0
+        data = {(tuple(i.processing), tuple(i.due)) for i in train.instances}
+        assert data.isdisjoint((tuple(i.processing), tuple(i.due)) for i in validation.instances)
+        held = {tuple(i.processing) for i in sets["holdout"].instances}
+        assert held.isdisjoint(tuple(i.processing) for i in train.instances + validation.instances)
+
+
+def test_smtt_scale_free_features_do_not_change_when_times_are_scaled():
+    from schedforge.discovery.gp import to_code
+
+    template = get_template("smtt")
+    p, d = np.array([3.0, 5.0, 2.0]), np.array([4.0, 12.0, -1.0])
+    for feature in ("tn", "srem", "mddr"):
+        func = load_function(to_code(["var", feature], template), template)
+        base = func(p, d, np.ones(3), 7.0, p.sum())
+        scaled = func(10 * p, 10 * d, np.ones(3), 70.0, 10 * p.sum())
+        assert np.allclose(base, scaled), feature
