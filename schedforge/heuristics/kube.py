@@ -28,7 +28,9 @@ does with the pending pods of a snapshot; running pods stay where they are:
   the matched preferred node terms, ``100·raw // max``) and InterPodAffinity
   ×2 (preferred pod affinity minus anti-affinity weights, of the pod's terms
   and of the running pods' terms toward it, per topology domain, min-max
-  normalised; :mod:`schedforge.problems.pods.soft`). The plugins without
+  normalised; :mod:`schedforge.problems.pods.soft`); a pod with spread
+  constraints of its own gets no default ones, its ``ScheduleAnyway`` ones
+  are scored instead (:func:`schedforge.problems.pods.soft.spread_scores`). The plugins without
   input here (ImageLocality, VolumeBinding) score every node alike and
   are left out. Ties go to the first node by name (kube-scheduler draws one
   at random) so that runs are reproducible.
@@ -90,6 +92,7 @@ from schedforge.problems.pods.soft import (
     inter_pod_raw,
     node_affinity_raw,
     soft_score,
+    spread_scores,
 )
 from schedforge.problems.pods.topology import topology_repair
 
@@ -172,6 +175,8 @@ def pick_node(
     order,
     node_pref,
     pod_pref,
+    custom_spread,
+    custom_on,
 ):  # pragma: no cover - compiled
     """The node kube-scheduler (or a packing rule) picks for one pod, or -1.
 
@@ -209,6 +214,10 @@ def pick_node(
         ``(N,)`` raw NodeAffinity (summed preferred weights) and
         InterPodAffinity (signed preferred weights) scores of the pod;
         normalised here over the feasible nodes, weight 2 each.
+    custom_spread, custom_on
+        ``(N,)`` PodTopologySpread scores (0..100) of the pod's own
+        ``ScheduleAnyway`` constraints, used instead of the default
+        constraints when ``custom_on``.
     """
     num_nodes, num_res = alloc.shape
     feasible = np.zeros(num_nodes, dtype=np.bool_)
@@ -312,7 +321,9 @@ def pick_node(
             continue
         taint = taint_score(prefer[n], max_prefer)
         total = WEIGHT_TAINT * taint + WEIGHT_FIT * fit[n] + WEIGHT_BALANCED * balanced[n]
-        if spread_on:
+        if custom_on:
+            total += WEIGHT_SPREAD * custom_spread[n]
+        elif spread_on:
             if max_spread == 0:
                 total += WEIGHT_SPREAD * 100
             else:
@@ -425,6 +436,15 @@ class _Cluster:
         if inst.preempt_never[p]:
             ok &= ~self.emptied  # it may not take room an eviction freed
         owner = self.owner[p]
+        # A pod with its own spread constraints gets no default ones (upstream PreScore);
+        # its ScheduleAnyway ones are scored here over the nodes that pass the filters.
+        custom = None
+        if inst.spread[p]:
+            fits = (self.count + 1 <= inst.max_pods) & np.all(
+                (inst.requests[p] == 0) | (self.used + inst.requests[p] <= self.alloc), axis=1
+            )
+            custom = spread_scores(inst, p, self.node, ok & fits)
+        default_spread = not inst.spread[p] and owner >= 0
         return int(
             pick_node(
                 inst.requests[p],
@@ -439,13 +459,15 @@ class _Cluster:
                 self.owner_count[max(owner, 0)],
                 inst.eligible[p],
                 self.zone,
-                owner >= 0 and self.strategy in (LEAST_ALLOCATED, MOST_ALLOCATED),
+                default_spread and self.strategy in (LEAST_ALLOCATED, MOST_ALLOCATED),
                 self.strategy,
                 self.cpu,
                 self.mem,
                 self.order,
                 self.node_pref[p] if self.soft else self.no_pref,
                 inter_pod_raw(inst, p, self.node) if self.soft else self.no_pref,
+                self.no_pref if custom is None else custom,
+                custom is not None and self.strategy in (LEAST_ALLOCATED, MOST_ALLOCATED),
             )
         )
 

@@ -27,6 +27,7 @@ from schedforge.problems.pods.soft import (
     normalise_inter_pod,
     normalise_node_affinity,
     soft_score,
+    spread_scores,
 )
 
 RULES_DIR = Path(__file__).parents[1] / "data" / "pods" / "rules"
@@ -165,3 +166,45 @@ def test_preferences_round_trip_through_kubectl_json(tmp_path, name):
     sf.write(inst, out, fmt="kubectl")
     again = read_kubectl(out)
     assert again.preferences == inst.preferences
+
+
+# TestPodTopologySpreadScore (podtopologyspread/scoring_test.go): fixture suffix ->
+# (candidate nodes, scores of the candidates); the other nodes failed the filters.
+SPREAD = {
+    # "one constraint on node, no existing pods"
+    "no_pods": (["node-a", "node-b"], [100, 100]),
+    # "one constraint on node, only one node is candidate"
+    "one_candidate": (["node-a"], [100]),
+    # "one constraint on node, all nodes have the same number of matching pods"
+    "same_counts": (["node-a", "node-b"], [100, 100]),
+    # "one constraint on node, all 4 nodes are candidates" (2/1/0/3)
+    "four_nodes": (["node-a", "node-b", "node-c", "node-d"], [20, 60, 100, 0]),
+    # "one constraint on node, all 4 nodes are candidates, maxSkew=2"
+    "max_skew_2": (["node-a", "node-b", "node-c", "node-d"], [33, 66, 100, 16]),
+    # "one constraint on node, all 4 nodes are candidates, maxSkew=3" (4/3/2/1)
+    "max_skew_3": (["node-a", "node-b", "node-c", "node-d"], [44, 66, 77, 100]),
+    # "one constraint on node, 3 out of 4 nodes are candidates"
+    "three_of_four": (["node-a", "node-b", "node-x"], [33, 83, 100]),
+    # "one constraint on node, 3 out of 4 nodes are candidates, one node doesn't match topology key"
+    "missing_key": (["node-a", "node-b", "node-x"], [16, 0, 100]),
+    # "one constraint on zone, 3 out of 4 nodes are candidates"
+    "zone": (["node-a", "node-b", "node-x"], [75, 75, 100]),
+    # "two Constraints on zone and node, 2 out of 4 nodes are candidates"
+    "zone_and_node": (["node-a", "node-x"], [100, 63]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPREAD))
+def test_schedule_anyway_spread_scores_match_the_upstream_plugin_table(case):
+    inst = read_kubectl(RULES_DIR / f"spread_anyway_{case}.json")
+    names, expected = SPREAD[case]
+    feasible = np.array([n in names for n in inst.node_names])
+    scores = spread_scores(inst, incoming(inst), inst.current_node, feasible)
+    assert scores[feasible].tolist() == expected
+
+
+def test_kube_follows_the_schedule_anyway_spread_score():
+    # 2/1/0/3 matching pods on four like nodes: node-c scores 100 (upstream table).
+    inst = read_kubectl(RULES_DIR / "spread_anyway_four_nodes.json")
+    node = sf.solve(inst, "kube").solution.node
+    assert inst.node_names[node[incoming(inst)]] == "node-c"

@@ -32,7 +32,7 @@ import numpy as np
 
 from schedforge.core.errors import InvalidInstance
 from schedforge.core.instance import frozen_mapping
-from schedforge.problems.pods.rules import HOSTNAME, requirement_matches
+from schedforge.problems.pods.rules import HOSTNAME, requirement_matches, tolerates
 
 # Default kube-scheduler profile weights of the two Score plugins.
 WEIGHT_NODE_AFFINITY = 2
@@ -186,3 +186,68 @@ def soft_score(instance, node_of_pod: np.ndarray) -> int:
                 if _pod_matches(instance, term, p, q):
                     total += sign * term["weight"]
     return total
+
+
+def spread_scores(instance, p: int, node_of_pod: np.ndarray, feasible: np.ndarray):
+    """PodTopologySpread Score of pod ``p`` for its ``ScheduleAnyway`` constraints, or None.
+
+    As the upstream plugin: the candidate (``feasible``) nodes without
+    every constraint's topology key are ignored (score 0); per constraint a
+    weight ``log(domains among the other candidates + 2)``; a node's raw
+    score sums ``count·weight + maxSkew − 1`` over the constraints, where
+    ``count`` is the matching pods of ``p``'s namespace in the node's domain
+    (counted on the nodes with every key that pass the constraint's node
+    inclusion policies; for ``kubernetes.io/hostname`` on the node itself),
+    rounded; the normalised score is ``100·(max + min − raw) // max`` over
+    the scored nodes (100 everywhere when ``max`` is 0). ``None`` when the
+    pod has no ``ScheduleAnyway`` constraint (then the scheduler's default
+    constraints, or none, apply).
+    """
+    inst = instance
+    soft = [c for c in inst.spread[p] if c["when"] == "ScheduleAnyway"]
+    if not soft:
+        return None
+    labels = inst.node_labels
+    keyed = np.array(
+        [all(c["topology"] in labels[n] for c in soft) for n in range(inst.num_nodes)], dtype=bool
+    )
+    scored = feasible & keyed
+    topology = inst.topology
+    raw = np.zeros(inst.num_nodes, dtype=np.float64)
+    placed = np.flatnonzero(node_of_pod >= 0)
+    placed = placed[placed != p]
+    for c in soft:
+        key = c["topology"]
+        match = topology._matches(p, c["selector"], ())[placed]
+        on_node = np.bincount(node_of_pod[placed[match]], minlength=inst.num_nodes)
+        if key == HOSTNAME:
+            size = int(scored.sum())
+            count = on_node.astype(np.float64)
+        else:
+            values = [labels[n].get(key) for n in range(inst.num_nodes)]
+            size = len({values[n] for n in np.flatnonzero(scored)})
+            included = keyed.copy()
+            for n in np.flatnonzero(included):
+                if c["node_affinity_policy"] == "Honor":
+                    included[n] = topology._node_affinity_ok(p, int(n))
+                if included[n] and c["node_taints_policy"] == "Honor":
+                    included[n] = all(
+                        t["effect"] == "PreferNoSchedule"
+                        or any(tolerates(o, t) for o in inst.tolerations[p])
+                        for t in inst.node_taints[n]
+                    )
+            per_value: dict[str, int] = {}
+            for n in np.flatnonzero(included):
+                per_value[values[n]] = per_value.get(values[n], 0) + int(on_node[n])
+            count = np.array([per_value.get(v, 0) for v in values], dtype=np.float64)
+        raw += count * np.log(size + 2.0) + (c["max_skew"] - 1)
+    score = np.floor(raw + 0.5).astype(np.int64)  # Go's math.Round, for the values >= 0 here
+    out = np.zeros(inst.num_nodes, dtype=np.int64)
+    if not scored.any():
+        return out
+    high, low = int(score[scored].max()), int(score[scored].min())
+    if high == 0:
+        out[scored] = MAX_NODE_SCORE
+    else:
+        out[scored] = MAX_NODE_SCORE * (high + low - score[scored]) // high
+    return out
