@@ -361,7 +361,9 @@ def brute_force(inst: PodsInstance) -> int:
     return best
 
 
-@pytest.mark.parametrize("seed", range(6))
+# Seeds 10 and 21: a lower-priority pod starts its group in a zone before a pod it
+# matches is bound elsewhere (the bind order allows it; an earlier model did not).
+@pytest.mark.parametrize("seed", [*range(6), 10, 21])
 def test_cp_and_mip_are_close_to_brute_force(seed):
     inst = ruled_instance(seed, pods=4)
     best = brute_force(inst)

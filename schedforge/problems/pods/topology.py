@@ -342,7 +342,8 @@ def bind_order(instance: PodsInstance, node: np.ndarray) -> tuple[list[int], lis
 
     Evictions come first (the pods that leave are gone); then, repeatedly,
     the first pod of those left (priority, then creation order) that may be
-    bound now, one starting an affinity group before any other. Without
+    bound now, one starting an affinity group before any other (one that no
+    other pod of the plan joins in its domain first). Without
     pod affinity or hard spread rules this is priority, then creation order.
     """
     current = instance.current_node
@@ -359,13 +360,15 @@ def bind_order(instance: PodsInstance, node: np.ndarray) -> tuple[list[int], lis
     # (a matching pod runs) never can again.
     seeds = {p for p in left if p in topo.affinity and topo.affinity[p][1]}
     while left:
-        pick = None
+        ready = []
         for p in [q for q in left if q in seeds]:
             if not topo.starts_group(p, state):
                 seeds.discard(p)
             elif topo.refusal(p, int(node[p]), state) is None:
-                pick = p
-                break
+                ready.append(p)
+        # The seed: a pod no other pod of the plan will join in its domain, if any.
+        lonely = [p for p in ready if not topo._affinity_nodes(p, node)[0][node[p]]]
+        pick = (lonely or ready or [None])[0]
         if pick is None:
             pick = next((p for p in left if topo.refusal(p, int(node[p]), state) is None), None)
         if pick is None:

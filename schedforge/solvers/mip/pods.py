@@ -33,7 +33,7 @@ from schedforge.problems.pods.soft import has_preferences, soft_score
 from schedforge.problems.pods.topology import topology_repair
 from schedforge.solvers.cp.pods import PodClasses, disaggregate, pod_classes
 from schedforge.solvers.cp.pods.classes import soft_weights
-from schedforge.solvers.cp.pods.rules import domain_sum
+from schedforge.solvers.cp.pods.rules import domain_sum, seed_facts
 from schedforge.solvers.mip.backend import import_pulp, solve_model
 
 __all__ = ["build_model", "mip"]
@@ -255,15 +255,23 @@ def _add_rules(prob: Any, y: dict, used, classes: PodClasses) -> None:
         return made[g, n]
 
     for k, rule in enumerate(rules.affinity):
-        keyed = np.zeros(len(rule.fixed), dtype=bool)
-        for dom in rule.keys:
-            keyed |= dom >= 0
-        terms, const = domain_sum(y, rule.partners, np.flatnonzero(keyed), rule.fixed)
-        alone = 0
-        if rule.self_match:
-            alone = prob.add_variable(f"alone_{k}", 0, 1, cat="Integer")
-            big = sum(int(classes.size[h]) for h in rule.partners) + const
-            prob += pulp.lpSum(terms) + const <= 1 + big * (1 - alone), f"alonelink_{k}"
+        seed: dict[int, Any] = {}
+        possible, running = seed_facts(classes, rule) if rule.self_match else (False, [])
+        if possible:
+            # At most one member starts the group, and only when no partner stays.
+            seed = {
+                n: prob.add_variable(f"seed_{k}_{n}", 0, 1, cat="Integer")
+                for n in range(len(rule.fixed))
+                if (rule.g, n) in y
+            }
+            if seed:
+                prob.addConstraint(pulp.lpSum(seed.values()) <= 1, f"seeds_{k}")
+                for h, m in running:
+                    if (h, m) in y:
+                        prob.addConstraint(
+                            y[h, m] <= int(classes.upper[h, m]) * (1 - pulp.lpSum(seed.values())),
+                            f"seedstay_{k}_{h}_{m}",
+                        )
         need = 1 + int(rule.self_match)
         for n in range(len(rule.fixed)):
             b = new_member(rule.g, n)
@@ -273,7 +281,8 @@ def _add_rules(prob: Any, y: dict, used, classes: PodClasses) -> None:
                 terms, const = domain_sum(
                     y, rule.partners, np.flatnonzero(dom == dom[n]), rule.fixed
                 )
-                prob += pulp.lpSum(terms) + const >= need * (b - alone), f"aff_{k}_{n}_{t}"
+                rhs = need * (b - seed[n]) if n in seed else need * b
+                prob.addConstraint(pulp.lpSum(terms) + const >= rhs, f"aff_{k}_{n}_{t}")
     for k, rule in enumerate(rules.spread):
         domains = sorted(set(rule.domain.tolist()) - {-1})
         big = sum(int(classes.size[h]) for h in rule.partners) + int(rule.fixed.sum())

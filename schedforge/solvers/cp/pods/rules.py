@@ -12,8 +12,9 @@ with :math:`b_{gn} = 1` when class :math:`g` has more members on node
   matching pods :math:`F`: for every term key :math:`k` with domain
   :math:`d = d_k(n)`, :math:`b_{gn} \Rightarrow X_{kd} \ge 1 + [g \in H]`
   with :math:`X_{kd} = \sum_{h \in H} \sum_{m \in d} y_{hm} + F_d` (the pod
-  counts itself), unless :math:`g` matches itself and :math:`T \le 1` (no
-  other matching pod runs anywhere: the first of a group);
+  counts itself), unless the member is the *seed* of a class that matches
+  itself: at most one per rule, and only when no matching pod keeps running
+  on a node with a key (the first of a group, bound before the others);
 * **spread** (``DoNotSchedule``) with matching classes :math:`H`, counts
   :math:`X_e` per domain :math:`e` over the eligible nodes and :math:`M \le
   X_e` for every domain: :math:`b_{gn} \Rightarrow X_{d(n)} - M \le
@@ -166,14 +167,7 @@ def add_cp_rules(model: Any, lin: Any) -> None:
     for k, rule in enumerate(rules.affinity):
         if rule.g not in chosen:
             continue
-        keyed = np.zeros(len(rule.fixed), dtype=bool)
-        for dom in rule.keys:
-            keyed |= dom >= 0
-        alone = None
-        if rule.self_match:
-            alone = cp.new_bool_var(f"alone{k}")
-            terms, const = domain_sum(y, rule.partners, np.flatnonzero(keyed), rule.fixed)
-            cp.add(lin.sum(terms) + const <= 1).only_enforce_if(alone)
+        seed = _cp_seeds(model, k, rule) if rule.self_match else {}
         need = 1 + int(rule.self_match)
         for n in range(len(rule.fixed)):
             b = new_member(rule.g, n)
@@ -183,7 +177,7 @@ def add_cp_rules(model: Any, lin: Any) -> None:
                 terms, const = domain_sum(
                     y, rule.partners, np.flatnonzero(dom == dom[n]), rule.fixed
                 )
-                enforce = [b] if alone is None else [b, alone.Not()]
+                enforce = [b] if n not in seed else [b, seed[n].Not()]
                 cp.add(lin.sum(terms) + const >= need).only_enforce_if(enforce)
     for k, rule in enumerate(rules.spread):
         if rule.g not in chosen:
@@ -206,3 +200,36 @@ def add_cp_rules(model: Any, lin: Any) -> None:
                 continue
             bound = count[d] if few else count[d] - least
             cp.add(bound <= rule.max_skew).only_enforce_if(b)
+
+
+def seed_facts(classes: Any, rule: AffinityRule) -> tuple[bool, list[tuple[int, int]]]:
+    """Whether a member of the rule's class may start its group, and the partner counts
+    that must then be 0: running partners that would stay on a node with a key (a class
+    member kept on a node where it runs stays, :func:`.classes.disaggregate`)."""
+    keyed = np.zeros(len(rule.fixed), dtype=bool)
+    for dom in rule.keys:
+        keyed |= dom >= 0
+    if rule.fixed[keyed].sum() > 0:
+        return False, []
+    running = [
+        (h, int(m)) for h in rule.partners for m in np.flatnonzero(keyed & (classes.current[h] > 0))
+    ]
+    return True, running
+
+
+def _cp_seeds(model: Any, k: int, rule: AffinityRule) -> dict[int, Any]:
+    """Seed flags per node: at most one member starts the group, when no partner stays."""
+    cp, y, classes = model.model, model.y, model.classes
+    possible, running = seed_facts(classes, rule)
+    if not possible:
+        return {}
+    seed = {n: cp.new_bool_var(f"seed{k}_{n}") for n in range(len(rule.fixed)) if (rule.g, n) in y}
+    if seed:
+        cp.add(sum(seed.values()) <= 1)
+        seeded = cp.new_bool_var(f"seeded{k}")
+        for var in seed.values():
+            cp.add_implication(var, seeded)
+        for h, m in running:
+            if (h, m) in y:
+                cp.add(y[h, m] == 0).only_enforce_if(seeded)
+    return seed
