@@ -31,10 +31,13 @@ pods fit the allocatable amounts, their number fits ``max_pods``, and no two
 conflict by anti-affinity or host port. At most ``pdb_allowed`` running pods
 of a budget leave their node, and a ``preemptionPolicy: Never`` pod is only
 newly placed on a node no running pod leaves (:mod:`.oracle`). The modules:
-:mod:`.model` (data), :mod:`.rules` (matching), :mod:`.oracle` (validate,
-objective, bounds), :mod:`.plan` and :mod:`.apply` (what changes, ordered
-steps, their check, a ``kubectl`` script), :mod:`.chart`, :mod:`.generator`,
-and the formats :mod:`.json_format`, :mod:`.compact`, :mod:`.kubectl`.
+:mod:`.model` (data), :mod:`.fields` (normalising its fields), :mod:`.rules`
+(matching), :mod:`.topology` (required pod affinity and topology spread, and
+the order that binds a plan's pods), :mod:`.oracle` (validate, objective,
+bounds), :mod:`.plan` and :mod:`.apply` (what changes, ordered steps, their
+check, a ``kubectl`` script), :mod:`.chart`, :mod:`.generator`, and the
+formats :mod:`.json_format`, :mod:`.compact`, :mod:`.kubectl` (with
+:mod:`.kubectl_rules`).
 
 Solution and objective
 ----------------------

@@ -46,7 +46,7 @@ KINDS = ("node", "affinity", "anti-affinity")
 
 def preference_term(value: Any, where: str) -> Mapping[str, Any]:
     """Validate one preferred term (see the module docstring) into a frozen mapping."""
-    from schedforge.problems.pods.model import _list_of, _requirement
+    from schedforge.problems.pods.fields import _list_of, _requirement
 
     if not isinstance(value, Mapping) or value.get("kind") not in KINDS:
         raise InvalidInstance(f"{where}: a preferred term needs 'kind' in {', '.join(KINDS)}")

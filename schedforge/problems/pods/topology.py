@@ -53,7 +53,7 @@ POLICIES = ("Honor", "Ignore")
 
 
 def _term_fields(value: Any, where: str) -> dict[str, Any]:
-    from schedforge.problems.pods.model import _list_of, _requirement
+    from schedforge.problems.pods.fields import _list_of, _requirement
 
     if not isinstance(value, Mapping) or "selector" not in value:
         raise InvalidInstance(f"{where}: a term needs 'selector' (a list of requirements)")
