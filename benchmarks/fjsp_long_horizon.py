@@ -64,6 +64,7 @@ def run_instance(jobs: int, ops: int, seed: int, fixings, args) -> dict:
             inst,
             "rh:cp",
             seed=seed,
+            windows="rolling",
             fixing=fixing,
             threads=args.workers,
             window_time_limit=args.window_time_limit,

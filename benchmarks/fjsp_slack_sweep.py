@@ -61,7 +61,9 @@ def main() -> None:
         )
         for spec in specs:
             fixing, options = parse_setting(spec)
-            res = sf.solve(inst, "rh:cp", seed=seed, fixing=fixing, threads=2, **options)
+            res = sf.solve(
+                inst, "rh:cp", seed=seed, windows="rolling", fixing=fixing, threads=2, **options
+            )
             held = res.stats["held_items"] / max(1, res.stats["windows"])
             rows.setdefault(spec, []).append((res.objective, res.runtime, held))
             print(

@@ -78,9 +78,11 @@ __all__ = [
     "DEFAULT_HOLD",
     "FIXING",
     "HOLD",
+    "WINDOWS",
     "FJSPWindowAdapter",
     "WindowAdapter",
     "rolling_horizon",
+    "tight_window_search",
 ]
 
 # CP-SAT workers per window when the budget names no thread count.
@@ -580,11 +582,18 @@ class FJSPWindowAdapter:
         return FJSPSolution(machine=self.machine.copy(), start=self.start.copy())
 
 
+WINDOWS = ("tight", "rolling")
+
+
 @method(
     "fjsp",
     "rh",
     variants=("cp",),
-    default_stop="after the last window (each at most `window_time_limit`, default 5 s)",
+    default_stop=(
+        "tight windows: tabu for `tabu_iterations` (200,000), then `max_windows` (200) windows "
+        "or `patience` (60) without improvement; rolling: after the last window "
+        "(each at most `window_time_limit`, default 5 s)"
+    ),
     threads=DEFAULT_THREADS,
 )
 def rh_method(
@@ -592,10 +601,16 @@ def rh_method(
     variant: str,
     *,
     budget: Budget,
+    windows: str = "tight",
     window: int = 80,
     step: int = 30,
     window_time_limit: float = 5.0,
     stall_time: float | None = 2.0,
+    start_share: float = 0.8,
+    tabu_iterations: int = 200_000,
+    max_windows: int | None = 200,
+    patience: int | None = 60,
+    window_dtime: float | None = None,
     fixing: str = "none",
     hold: str | None = None,
     fix_k: int | None = None,
@@ -606,27 +621,67 @@ def rh_method(
     rule: str = "fifo-eet",
     sum_weight: int = 0,
 ) -> Outcome:
-    """Rolling-horizon decomposition with CP-SAT windows (L-RHO without learning).
+    """Rolling-horizon decomposition with CP-SAT windows.
 
-    Windows of ``window`` operations, ``step`` committed per window, each
-    solved by CP-SAT for at most ``window_time_limit`` s (stopped after
-    ``stall_time`` s without improvement) with the budget's threads as
-    CP-SAT workers (**2 by default**: multi-threaded); the
-    initial order comes from dispatching rule ``rule`` (active builder).
-    ``fixing`` is one of none, first-k (``fix_k``), all-with-hint,
-    critical-path (``slack``, default the mean shortest processing time, or
-    ``free_share``; ``neighbours``, default on; ``stable_only``) and stable
-    (see the module docstring); ``hold`` is ``"start"`` or ``"machine"``,
-    default per strategy (:data:`DEFAULT_HOLD`: the assignment only for
-    critical-path and stable). ``sum_weight`` adds that weight times the
-    sum of end times to each window's makespan objective (times the window
-    size).
-    Every window takes its time from the budget: no time limit means no
-    overall limit (the windows bound the time). The result is never worse
-    than the rule's schedule: a window that makes the whole schedule longer
-    (its operations and the ones still to come, admitted behind them) is
-    undone (``stats["refused_windows"]``).
+    ``windows="tight"`` (default): start from the tabu search (``tabu``,
+    run for ``start_share`` of the budget, or ``tabu_iterations``
+    iterations without a time limit; it hands over early once
+    max(200,000, 5,000 per operation) iterations bring nothing), then
+    re-optimise windows of ``window`` operations around critical
+    operations, the rest of the schedule fixed before the window and
+    keeping its machines and order after it, accepting a window only if
+    the whole makespan does not get worse (:func:`tight_window_search`:
+    ``max_windows``, ``patience``, ``window_dtime``).
+
+    ``windows="rolling"``: L-RHO without learning, from dispatching rule
+    ``rule`` (active builder): windows of ``window`` operations, ``step``
+    committed per window; ``fixing`` is one of none, first-k (``fix_k``),
+    all-with-hint, critical-path (``slack``, default the mean shortest
+    processing time, or ``free_share``; ``neighbours``, default on;
+    ``stable_only``) and stable (see the module docstring); ``hold`` is
+    ``"start"`` or ``"machine"``, default per strategy
+    (:data:`DEFAULT_HOLD`). ``sum_weight`` adds that weight times the sum
+    of end times to each window's makespan objective (times the window
+    size). A window that makes the whole schedule longer (its operations
+    and the ones still to come, admitted behind them) is undone
+    (``stats["refused_windows"]``).
+
+    Each window is solved by CP-SAT for at most ``window_time_limit`` s
+    (stopped after ``stall_time`` s without improvement) with the budget's
+    threads as CP-SAT workers (**2 by default**: multi-threaded). Every
+    phase takes its time from the budget. The result is never worse than
+    the start (the tabu schedule, or the rule's), ``stats["start_makespan"]``.
     """
+    if windows not in WINDOWS:
+        raise InvalidOption(f"windows must be one of {', '.join(WINDOWS)}, got {windows!r}")
+    if windows == "tight":
+        rolling_only = {
+            "fixing": fixing != "none",
+            "hold": hold is not None,
+            "fix_k": fix_k is not None,
+            "slack": slack is not None,
+            "free_share": free_share is not None,
+            "stable_only": stable_only,
+            "step": step != 30,
+            "rule": rule != "fifo-eet",
+            "sum_weight": sum_weight != 0,
+        }
+        given = [name for name, set_ in rolling_only.items() if set_]
+        if given:
+            # Silently ignoring them would run something else than asked.
+            raise InvalidOption(f"rh:cp options {', '.join(given)} apply to windows='rolling' only")
+        return _rh_tight(
+            instance,
+            budget=budget,
+            window=window,
+            window_time_limit=window_time_limit,
+            stall_time=stall_time,
+            start_share=start_share,
+            tabu_iterations=tabu_iterations,
+            max_windows=max_windows,
+            patience=patience,
+            window_dtime=window_dtime,
+        )
     from schedforge.heuristics.dispatch import dispatch
 
     initial = dispatch(instance, rule, builder="active")
@@ -661,3 +716,316 @@ def rh_method(
         # Never worse than the start (the window guard should already ensure it).
         solution, stats["fallback"] = initial, "start"
     return Outcome(solution=solution, stats=stats)
+
+
+# Tabu iterations without improvement, at least and per operation, after
+# which the start hands over to the windows (as in ``cp``'s warm start).
+_START_STALL = 200_000
+_START_STALL_PER_OP = 5_000
+
+
+def _rh_tight(
+    instance: FJSPInstance,
+    *,
+    budget: Budget,
+    window: int,
+    window_time_limit: float,
+    stall_time: float | None,
+    start_share: float,
+    tabu_iterations: int,
+    max_windows: int | None,
+    patience: int | None,
+    window_dtime: float | None,
+) -> Outcome:
+    """``rh:cp`` with ``windows="tight"``: tabu start, then :func:`tight_window_search`."""
+    from schedforge.heuristics.dispatch import best_rule_schedule
+    from schedforge.heuristics.local_search.fjsp_tabu import tabu
+
+    if not 0 < start_share < 1:
+        raise InvalidOption(f"start_share must be in (0, 1), got {start_share!r}")
+    if window < 1 or window_time_limit <= 0:
+        raise InvalidOption(
+            f"need window >= 1 and window_time_limit > 0, got {window}, {window_time_limit}"
+        )
+    rules = best_rule_schedule(instance, budget=budget.share(0.25))
+    if budget.time_limit is None:
+        phase, iterations = budget, tabu_iterations
+    else:
+        # Its share of what is left (the rules' time came out of it).
+        phase, iterations = budget.share(start_share), None
+    initial, tabu_stats = tabu(
+        instance,
+        rules,
+        budget=phase,
+        iterations=iterations,
+        stall=max(_START_STALL, _START_STALL_PER_OP * instance.num_operations),
+    )
+    solution, stats = tight_window_search(
+        instance,
+        initial,
+        budget=budget,
+        window=window,
+        window_time_limit=window_time_limit,
+        stall_time=stall_time,
+        window_dtime=window_dtime,
+        max_windows=max_windows,
+        patience=patience,
+        threads=budget.threads_or(DEFAULT_THREADS),
+    )
+    start = makespan(instance, initial.machine, initial.start)
+    stats["start_makespan"] = start
+    stats["tabu_iterations"] = tabu_stats["iterations"]
+    # The tabu phase's cut is load-dependent when the deadline, not a stop rule, ended it.
+    stats["nondeterministic"] |= bool(tabu_stats["nondeterministic"])
+    if makespan(instance, solution.machine, solution.start) > start:
+        solution, stats["fallback"] = initial, "start"  # the window guard should prevent it
+    return Outcome(solution=solution, stats=stats)
+
+
+# The windows of the tight search start from a complete hint and are about
+# improving it quickly: CP-SAT's probing and symmetry detection in presolve
+# took seconds of a 1-5 s window on 600 operations and found nothing a
+# window's search needs.
+_WINDOW_PARAMETERS = {"cp_model_probing_level": 0, "symmetry_level": 0}
+
+
+def _heads_and_slacks(instance: FJSPInstance, solution: FJSPSolution):
+    """The semi-active schedule of ``solution``'s machine sequences, its makespan, slacks, durations.
+
+    Sequences are read from the start times; the schedule is rebuilt by
+    longest paths in the disjunctive graph (never later than ``solution``).
+    Slack of ``o`` = makespan - (head + duration + tail): 0 on a critical path.
+    """
+    from schedforge.heuristics.local_search.fjsp import evaluate_linked
+    from schedforge.heuristics.local_search.fjsp_tabu import TabuState
+
+    state = TabuState(instance, solution)
+    n = instance.num_operations
+    dur = instance.durations[state.alt].astype(np.int64)
+    head, tail = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    cmax = evaluate_linked(
+        dur, state.job_prev, state.job_next, state.release_of, state.mprev, state.mnext,
+        head, tail, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
+    )  # fmt: skip
+    if cmax < 0:
+        raise RuntimeError("window search produced cyclic machine sequences")
+    machine = instance.machines[state.alt].astype(np.int64)
+    return FJSPSolution(machine=machine, start=head), int(cmax), cmax - (head + dur + tail), dur
+
+
+def _tight_window(
+    instance: FJSPInstance,
+    solution: FJSPSolution,
+    slack: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+    visits: np.ndarray,
+) -> list[int]:
+    """The ``size`` operations of a window around a critical operation.
+
+    The centre is a critical operation (slack 0), drawn with weight
+    ``1 / (1 + visits)`` so regions already tried give way to others; the
+    window takes the operations closest to it in time, each operation's
+    distance counted plus its slack, so it gathers the tight work (critical
+    operations and those on loaded machines with little slack) around the
+    centre.
+    """
+    critical = np.flatnonzero(slack == 0)
+    weight = 1.0 / (1.0 + visits[critical])
+    centre = int(critical[rng.choice(len(critical), p=weight / weight.sum())])
+    start = np.asarray(solution.start)
+    key = np.abs(start - start[centre]) + slack
+    chosen = np.lexsort((np.arange(len(key)), key))[:size]
+    visits[chosen] += 1
+    return sorted(int(o) for o in chosen)
+
+
+def _rest_in_order(free, start, machine, ends):
+    """Fixed, assigned operations and machine chains when the rest keeps its order.
+
+    Operations strictly before the window's start are fixed (no window
+    operation precedes them); every later one keeps its machine and its
+    order on that machine with a free start.
+    """
+    n = len(start)
+    earliest = int(start[free].min())
+    window_set = set(free)
+    fixed = [
+        o for o in range(n) if o not in window_set and start[o] < earliest and ends[o] <= earliest
+    ]
+    fixed_set = set(fixed)
+    assigned = [o for o in range(n) if o not in window_set and o not in fixed_set]
+    chains: list[tuple[int, int]] = []
+    by_machine: dict[int, list[int]] = {}
+    for o in sorted(assigned, key=lambda o: (start[o], ends[o], o)):
+        by_machine.setdefault(int(machine[o]), []).append(o)
+    for seq in by_machine.values():
+        chains += list(itertools.pairwise(seq))
+    return fixed, assigned, chains
+
+
+def _rest_in_time(instance: FJSPInstance, free, start, ends) -> list[int]:
+    """The operations held in time around a window whose rest is fixed in time.
+
+    Those a window operation can meet: job neighbours of window operations
+    and every operation overlapping the span from the earliest a window
+    operation can start to the window's horizon (its latest end plus the
+    longest processing time, as :func:`~schedforge.solvers.cp.fjsp.solve_window`).
+    """
+    window_set = set(free)
+    job_of, offsets = instance.job_of, instance.job_offsets
+    held: set[int] = set()
+    low = []
+    for o in free:
+        first = o == offsets[job_of[o]]
+        if not first and o - 1 not in window_set:
+            held.add(o - 1)
+        last = o + 1 == offsets[job_of[o] + 1]
+        if not last and o + 1 not in window_set:
+            held.add(o + 1)
+        low.append(int(instance.release[job_of[o]]) if first else int(ends[o - 1]))
+    lo = min(low)
+    hi = int(ends[free].max()) + int(instance.durations.max())
+    around = np.flatnonzero((ends > lo) & (start < hi))
+    held.update(int(o) for o in around if int(o) not in window_set)
+    return sorted(held)
+
+
+def tight_window_search(
+    instance: FJSPInstance,
+    initial: FJSPSolution,
+    *,
+    budget: Budget,
+    window: int = 80,
+    window_time_limit: float = 5.0,
+    stall_time: float | None = 1.0,
+    window_dtime: float | None = None,
+    max_windows: int | None = 200,
+    patience: int | None = 60,
+    threads: int = 1,
+    sum_weight: int = 1,
+    rest: str = "order",
+) -> tuple[FJSPSolution, dict[str, Any]]:
+    """Improve a complete schedule by CP-SAT windows where it is tight (large neighbourhood search).
+
+    Each round picks ``window`` operations around a critical operation
+    (:func:`_tight_window`) and re-optimises them with CP-SAT, the rest of
+    the schedule taking part as follows: operations that end before the
+    window's earliest start are fixed (nothing in the window precedes
+    them); every later operation keeps its machine and its order on that
+    machine but its start is free, so the model's makespan is the whole
+    schedule's and time the window saves propagates to the end. The current
+    schedule is the solver's hint. A window's result is accepted only when
+    the whole makespan does not get worse (equal is accepted: it moves the
+    search along a plateau), so the result is never worse than ``initial``.
+
+    With ``rest="time"`` the rest is instead fixed in time (only the
+    operations a window can meet enter its model, :func:`_rest_in_time`):
+    a far smaller model whose gains reach the end of the schedule only
+    through the left shift that follows each window. The window objective
+    is the model's makespan times its size plus ``sum_weight`` times the sum
+    of end times (see :func:`~schedforge.solvers.cp.fjsp.build_model`), so
+    a window that cannot shorten the makespan still compacts its work.
+
+    Stops at the budget's deadline, after ``max_windows`` windows, after
+    ``patience`` windows in a row that did not lower the makespan, at the
+    instance's lower bound, or once a window holding every operation is
+    solved to optimality (``None`` disables a limit). Window ``k`` solves
+    with seed ``budget.seed + k`` for at most ``window_time_limit`` s of
+    what is left of the budget, stopping after ``stall_time`` s without
+    improvement and, if given, at ``window_dtime`` deterministic time.
+
+    Returns
+    -------
+    (solution, stats)
+        The best schedule (semi-active) and ``windows``, ``improved_windows``
+        (lowered the makespan), ``accepted_windows`` (changed the schedule
+        without making it longer), ``refused_windows``, ``unproven_windows``,
+        ``window_seconds``, ``timed_out`` and ``nondeterministic`` (some
+        window was stopped by the wall clock or the stall clock).
+    """
+    from schedforge.problems.fjsp import lower_bound
+    from schedforge.solvers.cp.fjsp import solve_window
+
+    if rest not in ("order", "time"):
+        raise InvalidOption(f"rest must be 'order' or 'time', got {rest!r}")
+    n = instance.num_operations
+    size = min(window, n)
+    current, cmax, slack, dur = _heads_and_slacks(instance, initial)
+    target = lower_bound(instance)
+    rng = np.random.default_rng(budget.seed)
+    visits = np.zeros(n, dtype=np.int64)
+    stats: dict[str, Any] = {
+        "windows": 0,
+        "improved_windows": 0,
+        "accepted_windows": 0,
+        "refused_windows": 0,
+        "unproven_windows": 0,
+        "window_seconds": 0.0,
+        "timed_out": False,
+        "nondeterministic": False,
+    }
+    idle = 0
+    while cmax > target:
+        if max_windows is not None and stats["windows"] >= max_windows:
+            break
+        if patience is not None and idle >= patience:
+            break
+        remaining = budget.remaining()
+        if remaining is not None and remaining <= 0.05:
+            stats["timed_out"] = True
+            break
+        free = _tight_window(instance, current, slack, size, rng, visits)
+        start, machine = np.array(current.start), np.array(current.machine)
+        ends = start + dur
+        window_set = set(free)
+        if rest == "order":
+            fixed, assigned, chains = _rest_in_order(free, start, machine, ends)
+        else:
+            fixed, assigned, chains = _rest_in_time(instance, free, start, ends), [], []
+        limit = window_time_limit if remaining is None else min(window_time_limit, remaining)
+        began = time.perf_counter()
+        changed, result = solve_window(
+            instance,
+            free=sorted(window_set.union(assigned)),
+            fixed=fixed,
+            assigned=assigned,
+            machine=machine,
+            start=start,
+            time_limit=limit,
+            seed=(budget.seed + stats["windows"]) % SEED_LIMIT,
+            threads=threads,
+            stall_time=stall_time,
+            chains=chains,
+            deterministic_time=window_dtime,
+            sum_weight=sum_weight,
+            parameters=_WINDOW_PARAMETERS,
+        )
+        stats["window_seconds"] += time.perf_counter() - began
+        stats["windows"] += 1
+        proven = result.get("cp_status") in ("OPTIMAL", "INFEASIBLE")
+        if not proven:
+            stats["unproven_windows"] += 1
+            by_dtime = (
+                window_dtime is not None
+                and stall_time is None
+                and result.get("deterministic_time", 0.0) >= 0.999 * window_dtime
+            )
+            stats["nondeterministic"] |= not by_dtime
+        lowered = False
+        if changed:
+            found, found_cmax, found_slack, found_dur = _heads_and_slacks(
+                instance, FJSPSolution(machine=machine, start=start)
+            )
+            if found_cmax <= cmax:
+                lowered = found_cmax < cmax
+                current, cmax, slack, dur = found, found_cmax, found_slack, found_dur
+                stats["accepted_windows"] += 1
+                stats["improved_windows"] += int(lowered)
+            else:
+                stats["refused_windows"] += 1
+        idle = 0 if lowered else idle + 1
+        if proven and size == n:
+            break  # the whole instance was solved to optimality
+    stats["nondeterministic"] |= stats["timed_out"] or threads > 1
+    return current, stats

@@ -153,6 +153,7 @@ def test_rh_cp_gives_valid_schedules_for_every_fixing(fixing):
     res = sf.solve(
         inst,
         "rh:cp",
+        windows="rolling",
         seed=0,
         window=15,
         step=5,
@@ -169,9 +170,27 @@ def test_rh_cp_gives_valid_schedules_for_every_fixing(fixing):
 def test_rh_cp_improves_on_its_initial_rule_and_honours_time_limit():
     inst = sf.generate("fjsp", scheme="sd2", jobs=8, machines=4, operations_per_job=10, seed=3)
     rule = sf.solve(inst, "rule:fifo-eet")
-    res = sf.solve(inst, "rh:cp", seed=0, window=30, step=10, window_time_limit=1.0, fixing="none")
+    res = sf.solve(
+        inst,
+        "rh:cp",
+        windows="rolling",
+        seed=0,
+        window=30,
+        step=10,
+        window_time_limit=1.0,
+        fixing="none",
+    )
     assert res.objective <= rule.objective
-    cut = sf.solve(inst, "rh:cp", time_limit=0.5, seed=0, window=20, step=2, window_time_limit=0.3)
+    cut = sf.solve(
+        inst,
+        "rh:cp",
+        windows="rolling",
+        time_limit=0.5,
+        seed=0,
+        window=20,
+        step=2,
+        window_time_limit=0.3,
+    )
     assert validate(inst, cut.solution) == [] and cut.runtime < 3.0
 
 
@@ -186,7 +205,15 @@ def test_rh_cp_improves_on_its_initial_rule_and_honours_time_limit():
 def test_rh_cp_fixing_options_give_valid_schedules(options):
     inst = sf.generate("fjsp", scheme="sd2", jobs=5, machines=3, operations_per_job=8, seed=2)
     res = sf.solve(
-        inst, "rh:cp", seed=0, window=15, step=5, window_time_limit=0.5, stall_time=0.2, **options
+        inst,
+        "rh:cp",
+        windows="rolling",
+        seed=0,
+        window=15,
+        step=5,
+        window_time_limit=0.5,
+        stall_time=0.2,
+        **options,
     )
     assert validate(inst, res.solution) == [] and res.stats["windows"] >= 6
 
@@ -234,7 +261,9 @@ def test_rh_cp_undoes_a_window_that_makes_the_whole_schedule_longer(monkeypatch)
     monkeypatch.setattr(FJSPWindowAdapter, "_compact", lambda self: None)
     inst = sf.generate("fjsp", scheme="sd2", jobs=5, machines=3, operations_per_job=8, seed=1)
     rule = sf.solve(inst, "rule:fifo-eet")
-    res = sf.solve(inst, "rh:cp", seed=0, window=15, step=5, window_time_limit=0.5)
+    res = sf.solve(
+        inst, "rh:cp", windows="rolling", seed=0, window=15, step=5, window_time_limit=0.5
+    )
     assert res.stats["refused_windows"] > 0 and "fallback" not in res.stats
     assert res.objective <= rule.objective == res.stats["start_makespan"]
     assert makespan(inst, res.solution.machine, res.solution.start) == res.objective
@@ -246,8 +275,123 @@ def test_rh_cp_is_never_worse_than_its_start(seed):
     rule = sf.solve(inst, "rule:fifo-eet")
     for sum_weight in (0, 3):
         res = sf.solve(
-            inst, "rh:cp", seed=seed, window=12, step=4, window_time_limit=0.3,
+            inst, "rh:cp", windows="rolling", seed=seed, window=12, step=4, window_time_limit=0.3,
             stall_time=0.1, sum_weight=sum_weight,
         )  # fmt: skip
         assert validate(inst, res.solution) == []
         assert res.objective <= rule.objective
+
+
+# The default rh:cp: tabu start, then CP-SAT windows where the schedule is tight.
+
+
+def _tabu_start(inst, iterations=300):
+    from schedforge.heuristics.dispatch import best_rule_schedule
+    from schedforge.heuristics.local_search.fjsp_tabu import tabu
+
+    solution, _ = tabu(inst, best_rule_schedule(inst), budget=Budget(), iterations=iterations)
+    return solution
+
+
+@pytest.mark.parametrize(("seed", "rest"), [(0, "order"), (1, "order"), (2, "order"), (0, "time")])
+def test_tight_windows_are_valid_and_never_worse_than_their_start(seed, rest):
+    from schedforge.problems.fjsp import makespan
+    from schedforge.solvers.rolling_horizon import tight_window_search
+
+    inst = sf.generate("fjsp", scheme="sd2", jobs=6, machines=4, operations_per_job=8, seed=seed)
+    start = _tabu_start(inst)
+    solution, stats = tight_window_search(
+        inst,
+        start,
+        budget=Budget(seed=seed),
+        window=12,
+        max_windows=6,
+        window_time_limit=1.0,
+        rest=rest,
+    )
+    assert validate(inst, solution) == []
+    assert makespan(inst, solution.machine, solution.start) <= makespan(
+        inst, start.machine, start.start
+    )
+    assert 1 <= stats["windows"] <= 6
+
+
+def test_tight_windows_refuse_a_window_that_makes_the_whole_longer(monkeypatch):
+    """A window solve that delays the whole schedule is refused: the start comes back."""
+    from schedforge.problems.fjsp import makespan
+    from schedforge.solvers.rolling_horizon import tight_window_search
+
+    def delaying_window(instance, *, free, machine, start, **_):
+        # One operation after another on its slowest machine, behind all the
+        # work: feasible, and a far longer schedule even once left-shifted.
+        t = int(max(start[o] + instance.alternatives(o)[int(machine[o])] for o in free))
+        for o in sorted(free):
+            machine[o], p = max(instance.alternatives(o).items(), key=lambda mp: mp[1])
+            start[o] = t
+            t += p
+        return True, {"cp_status": "FEASIBLE"}
+
+    monkeypatch.setattr("schedforge.solvers.cp.fjsp.solve_window", delaying_window)
+    inst = sf.generate("fjsp", scheme="sd2", jobs=5, machines=3, operations_per_job=8, seed=1)
+    start = _tabu_start(inst)
+    solution, stats = tight_window_search(
+        inst, start, budget=Budget(), window=10, max_windows=4, window_time_limit=1.0
+    )
+    assert stats["refused_windows"] == 4 and stats["accepted_windows"] == 0
+    assert makespan(inst, solution.machine, solution.start) == makespan(
+        inst, start.machine, start.start
+    )
+
+
+def test_tight_windows_accept_an_improving_window(monkeypatch):
+    """A window that lowers the makespan is kept (the guard refuses only worse ones)."""
+    from schedforge.problems.fjsp import makespan
+    from schedforge.solvers.rolling_horizon import tight_window_search
+
+    inst = sf.generate("fjsp", scheme="sd2", jobs=5, machines=3, operations_per_job=6, seed=2)
+    rule = sf.solve(inst, "rule:lwkr-spt").solution  # a poor start, easy to improve
+    solution, stats = tight_window_search(
+        inst, rule, budget=Budget(), window=inst.num_operations, window_time_limit=5.0
+    )
+    assert stats["improved_windows"] >= 1
+    assert makespan(inst, solution.machine, solution.start) < makespan(
+        inst, rule.machine, rule.start
+    )
+
+
+def test_rh_cp_tight_is_reproducible_with_iteration_and_window_stops():
+    """No time limit, one thread, stops by counts: the same seed gives the same schedule."""
+    inst = sf.generate("fjsp", scheme="sd2", jobs=6, machines=4, operations_per_job=8, seed=5)
+    options = dict(
+        tabu_iterations=2000,
+        window=12,
+        max_windows=4,
+        window_time_limit=30.0,
+        window_dtime=0.05,
+        stall_time=None,
+    )
+    runs = [sf.solve(inst, "rh:cp", seed=3, threads=1, **options) for _ in range(2)]
+    for res in runs:
+        assert validate(inst, res.solution) == []
+        assert not res.stats["nondeterministic"] and 1 <= res.stats["windows"] <= 4
+        assert res.objective <= res.stats["start_makespan"]
+    assert runs[0].objective == runs[1].objective
+    assert runs[0].solution.start.tolist() == runs[1].solution.start.tolist()
+    assert runs[0].solution.machine.tolist() == runs[1].solution.machine.tolist()
+
+
+def test_rh_cp_tight_honours_the_time_limit_and_is_no_worse_than_its_tabu_start():
+    inst = sf.generate("fjsp", scheme="sd2", jobs=8, machines=4, operations_per_job=10, seed=3)
+    res = sf.solve(inst, "rh:cp", time_limit=2.0, seed=0, threads=1, window=20)
+    assert validate(inst, res.solution) == [] and res.runtime < 2.0 + 1.0
+    assert res.objective <= res.stats["start_makespan"]
+
+
+def test_rh_cp_tight_rejects_rolling_only_options():
+    inst = sf.generate("fjsp", scheme="sd2", jobs=3, machines=3, operations_per_job=3, seed=1)
+    from schedforge.core.errors import InvalidOption
+
+    with pytest.raises(InvalidOption, match="fixing"):
+        sf.solve(inst, "rh:cp", fixing="critical-path")
+    with pytest.raises(InvalidOption, match="windows"):
+        sf.solve(inst, "rh:cp", windows="sliding")

@@ -343,6 +343,9 @@ def solve_window(
     threads: int = 1,
     stall_time: float | None = None,
     sum_weight: int = 0,
+    chains: Sequence[tuple[int, int]] = (),
+    deterministic_time: float | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Re-optimise the ``free`` operations of a schedule, the ``fixed`` ones held.
 
@@ -359,6 +362,15 @@ def solve_window(
         Stop when the incumbent has not improved for this many seconds
         (the early stop of L-RHO, Li et al. 2025); ``None`` waits for the
         time limit or a proof.
+    chains
+        Pairs ``(a, b)`` of free operations where ``b`` must start after
+        ``a`` ends (e.g. keeping the current order of ``assigned``
+        operations on their machine).
+    deterministic_time
+        CP-SAT's deterministic time limit (work units, not seconds): with
+        one thread, a solve stopped by it is reproducible.
+    parameters
+        Further CP-SAT parameters by name (e.g. ``{"symmetry_level": 0}``).
 
     Returns
     -------
@@ -382,6 +394,8 @@ def solve_window(
         horizon=horizon,
         sum_weight=sum_weight,
     )
+    for a, b in chains:
+        built.model.add(built.start[int(b)] >= built.end[int(a)])
     for var, value in built.hint(instance, machine, start):
         built.model.add_hint(var, int(value))
     solver = cp_model.CpSolver()
@@ -390,10 +404,18 @@ def solve_window(
     solver.parameters.max_time_in_seconds = max(left - _RESERVE, 1e-3)
     solver.parameters.random_seed = int(seed)
     solver.parameters.num_workers = int(threads)
+    if deterministic_time is not None:
+        solver.parameters.max_deterministic_time = float(deterministic_time)
+    for name, value in (parameters or {}).items():
+        setattr(solver.parameters, name, value)
     watcher = _StallWatcher(solver, stall_time)
     code = solver.solve(built.model, watcher.callback)
     watcher.stop()
-    stats = {"cp_status": solver.status_name(code), "wall_time": solver.wall_time}
+    stats = {
+        "cp_status": solver.status_name(code),
+        "wall_time": solver.wall_time,
+        "deterministic_time": solver.response_proto.deterministic_time,
+    }
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return False, stats
     before = {o: (int(machine[o]), int(start[o])) for o in free}
