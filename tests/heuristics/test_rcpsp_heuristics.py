@@ -283,3 +283,28 @@ def test_ga_is_seeded_and_beats_single_pass():
         sf.solve(inst, "ga", algorithm="tabu")
     with pytest.raises(sf.InvalidOption, match="mutation"):
         sf.solve(inst, "ga", mutation=2.0)
+
+
+def test_bipop_sub_projects_count_exactly_stay_valid_and_are_seeded():
+    from schedforge.core.budget import Budget
+    from schedforge.heuristics import rcpsp_bpga
+
+    options = {"decompose": 0.3, "sub_schedules": 40, "sub_size": 5}
+    for seed in range(4):
+        inst = side_instance(seed, jobs=14)
+        for wanted in (401, 97):
+            out = rcpsp_bpga.bpga(inst, budget=Budget(seed=seed), schedules=wanted, **options)
+            assert out.stats["schedules"] == wanted
+            if out.solution is not None:
+                assert validate(inst, out.solution) == []
+                assert out.objective == objective(inst, out.solution)
+    inst = sf.read("psplib:j60/j601_1")
+    runs = [
+        rcpsp_bpga.bpga(inst, budget=Budget(seed=2), schedules=1500, **options) for _ in range(2)
+    ]
+    assert runs[0].stats["subprojects"] > 0 and runs[0].stats["schedules"] == 1500
+    assert np.array_equal(runs[0].solution.start, runs[1].solution.start)
+    assert validate(inst, runs[0].solution) == []
+    assert rcpsp_bpga.bpga_subproject.nopython_signatures
+    with pytest.raises(sf.InvalidOption, match="decompose"):
+        rcpsp_bpga.bpga(inst, budget=Budget(seed=0), decompose=1.0)
