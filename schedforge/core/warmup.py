@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -35,7 +36,10 @@ from schedforge.core.errors import SchedforgeError
 # sd2 FJSP, pods with and without GPUs and anti-affinity.
 TINY: dict[str, tuple[dict[str, Any], ...]] = {
     "smtt": (
-        {"jobs": 8, "tf": 0.6, "rdd": 0.4, "seed": 3},
+        # Seed 7: the rules' start is not optimal here, so the exact method's
+        # branch and bound finds a better sequence and rebuilds it (a kernel
+        # an instance solved by its start never reaches).
+        {"jobs": 8, "tf": 0.6, "rdd": 0.4, "seed": 7},
         {"jobs": 9, "weighted": True, "seed": 4, "only": "exact"},
         # Late jobs enough that CP-SAT's opening slice proves nothing and the
         # dominance DP runs; a start-heuristic time long enough that its
@@ -90,6 +94,9 @@ TINY_RUN_LIMIT = 120.0
 # switch on, and options that make even a tiny run long (``iterations=10**9``)
 # cost this much, not TINY_RUN_LIMIT.
 TINY_OPTIONS_RUN_LIMIT = 0.5
+
+# A tiny run is repeated while it compiles something, at most this often.
+MAX_PASSES = 5
 
 Reporter = Callable[[str], AbstractContextManager[Any]]
 
@@ -176,11 +183,59 @@ def compile_method(problem: str, spec: str, options: dict[str, Any] | None = Non
             for only, tiny_options, instance in tiny_instances(problem):
                 if only is not None and only != entry.name:
                     continue
-                budget = Budget(time_limit=limit, seed=0, threads=1)
-                with contextlib.suppress(SchedforgeError):
-                    entry.func(instance, budget=budget, **{**run_options, **tiny_options})
+                # A run that compiled a kernel spent part of its time (or of
+                # a phase's share of it) compiling, and may have stopped
+                # before the phases after it: run again until a pass
+                # compiles nothing (each pass reaches further).
+                for _ in range(MAX_PASSES):
+                    budget = Budget(time_limit=limit, seed=0, threads=1)
+                    with watch_compiles() as compiled, contextlib.suppress(SchedforgeError):
+                        entry.func(instance, budget=budget, **{**run_options, **tiny_options})
+                    if not compiled.seconds:
+                        break
     _done.update({key, default_key})
     return time.perf_counter() - start
+
+
+class _CompileTimer:
+    """Seconds numba spends compiling (not loading from its cache), outermost compiles only."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._open = threading.local()
+
+    def on_start(self, event: Any) -> None:
+        depth = getattr(self._open, "depth", 0)
+        if depth == 0:
+            self._open.since = time.perf_counter()
+        self._open.depth = depth + 1
+
+    def on_end(self, event: Any) -> None:
+        self._open.depth -= 1
+        if self._open.depth == 0:
+            self.seconds += time.perf_counter() - self._open.since
+
+
+@contextlib.contextmanager
+def watch_compiles() -> Iterator[_CompileTimer]:
+    """Time every numba compilation inside the block (any thread).
+
+    :func:`schedforge.solve` wraps the method call in it: compilation there
+    means the warm-up missed a code path (``stats["compile_in_call_s"]``).
+    """
+    from numba.core import event
+
+    timer = _CompileTimer()
+
+    class Listener(event.Listener):
+        def on_start(self, ev: Any) -> None:
+            timer.on_start(ev)
+
+        def on_end(self, ev: Any) -> None:
+            timer.on_end(ev)
+
+    with event.install_listener("numba:compile", Listener()):
+        yield timer
 
 
 def compile_family(problem: str) -> float:
